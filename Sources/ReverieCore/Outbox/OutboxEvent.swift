@@ -1,0 +1,45 @@
+import Foundation
+
+/// A change other systems may be told about (`session.idled`, `agent.created`, `dream.completed`):
+/// written to the outbox in the same transaction as the change itself, so a crash between
+/// the change and its notification loses nothing. Webhook delivery reads the outbox.
+public struct OutboxEvent: Sendable, Equatable, Codable {
+    /// The webhook event id (`wevt_…`), stable across delivery attempts.
+    public var id: String
+    /// The webhook event type, e.g. `session.idled`.
+    public var type: String
+    /// The id of the resource that changed.
+    public var resourceID: String
+    public var createdAt: Date
+
+    public init(id: String = ResourceID.make(ResourceID.webhookEvent), type: String, resourceID: String, createdAt: Date = Timestamp.now()) {
+        self.id = id
+        self.type = type
+        self.resourceID = resourceID
+        self.createdAt = createdAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, type
+        case resourceID = "resource_id"
+        case createdAt = "created_at"
+    }
+
+    /// The outbox event a session log entry causes, if any.
+    public static func forSessionEvent(_ event: SessionEvent, sessionID: String) -> OutboxEvent? {
+        let type: String
+        switch event.type {
+        case .sessionStatusRunning: type = "session.running"
+        case .sessionStatusIdle:
+            type = event.fields["stop_reason"]?["type"] == "requires_action" ? "session.requires_action" : "session.idled"
+        case .sessionStatusTerminated: type = "session.status_terminated"
+        case .sessionStatusRescheduled: type = "session.status_rescheduled"
+        case .spanOutcomeEvaluationEnd: type = "session.outcome_evaluation_ended"
+        case .sessionThreadCreated: type = "session.thread_created"
+        case .sessionThreadStatusIdle: type = "session.thread_idled"
+        case .sessionThreadStatusTerminated: type = "session.thread_terminated"
+        default: return nil
+        }
+        return OutboxEvent(type: type, resourceID: sessionID, createdAt: event.processedAt)
+    }
+}

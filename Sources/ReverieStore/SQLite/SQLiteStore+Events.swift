@@ -1,0 +1,89 @@
+import Foundation
+import GRDB
+import ReverieCore
+
+extension SQLiteStore {
+    public func appendEvents(_ events: [SessionEvent], to sessionID: String, check: @Sendable (SessionHeader) throws -> Void)
+        async throws -> (SessionHeader, [StoredEvent])
+    {
+        try await write { db in
+            guard var header = try Self.header(id: sessionID, db) else { throw APIError.notFound("session", sessionID) }
+            try check(header)
+            let stored = try Self.append(events, to: &header, db)
+            return (header, stored)
+        }
+    }
+
+    /// Appends events inside the current transaction: numbers them, folds them into the
+    /// session's state, and records the outbox events they cause.
+    static func append(_ events: [SessionEvent], to header: inout SessionHeader, _ db: Database) throws -> [StoredEvent] {
+        guard !events.isEmpty else { return [] }
+        var stored: [StoredEvent] = []
+        stored.reserveCapacity(events.count)
+        var outbox: [OutboxEvent] = []
+        let statement = try db.cachedStatement(
+            sql: "INSERT INTO events (session_id, seq, id, type, processed_at, thread_id, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
+        for event in events {
+            header.state.lastSequence += 1
+            header.state.apply(event)
+            let json = try event.encoded()
+            let record = StoredEvent(
+                sessionID: header.id, sequence: header.state.lastSequence, id: event.id, type: event.type, processedAt: event.processedAt,
+                threadID: event.threadID, json: json)
+            try statement.execute(arguments: [
+                header.id, record.sequence, record.id, record.type.rawValue, Timestamp.micros(record.processedAt), record.threadID, json,
+            ])
+            stored.append(record)
+            if let outboxEvent = OutboxEvent.forSessionEvent(event, sessionID: header.id) { outbox.append(outboxEvent) }
+        }
+        try db.execute(
+            sql: "UPDATE sessions SET status = ?, state = ? WHERE id = ?",
+            arguments: [header.state.status.rawValue, try encode(header.state), header.id])
+        try enqueue(outbox, db)
+        return stored
+    }
+
+    public func listEvents(sessionID: String, filter: EventFilter, page: PageRequest) async throws -> Page<StoredEvent> {
+        try await read { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM sessions WHERE id = ?", arguments: [sessionID]) != nil else {
+                throw APIError.notFound("session", sessionID)
+            }
+            var query = KeysetQuery(sortColumn: "seq", idColumn: "session_id")
+            query.filter("session_id = ?", [sessionID])
+            if !filter.types.isEmpty {
+                let types = filter.types.map(\.rawValue).sorted()
+                query.filter("type IN (\(types.map { _ in "?" }.joined(separator: ",")))", types)
+            }
+            if let threadID = filter.threadID { query.filter("thread_id = ?", [threadID]) }
+            query.filter(filter.processedAt, column: "processed_at")
+            return try query.page(
+                db, from: "events", select: "session_id, seq, id, type, processed_at, thread_id, body", page: page,
+                decode: Self.storedEvent, position: { ($0["seq"], $0["session_id"]) })
+        }
+    }
+
+    public func events(sessionID: String, after sequence: Int64, limit: Int) async throws -> [StoredEvent] {
+        try await read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT session_id, seq, id, type, processed_at, thread_id, body FROM events WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+                arguments: [sessionID, sequence, limit]
+            ).map(Self.storedEvent)
+        }
+    }
+
+    public func event(sessionID: String, id: String) async throws -> StoredEvent? {
+        try await read { db in
+            try Row.fetchOne(
+                db, sql: "SELECT session_id, seq, id, type, processed_at, thread_id, body FROM events WHERE id = ? AND session_id = ?",
+                arguments: [id, sessionID]
+            ).map(Self.storedEvent)
+        }
+    }
+
+    static func storedEvent(_ row: Row) -> StoredEvent {
+        StoredEvent(
+            sessionID: row["session_id"], sequence: row["seq"], id: row["id"], type: EventType(rawValue: row["type"]),
+            processedAt: Timestamp.fromMicros(row["processed_at"]), threadID: row["thread_id"], json: row["body"])
+    }
+}
