@@ -97,7 +97,14 @@ public struct Agent: Codable, Sendable, Equatable {
     public func hasSameConfiguration(as other: Agent) -> Bool {
         name == other.name && description == other.description && system == other.system && model == other.model
             && tools == other.tools && mcpServers == other.mcpServers && skills == other.skills
-            && multiagent == other.multiagent && metadata == other.metadata && executionIdentity == other.executionIdentity
+            && normalizedMultiagent == other.normalizedMultiagent && metadata == other.metadata && executionIdentity == other.executionIdentity
+    }
+
+    /// The roster with references to the agent itself unversioned, so re-sending the same
+    /// roster (which names the next version of `self`) is not a change.
+    private var normalizedMultiagent: Multiagent? {
+        guard case .coordinator(let roster)? = multiagent else { return multiagent }
+        return .coordinator(agents: roster.map { $0.id == id ? AgentReference(id: id, version: 0) : $0 })
     }
 
     /// The custom tools this agent declares.

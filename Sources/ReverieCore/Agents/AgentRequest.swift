@@ -3,7 +3,7 @@ public enum RosterEntry: Sendable, Equatable {
     case agent(id: String, version: Int?)
     case this
 
-    static func parse(_ value: JSONValue, at field: FieldPath) throws(APIError) -> RosterEntry {
+    public static func parse(_ value: JSONValue, at field: FieldPath) throws(APIError) -> RosterEntry {
         if case .string(let id) = value { return .agent(id: id, version: nil) }
         let reader = try ObjectReader(value, at: field)
         switch try reader.discriminator() {
@@ -29,7 +29,7 @@ public enum MultiagentRequest: Sendable, Equatable {
 
     public static let maxRoster = 20
 
-    static func parse(_ value: JSONValue, at field: FieldPath) throws(APIError) -> MultiagentRequest {
+    public static func parse(_ value: JSONValue, at field: FieldPath) throws(APIError) -> MultiagentRequest {
         let reader = try ObjectReader(value, at: field)
         switch try reader.discriminator() {
         case "coordinator":
@@ -53,32 +53,32 @@ public enum MultiagentRequest: Sendable, Equatable {
 }
 
 /// The agent fields every create and update may carry, parsed and checked.
-enum AgentFields {
-    static let maxTools = 256
-    static let maxMCPServers = 20
-    static let maxSystemLength = 100_000
-    static let maxNameLength = 256
-    static let maxDescriptionLength = 2048
+public enum AgentFields {
+    public static let maxTools = 256
+    public static let maxMCPServers = 20
+    public static let maxSystemLength = 100_000
+    public static let maxNameLength = 256
+    public static let maxDescriptionLength = 2048
 
-    static func name(_ reader: ObjectReader) throws(APIError) -> String? {
+    public static func name(_ reader: ObjectReader) throws(APIError) -> String? {
         guard let name = try reader.string("name") else { return nil }
         try Rules.length(name, reader.field("name"), min: 1, max: maxNameLength)
         return name
     }
 
-    static func description(_ reader: ObjectReader) throws(APIError) -> Patch<String> {
+    public static func description(_ reader: ObjectReader) throws(APIError) -> Patch<String> {
         let patch = try reader.stringPatch("description")
         if let value = patch.value { try Rules.length(value, reader.field("description"), max: maxDescriptionLength) }
         return patch
     }
 
-    static func system(_ reader: ObjectReader) throws(APIError) -> Patch<String> {
+    public static func system(_ reader: ObjectReader) throws(APIError) -> Patch<String> {
         let patch = try reader.stringPatch("system")
         if let value = patch.value { try Rules.length(value, reader.field("system"), max: maxSystemLength) }
         return patch
     }
 
-    static func tools(_ reader: ObjectReader) throws(APIError) -> Patch<[AgentTool]> {
+    public static func tools(_ reader: ObjectReader) throws(APIError) -> Patch<[AgentTool]> {
         switch try reader.arrayPatch("tools") {
         case .absent: return .absent
         case .null: return .null
@@ -116,7 +116,7 @@ enum AgentFields {
         }
     }
 
-    static func mcpServers(_ reader: ObjectReader) throws(APIError) -> Patch<[MCPServer]> {
+    public static func mcpServers(_ reader: ObjectReader) throws(APIError) -> Patch<[MCPServer]> {
         switch try reader.arrayPatch("mcp_servers") {
         case .absent: return .absent
         case .null: return .null
@@ -143,7 +143,7 @@ enum AgentFields {
         }
     }
 
-    static func skills(_ reader: ObjectReader) throws(APIError) -> Patch<[JSONValue]> {
+    public static func skills(_ reader: ObjectReader) throws(APIError) -> Patch<[JSONValue]> {
         let patch = try reader.arrayPatch("skills")
         if let skills = patch.value {
             for (index, skill) in skills.enumerated() {
@@ -164,7 +164,7 @@ enum AgentFields {
         return patch
     }
 
-    static func executionIdentity(_ reader: ObjectReader) throws(APIError) -> Patch<JSONValue> {
+    public static func executionIdentity(_ reader: ObjectReader) throws(APIError) -> Patch<JSONValue> {
         switch reader.raw("execution_identity") {
         case .absent: return .absent
         case .null: return .null
@@ -183,7 +183,7 @@ enum AgentFields {
         }
     }
 
-    static func multiagent(_ reader: ObjectReader) throws(APIError) -> Patch<MultiagentRequest> {
+    public static func multiagent(_ reader: ObjectReader) throws(APIError) -> Patch<MultiagentRequest> {
         switch reader.raw("multiagent") {
         case .absent: return .absent
         case .null: return .null
@@ -192,7 +192,7 @@ enum AgentFields {
     }
 
     /// Every MCP server must be used by an `mcp_toolset`, and every toolset must name a server.
-    static func checkMCPReferences(tools: [AgentTool], servers: [MCPServer]) throws(APIError) {
+    public static func checkMCPReferences(tools: [AgentTool], servers: [MCPServer]) throws(APIError) {
         let toolsetServers = Set(tools.compactMap { tool -> String? in
             if case .mcpToolset(let toolset) = tool { return toolset.serverName }
             return nil

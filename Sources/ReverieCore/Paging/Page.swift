@@ -46,7 +46,7 @@ public struct Cursor: Sendable, Equatable {
 }
 
 /// Sort direction of a list.
-public enum SortOrder: String, Sendable {
+public enum ListOrder: String, Sendable {
     case ascending = "asc"
     case descending = "desc"
 }
@@ -55,9 +55,9 @@ public enum SortOrder: String, Sendable {
 public struct PageRequest: Sendable, Equatable {
     public var limit: Int
     public var cursor: Cursor?
-    public var order: SortOrder
+    public var order: ListOrder
 
-    public init(limit: Int = 20, cursor: Cursor? = nil, order: SortOrder = .descending) {
+    public init(limit: Int = 20, cursor: Cursor? = nil, order: ListOrder = .descending) {
         self.limit = limit
         self.cursor = cursor
         self.order = order

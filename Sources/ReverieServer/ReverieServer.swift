@@ -1,0 +1,49 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import ReverieCore
+import ReverieRuntime
+import ReverieStore
+
+/// Builds the HTTP application serving the Managed Agents API over a `Platform`.
+public enum ReverieServer {
+    /// The router with every route and middleware.
+    public static func router(platform: Platform, configuration: ServerConfiguration) -> Router<ReverieRequestContext> {
+        let router = Router(context: ReverieRequestContext.self)
+        router.add(middleware: RequestLimitMiddleware(maxBodyBytes: configuration.maxBodyBytes))
+        router.add(middleware: ErrorMiddleware())
+        router.add(middleware: AuthenticationMiddleware(verifier: APIKeyVerifier(staticKeys: configuration.staticAPIKeys, store: platform.store)))
+        router.get("health") { _, _ in
+            JSONResponse.make(json: #"{"status":"ok"}"#)
+        }
+        AgentRoutes(platform: platform).register(on: router)
+        EnvironmentRoutes(platform: platform).register(on: router)
+        SessionRoutes(platform: platform, heartbeatSeconds: configuration.heartbeatSeconds).register(on: router)
+        return router
+    }
+
+    /// The application; run it in a `ServiceGroup`. `onListening` receives the bound port.
+    public static func application(
+        platform: Platform, configuration: ServerConfiguration, logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: router(platform: platform, configuration: configuration),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "reverie"),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
+            logger: logger)
+    }
+}
+
+/// Applies the configured body size limit to every request's context.
+struct RequestLimitMiddleware: RouterMiddleware {
+    typealias Context = ReverieRequestContext
+    let maxBodyBytes: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        context.maxUploadSize = maxBodyBytes
+        return try await next(request, context)
+    }
+}

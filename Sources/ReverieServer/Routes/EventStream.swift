@@ -1,0 +1,139 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ReverieCore
+import ReverieRuntime
+import ServiceLifecycle
+
+/// `GET /v1/sessions/{id}/events/stream`: Server-Sent Events.
+///
+/// Without `Last-Event-ID` the stream carries events appended after it opened. With it, the
+/// stream first replays every event after that one from the store, then continues live.
+/// Each frame is `event: <type>`, `id: <event id>`, `data: <event JSON>`; `event: ping`
+/// frames keep idle connections open.
+struct EventStream: Sendable {
+    let platform: Platform
+    let sessionID: String
+    let startSequence: Int64
+    let live: AsyncStream<LiveItem>
+    let previews: Set<EventType>
+    let heartbeatSeconds: Double
+
+    static let replayBatch = 500
+
+    static func open(platform: Platform, sessionID: String, lastEventID: String?, previews: Set<EventType>, heartbeatSeconds: Double)
+        async throws -> EventStream
+    {
+        var resumeSequence: Int64?
+        if let lastEventID, !lastEventID.isEmpty {
+            guard let event = try await platform.store.event(sessionID: sessionID, id: lastEventID) else {
+                if try await platform.store.sessionHeader(id: sessionID) == nil { throw APIError.notFound("session", sessionID) }
+                throw APIError.invalidRequest("Last-Event-ID: event '\(lastEventID)' is not in session '\(sessionID)'")
+            }
+            resumeSequence = event.sequence
+        }
+        // Subscribe before reading where the log ends, so no event falls in between.
+        let live = platform.hub.subscribe(sessionID: sessionID)
+        guard let header = try await platform.store.sessionHeader(id: sessionID) else {
+            throw APIError.notFound("session", sessionID)
+        }
+        return EventStream(
+            platform: platform, sessionID: sessionID, startSequence: resumeSequence ?? header.state.lastSequence, live: live,
+            previews: previews, heartbeatSeconds: heartbeatSeconds)
+    }
+
+    func response() -> Response {
+        Response(
+            status: .ok,
+            headers: [.contentType: "text/event-stream", .cacheControl: "no-cache", .accelBuffering: "no"],
+            body: ResponseBody { writer in
+                try await run(&writer)
+                try await writer.finish(nil)
+            })
+    }
+
+    private enum Output: Sendable {
+        case item(LiveItem)
+        case ping
+    }
+
+    private func run(_ writer: inout any ResponseBodyWriter) async throws {
+        var cursor = startSequence
+        try await replay(after: &cursor, to: &writer)
+        let (outputs, continuation) = AsyncStream<Output>.makeStream(bufferingPolicy: .unbounded)
+        let live = self.live
+        let forwarder = Task {
+            for await item in live { continuation.yield(.item(item)) }
+            continuation.finish()
+        }
+        let interval = heartbeatSeconds
+        let heartbeat = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(interval))
+                if Task.isCancelled { break }
+                continuation.yield(.ping)
+            }
+        }
+        defer {
+            forwarder.cancel()
+            heartbeat.cancel()
+            continuation.finish()
+        }
+        try await withGracefulShutdownHandler {
+            try await writer.write(Self.frame(event: "ping", id: nil, data: #"{"type":"ping"}"#))
+            for await output in outputs {
+                switch output {
+                case .ping:
+                    try await writer.write(Self.frame(event: "ping", id: nil, data: #"{"type":"ping"}"#))
+                case .item(.preview(let type, let frame, let json)):
+                    if previews.contains(type) { try await writer.write(Self.frame(event: frame, id: nil, data: json)) }
+                case .item(.event(let event)):
+                    if event.sequence <= cursor { continue }
+                    if event.sequence > cursor + 1 {
+                        // We fell behind the live feed; the store has what we missed.
+                        try await replay(after: &cursor, to: &writer)
+                        if event.sequence <= cursor { continue }
+                    }
+                    try await writer.write(Self.frame(event: event.type.rawValue, id: event.id, data: event.json))
+                    cursor = event.sequence
+                }
+            }
+        } onGracefulShutdown: {
+            continuation.finish()
+        }
+    }
+
+    /// Writes every stored event after `cursor`, advancing it.
+    private func replay(after cursor: inout Int64, to writer: inout any ResponseBodyWriter) async throws {
+        while true {
+            let batch = try await platform.store.events(sessionID: sessionID, after: cursor, limit: Self.replayBatch)
+            if batch.isEmpty { return }
+            var buffer = ByteBuffer()
+            for event in batch {
+                Self.append(event: event.type.rawValue, id: event.id, data: event.json, to: &buffer)
+                cursor = event.sequence
+            }
+            try await writer.write(buffer)
+            if batch.count < Self.replayBatch { return }
+        }
+    }
+
+    static func frame(event: String, id: String?, data: String) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        append(event: event, id: id, data: data, to: &buffer)
+        return buffer
+    }
+
+    static func append(event: String, id: String?, data: String, to buffer: inout ByteBuffer) {
+        buffer.writeString("event: ")
+        buffer.writeString(event)
+        if let id {
+            buffer.writeString("\nid: ")
+            buffer.writeString(id)
+        }
+        buffer.writeString("\ndata: ")
+        buffer.writeString(data)
+        buffer.writeString("\n\n")
+    }
+}

@@ -1,0 +1,79 @@
+import HTTPTypes
+import Hummingbird
+import ReverieCore
+import ReverieRuntime
+import ReverieStore
+
+/// `/v1/sessions` and the session's event log.
+struct SessionRoutes {
+    let platform: Platform
+    let heartbeatSeconds: Double
+
+    func register(on router: Router<ReverieRequestContext>) {
+        let sessions = router.group("v1/sessions")
+        sessions.post { request, context in
+            try JSONResponse.encode(try await platform.createSession(try await request.jsonObject(context: context)))
+        }
+        sessions.get { request, _ in
+            let query = request.query
+            var statuses: Set<SessionStatus> = []
+            for text in query.list("statuses") {
+                guard let status = SessionStatus(rawValue: text) else {
+                    throw APIError.invalidRequest("statuses: unknown status '\(text)'; expected rescheduling, running, idle or terminated")
+                }
+                statuses.insert(status)
+            }
+            let filter = SessionFilter(
+                agentID: query.string("agent_id"), agentVersion: try query.optionalInt("agent_version"), statuses: statuses,
+                memoryStoreID: query.string("memory_store_id"), includeArchived: try query.bool("include_archived"),
+                createdAt: try query.timeRange("created_at"))
+            if query.string("deployment_id") != nil {
+                // Reverie has no deployments, so no session matches.
+                return JSONResponse.page([], next: nil, previous: .some(nil))
+            }
+            return try JSONResponse.page(try await platform.listSessions(filter, page: try query.page(maxLimit: 1000)), includePrevious: true)
+        }
+        sessions.get(":session_id") { _, context in
+            try JSONResponse.encode(try await platform.session(id: try context.pathParameter("session_id")))
+        }
+        sessions.post(":session_id") { request, context in
+            let id = try context.pathParameter("session_id")
+            return try JSONResponse.encode(try await platform.updateSession(id: id, try await request.jsonObject(context: context)))
+        }
+        sessions.delete(":session_id") { _, context in
+            let id = try context.pathParameter("session_id")
+            try await platform.deleteSession(id: id)
+            return try JSONResponse.encode(["id": JSONValue.string(id), "type": "session_deleted"])
+        }
+        sessions.post(":session_id/archive") { _, context in
+            try JSONResponse.encode(try await platform.archiveSession(id: try context.pathParameter("session_id")))
+        }
+
+        sessions.get(":session_id/events") { request, context in
+            let id = try context.pathParameter("session_id")
+            let query = request.query
+            var types: Set<EventType> = []
+            for text in query.list("types") {
+                let type = EventType(rawValue: text)
+                guard EventType.all.contains(type) else { throw APIError.invalidRequest("types: unknown event type '\(text)'") }
+                types.insert(type)
+            }
+            let filter = EventFilter(types: types, processedAt: try query.timeRange("created_at"))
+            let page = try await platform.listEvents(
+                sessionID: id, filter: filter, page: try query.page(maxLimit: 1000, defaultOrder: .ascending))
+            return JSONResponse.page(page.items.map(\.json), next: page.next)
+        }
+        sessions.post(":session_id/events") { request, context in
+            let id = try context.pathParameter("session_id")
+            let stored = try await platform.sendEvents(sessionID: id, try await request.jsonObject(context: context))
+            return JSONResponse.make(json: "{\"data\":[" + stored.map(\.json).joined(separator: ",") + "]}")
+        }
+        sessions.get(":session_id/events/stream") { request, context in
+            let id = try context.pathParameter("session_id")
+            let stream = try await EventStream.open(
+                platform: platform, sessionID: id, lastEventID: request.headers[.lastEventID] ?? request.query.string("last_event_id"),
+                previews: Set(request.query.list("event_deltas").map(EventType.init(rawValue:))), heartbeatSeconds: heartbeatSeconds)
+            return stream.response()
+        }
+    }
+}

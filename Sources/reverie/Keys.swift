@@ -1,0 +1,64 @@
+import ArgumentParser
+import Foundation
+import ReverieCore
+import ReverieStore
+
+/// `reverie keys`: manage stored API keys.
+struct Keys: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create, list and revoke API keys.",
+        subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Options: ParsableArguments {
+        @Option(name: .customLong("data-dir"), help: "Directory holding the database.")
+        var dataDirectory = ProcessInfo.processInfo.environment["REVERIE_DATA_DIR"] ?? ".reverie"
+
+        func openStore() throws -> SQLiteStore {
+            try SQLiteStore(path: (dataDirectory as NSString).appendingPathComponent("reverie.sqlite"))
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a key; its secret is printed once and stored only as a hash.")
+        @OptionGroup var options: Options
+        @Option(help: "A name to recognise the key by.")
+        var name = "default"
+
+        func run() async throws {
+            let store = try options.openStore()
+            let (record, secret) = APIKeyRecord.generate(name: name)
+            try await store.createAPIKey(record)
+            try await store.close()
+            print(secret)
+            FileHandle.standardError.write(Data("created key \(record.id) (\(name)); the secret above is not shown again\n".utf8))
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List keys (ids and names, never secrets).")
+        @OptionGroup var options: Options
+
+        func run() async throws {
+            let store = try options.openStore()
+            for key in try await store.listAPIKeys() {
+                let state = key.revokedAt.map { "revoked \(Timestamp.format($0))" } ?? "active"
+                print("\(key.id)\t\(key.name)\t\(Timestamp.format(key.createdAt))\t\(state)")
+            }
+            try await store.close()
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a key by id.")
+        @OptionGroup var options: Options
+        @Argument(help: "The key id (apikey_…).")
+        var id: String
+
+        func run() async throws {
+            let store = try options.openStore()
+            defer { Task { try? await store.close() } }
+            guard try await store.revokeAPIKey(id: id) else { throw ValidationError("no active key '\(id)'") }
+            print("revoked \(id)")
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ReverieCore
+import ReverieServer
+import ReverieStore
+
+/// `reverie serve`.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the API server.",
+        discussion: """
+            Requests must carry an API key (x-api-key or Authorization: Bearer). Keys come from \
+            REVERIE_API_KEY (comma-separated for several) and from `reverie keys create`. \
+            SIGINT or SIGTERM shuts down gracefully: in-flight requests and writes finish first.
+            """)
+
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free port).")
+    var port = 8080
+
+    @Option(name: .customLong("data-dir"), help: "Directory for the database and session sandboxes.")
+    var dataDirectory = ProcessInfo.processInfo.environment["REVERIE_DATA_DIR"] ?? ".reverie"
+
+    @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (bytes).")
+    var maxBodyBytes = 8 * 1024 * 1024
+
+    @Option(name: .customLong("heartbeat-seconds"), help: "Seconds between heartbeats on event streams.")
+    var heartbeatSeconds = 15.0
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func run() async throws {
+        var logger = Logger(label: "reverie")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let staticKeys = (ProcessInfo.processInfo.environment["REVERIE_API_KEY"] ?? "")
+            .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let configuration = HostConfiguration(
+            dataDirectory: dataDirectory,
+            server: ServerConfiguration(
+                host: host, port: port, maxBodyBytes: maxBodyBytes, heartbeatSeconds: heartbeatSeconds, staticAPIKeys: staticKeys))
+        let host = try ReverieHost(configuration: configuration, logger: logger)
+        if staticKeys.isEmpty, try await host.platform.store.listAPIKeys().allSatisfy({ $0.revokedAt != nil }) {
+            throw ValidationError("no API key is configured: set REVERIE_API_KEY or run `reverie keys create --data-dir \(dataDirectory)`")
+        }
+        let address = self.host
+        try await host.run { port in
+            FileHandle.standardOutput.write(Data("reverie listening on http://\(address):\(port)\n".utf8))
+        }
+    }
+}
