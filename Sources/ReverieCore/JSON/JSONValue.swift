@@ -93,6 +93,12 @@ extension JSONValue {
         objectValue?[key]
     }
 
+    /// The element at `index`, when this is an array long enough.
+    public subscript(index: Int) -> JSONValue? {
+        guard let array = arrayValue, array.indices.contains(index) else { return nil }
+        return array[index]
+    }
+
     /// The name of this value's JSON type, for error messages.
     public var typeName: String {
         switch self {

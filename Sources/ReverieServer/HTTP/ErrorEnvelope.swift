@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import ReverieCore
 
 /// The one place errors become responses:
@@ -33,6 +34,8 @@ enum ErrorEnvelope {
             case 400..<500: return APIError(.invalidRequest, error.body ?? "bad request")
             default: return APIError(.api, error.body ?? "internal error")
             }
+        case is NIOTooManyBytesError:
+            return APIError(.requestTooLarge, "request body is larger than the server accepts")
         case is DecodingError:
             return APIError(.invalidRequest, "request body does not match the expected shape")
         default:

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+@testable import ReverieCore
+@testable import ReverieStore
+
+@Suite struct EventLogStoreTests {
+    func makeStore() throws -> (SQLiteStore, String) {
+        let directory = TemporaryDirectory.make()
+        return (try SQLiteStore(path: directory + "/reverie.sqlite"), directory)
+    }
+
+    func makeSession(_ store: SQLiteStore) async throws -> String {
+        let now = Timestamp.now()
+        let agent = Agent(id: ResourceID.make("agent"), name: "a", model: ModelConfig(id: "m"), createdAt: now, updatedAt: now)
+        try await store.createAgent(agent)
+        let session = Session(
+            id: ResourceID.make("sesn"), agent: SessionAgent(agent), environmentID: "env_x", title: nil, metadata: [:], resources: [],
+            createdAt: now, updatedAt: now)
+        _ = try await store.createSession(session, initialEvents: [])
+        return session.id
+    }
+
+    func message(_ text: String) -> SessionEvent {
+        SessionEvent(type: .userMessage, fields: ["content": [["type": "text", "text": .string(text)]]])
+    }
+
+    @Test func concurrentAppendsGetGaplessSequences() async throws {
+        let (store, _) = try makeStore()
+        let sessionID = try await makeSession(store)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 0..<8 {
+                group.addTask {
+                    for index in 0..<25 {
+                        _ = try await store.appendEvents([message("\(writer)-\(index)")], to: sessionID, check: { _ in })
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        let all = try await store.events(sessionID: sessionID, after: 0, limit: 1000)
+        #expect(all.map(\.sequence) == Array(1...200))
+        #expect(Set(all.map(\.id)).count == 200)
+        #expect(try await store.sessionHeader(id: sessionID)?.state.lastSequence == 200)
+    }
+
+    @Test func appendFoldsStatusAndUsage() async throws {
+        let (store, _) = try makeStore()
+        let sessionID = try await makeSession(store)
+        let start = Timestamp.now()
+        _ = try await store.appendEvents([SessionEvent(type: .sessionStatusRunning, processedAt: start)], to: sessionID, check: { _ in })
+        #expect(try await store.session(id: sessionID)?.status == .running)
+        let usage: JSONValue = ["input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 1, "cache_creation_input_tokens": 2]
+        _ = try await store.appendEvents(
+            [
+                SessionEvent(type: .spanModelRequestEnd, processedAt: start, fields: ["model_usage": usage, "model_request_start_id": "x"]),
+                SessionEvent(type: .sessionStatusIdle, processedAt: start.addingTimeInterval(2), fields: ["stop_reason": ["type": "end_turn"]]),
+            ], to: sessionID, check: { _ in })
+        let session = try #require(try await store.session(id: sessionID))
+        #expect(session.status == .idle)
+        #expect(session.usage.inputTokens == 10 && session.usage.outputTokens == 5)
+        #expect(session.usage.cacheReadInputTokens == 1 && session.usage.cacheCreationInputTokens == 2)
+        #expect(abs(session.stats.activeSeconds - 2) < 0.01)
+        let outbox = try await store.pendingOutboxEvents(limit: 100).map(\.type)
+        #expect(outbox.contains("session.running") && outbox.contains("session.idled") && outbox.contains("session.created"))
+    }
+
+    @Test func refusedAppendWritesNothing() async throws {
+        let (store, _) = try makeStore()
+        let sessionID = try await makeSession(store)
+        await #expect(throws: APIError.self) {
+            try await store.appendEvents([message("x")], to: sessionID) { _ in throw APIError.invalidRequest("no") }
+        }
+        #expect(try await store.events(sessionID: sessionID, after: 0, limit: 10).isEmpty)
+    }
+
+    @Test func paginatesForwardAndBackward() async throws {
+        let (store, _) = try makeStore()
+        let sessionID = try await makeSession(store)
+        for index in 0..<25 { _ = try await store.appendEvents([message("\(index)")], to: sessionID, check: { _ in }) }
+        var seen: [Int64] = []
+        var request = PageRequest(limit: 10, order: .ascending)
+        var pages: [Page<StoredEvent>] = []
+        while true {
+            let page = try await store.listEvents(sessionID: sessionID, filter: EventFilter(), page: request)
+            pages.append(page)
+            seen += page.items.map(\.sequence)
+            guard let next = page.next else { break }
+            request.cursor = next
+        }
+        #expect(seen == Array(1...25))
+        #expect(pages.count == 3)
+        // Walk back from the last page.
+        let back = try await store.listEvents(
+            sessionID: sessionID, filter: EventFilter(), page: PageRequest(limit: 10, cursor: pages[2].previous, order: .ascending))
+        #expect(back.items.map(\.sequence) == Array(11...20))
+        let descending = try await store.listEvents(sessionID: sessionID, filter: EventFilter(), page: PageRequest(limit: 5, order: .descending))
+        #expect(descending.items.map(\.sequence) == [25, 24, 23, 22, 21])
+        let filtered = try await store.listEvents(
+            sessionID: sessionID, filter: EventFilter(types: [.userInterrupt]), page: PageRequest(limit: 5))
+        #expect(filtered.items.isEmpty && filtered.next == nil)
+    }
+
+    @Test func dataSurvivesReopening() async throws {
+        let (store, directory) = try makeStore()
+        let sessionID = try await makeSession(store)
+        _ = try await store.appendEvents([message("persisted")], to: sessionID, check: { _ in })
+        try await store.close()
+        let reopened = try SQLiteStore(path: directory + "/reverie.sqlite")
+        let events = try await reopened.events(sessionID: sessionID, after: 0, limit: 10)
+        #expect(events.count == 1)
+        #expect(try events[0].event().text == "persisted")
+    }
+
+    @Test func agentVersionsAreKept() async throws {
+        let (store, _) = try makeStore()
+        let now = Timestamp.now()
+        let agent = Agent(id: ResourceID.make("agent"), name: "v1", model: ModelConfig(id: "m"), createdAt: now, updatedAt: now)
+        try await store.createAgent(agent)
+        let updated = try await store.updateAgent(id: agent.id) { current in
+            var next = current
+            next.name = "v2"
+            next.version += 1
+            return next
+        }
+        #expect(updated.version == 2)
+        #expect(try await store.agent(id: agent.id, version: 1)?.name == "v1")
+        #expect(try await store.agent(id: agent.id)?.name == "v2")
+        let versions = try await store.listAgentVersions(id: agent.id, page: PageRequest(limit: 10))
+        #expect(versions.items.map(\.version) == [2, 1])
+    }
+}
