@@ -1,0 +1,87 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ReverieCore
+import ReverieServer
+
+/// `reverie bench`: load tests that print figures for docs/PERFORMANCE.md.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run benchmarks against an in-process server on a fresh database and print figures.",
+        subcommands: [BenchEvents.self])
+}
+
+/// Shared set-up: a server on a free port over a temporary data directory, and an HTTP client.
+struct BenchHarness {
+    let host: ReverieHost
+    let port: Int
+    let client: HTTPClient
+    let task: Task<Void, any Error>
+    let apiKey = "bench-key"
+
+    static func start(dataDirectory: String?, heartbeatSeconds: Double = 15) async throws -> BenchHarness {
+        let directory = dataDirectory ?? (NSTemporaryDirectory() + "reverie-bench-" + UUID().uuidString)
+        var logger = Logger(label: "reverie.bench")
+        logger.logLevel = .error
+        let host = try ReverieHost(
+            configuration: HostConfiguration(
+                dataDirectory: directory,
+                server: ServerConfiguration(port: 0, heartbeatSeconds: heartbeatSeconds, staticAPIKeys: ["bench-key"])),
+            logger: logger)
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let task = Task { try await host.run(signals: []) { continuation.yield($0) } }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw ValidationError("server did not start") }
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 2048
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        return BenchHarness(host: host, port: port, client: client, task: task)
+    }
+
+    func stop() async throws {
+        try await client.shutdown()
+        task.cancel()
+        _ = try? await task.value
+    }
+
+    func request(_ method: HTTPMethod, _ path: String, body: String? = nil) async throws -> (Int, ByteBuffer) {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+        request.method = method
+        request.headers.add(name: "x-api-key", value: apiKey)
+        if let body {
+            request.headers.add(name: "content-type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: body))
+        }
+        let response = try await client.execute(request, timeout: .seconds(60))
+        return (Int(response.status.code), try await response.body.collect(upTo: 16 * 1024 * 1024))
+    }
+
+    func create(_ path: String, _ body: String) async throws -> String {
+        let (status, buffer) = try await request(.POST, path, body: body)
+        let json = try JSONCoding.decode(JSONValue.self, from: Data(buffer: buffer))
+        guard status == 200, let id = json["id"]?.stringValue else { throw ValidationError("create \(path) failed: \(status)") }
+        return id
+    }
+
+    func makeSessions(_ count: Int) async throws -> [String] {
+        let agent = try await create("/v1/agents", #"{"name":"bench","model":"bench-model"}"#)
+        let environment = try await create("/v1/environments", #"{"name":"bench"}"#)
+        var sessions: [String] = []
+        for _ in 0..<count {
+            sessions.append(try await create("/v1/sessions", #"{"agent":"\#(agent)","environment_id":"\#(environment)"}"#))
+        }
+        return sessions
+    }
+}
+
+/// Percentiles of a sample, in the sample's unit.
+func percentile(_ sorted: [Double], _ p: Double) -> Double {
+    guard !sorted.isEmpty else { return .nan }
+    let index = min(sorted.count - 1, max(0, Int((p / 100 * Double(sorted.count)).rounded(.up)) - 1))
+    return sorted[index]
+}
+
+func formatted(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }

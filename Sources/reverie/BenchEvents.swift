@@ -1,0 +1,154 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import ReverieCore
+import Synchronization
+
+/// `reverie bench events`: acknowledged event appends per second, and SSE delivery latency.
+struct BenchEvents: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "events",
+        abstract: "Event appends per second (one session, 100 sessions) and SSE delivery latency with many subscribers.")
+
+    @Option(help: "Seconds each append phase runs.")
+    var seconds = 5.0
+
+    @Option(help: "Concurrent HTTP clients sending events.")
+    var clients = 64
+
+    @Option(help: "Concurrent SSE subscribers for the latency phase.")
+    var subscribers = 100
+
+    @Option(help: "Events sent during the latency phase.")
+    var latencyEvents = 500
+
+    @Option(help: "Events per second sent during the latency phase.")
+    var latencyRate = 100.0
+
+    @Option(name: .customLong("data-dir"), help: "Data directory (default: a fresh temporary one).")
+    var dataDirectory: String?
+
+    func run() async throws {
+        let harness = try await BenchHarness.start(dataDirectory: dataDirectory)
+        print("reverie bench events: \(clients) clients, \(formatted(seconds))s per phase, 1 event per request")
+        let one = try await harness.makeSessions(1)
+        let single = try await appendPhase(harness, sessions: one)
+        print("append, 1 session:      \(formatted(single.rate, 0)) acknowledged events/s (\(single.count) events, p50 \(formatted(single.p50, 2)) ms, p99 \(formatted(single.p99, 2)) ms per request, \(single.errors) errors)")
+        let hundred = try await harness.makeSessions(100)
+        let spread = try await appendPhase(harness, sessions: hundred)
+        print("append, 100 sessions:   \(formatted(spread.rate, 0)) acknowledged events/s (\(spread.count) events, p50 \(formatted(spread.p50, 2)) ms, p99 \(formatted(spread.p99, 2)) ms per request, \(spread.errors) errors)")
+        let latency = try await latencyPhase(harness)
+        print("SSE, \(subscribers) subscribers:   delivery latency p50 \(formatted(latency.p50, 2)) ms, p99 \(formatted(latency.p99, 2)) ms, max \(formatted(latency.max, 2)) ms (\(latency.deliveries) deliveries, \(latency.missing) missing)")
+        try await harness.stop()
+    }
+
+    struct AppendResult {
+        var count: Int
+        var rate: Double
+        var p50: Double
+        var p99: Double
+        var errors: Int
+    }
+
+    func appendPhase(_ harness: BenchHarness, sessions: [String]) async throws -> AppendResult {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        let start = ContinuousClock.now
+        let results = try await withThrowingTaskGroup(of: ([Double], Int).self) { group in
+            for client in 0..<clients {
+                group.addTask {
+                    var latencies: [Double] = []
+                    var errors = 0
+                    var index = 0
+                    while ContinuousClock.now < deadline {
+                        let session = sessions[(client + index * clients) % sessions.count]
+                        index += 1
+                        let body = #"{"events":[{"type":"user.message","content":[{"type":"text","text":"bench event \#(client)-\#(index)"}]}]}"#
+                        let begin = ContinuousClock.now
+                        let (status, _) = try await harness.request(.POST, "/v1/sessions/\(session)/events", body: body)
+                        let elapsed = ContinuousClock.now - begin
+                        if status == 200 {
+                            latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+                        } else {
+                            errors += 1
+                        }
+                    }
+                    return (latencies, errors)
+                }
+            }
+            var all: [Double] = []
+            var errors = 0
+            for try await (latencies, failed) in group {
+                all += latencies
+                errors += failed
+            }
+            return (all, errors)
+        }
+        let elapsed = ContinuousClock.now - start
+        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let sorted = results.0.sorted()
+        return AppendResult(count: sorted.count, rate: Double(sorted.count) / wall, p50: percentile(sorted, 50), p99: percentile(sorted, 99), errors: results.1)
+    }
+
+    struct LatencyResult {
+        var p50: Double
+        var p99: Double
+        var max: Double
+        var deliveries: Int
+        var missing: Int
+    }
+
+    /// Subscribers read the stream; each event carries its send time (wall clock, same process).
+    func latencyPhase(_ harness: BenchHarness) async throws -> LatencyResult {
+        let session = try await harness.makeSessions(1)[0]
+        let ready = ReadyCounter()
+        let expected = latencyEvents
+        let collected = try await withThrowingTaskGroup(of: [Double].self) { group in
+            for _ in 0..<subscribers {
+                group.addTask {
+                    var request = HTTPClientRequest(url: "http://127.0.0.1:\(harness.port)/v1/sessions/\(session)/events/stream")
+                    request.headers.add(name: "x-api-key", value: harness.apiKey)
+                    let response = try await harness.client.execute(request, timeout: .seconds(600))
+                    ready.value.add(1, ordering: .relaxed)
+                    var latencies: [Double] = []
+                    var pending = ""
+                    for try await chunk in response.body {
+                        let now = Date().timeIntervalSince1970
+                        pending += String(buffer: chunk)
+                        while let range = pending.range(of: "\n\n") {
+                            let frame = pending[..<range.lowerBound]
+                            pending.removeSubrange(..<range.upperBound)
+                            guard frame.hasPrefix("event: user.message"), let marker = frame.range(of: "sent@") else { continue }
+                            let digits = frame[marker.upperBound...].prefix { $0.isNumber || $0 == "." }
+                            if let sent = Double(digits) { latencies.append((now - sent) * 1000) }
+                        }
+                        if latencies.count >= expected { break }
+                    }
+                    return latencies
+                }
+            }
+            while ready.value.load(ordering: .relaxed) < subscribers { try await Task.sleep(for: .milliseconds(20)) }
+            try await Task.sleep(for: .milliseconds(200))
+            let interval = 1.0 / latencyRate
+            for index in 0..<expected {
+                let stamp = String(format: "%.6f", Date().timeIntervalSince1970)
+                let body = #"{"events":[{"type":"user.message","content":[{"type":"text","text":"sent@\#(stamp) #\#(index)"}]}]}"#
+                _ = try await harness.request(.POST, "/v1/sessions/\(session)/events", body: body)
+                try await Task.sleep(for: .seconds(interval))
+            }
+            var all: [Double] = []
+            for try await latencies in group { all += latencies }
+            return all
+        }
+        let sorted = collected.sorted()
+        return LatencyResult(
+            p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted.last ?? .nan, deliveries: sorted.count,
+            missing: subscribers * expected - sorted.count)
+    }
+}
+
+/// Counts subscribers that are connected.
+final class ReadyCounter: Sendable {
+    let value = Atomic<Int>(0)
+}
