@@ -1,0 +1,114 @@
+import Foundation
+
+/// A volume backed by a folder on disk. Every path is checked, after resolving symbolic
+/// links, to stay inside the folder: `..`, absolute links and links that point outside are refused.
+public struct DiskVolume: SandboxVolume {
+    public let mountPoint: String
+    public let isReadOnly: Bool
+    /// The folder, with symbolic links resolved.
+    public let root: URL
+
+    public init(mountPoint: String, root: URL, isReadOnly: Bool = false) throws {
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        self.mountPoint = mountPoint
+        self.isReadOnly = isReadOnly
+        self.root = root.resolvingSymlinksInPath().standardizedFileURL
+    }
+
+    public var hostRoot: URL? { root }
+
+    /// The host URL of a relative path, refusing anything that resolves outside the root.
+    public func hostURL(_ relativePath: String) throws(SandboxError) -> URL {
+        let url = relativePath.isEmpty ? root : root.appendingPathComponent(relativePath)
+        // Resolve links on the longest existing prefix; the rest does not exist yet.
+        var existing = url
+        var missing: [String] = []
+        while !FileManager.default.fileExists(atPath: existing.path), existing.path != "/" {
+            // A dangling symbolic link still counts as existing: it must be checked.
+            if (try? FileManager.default.destinationOfSymbolicLink(atPath: existing.path)) != nil { break }
+            missing.insert(existing.lastPathComponent, at: 0)
+            existing.deleteLastPathComponent()
+        }
+        var resolved = existing.resolvingSymlinksInPath().standardizedFileURL
+        if let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: resolved.path) {
+            let target = destination.hasPrefix("/") ? URL(fileURLWithPath: destination) : resolved.deletingLastPathComponent().appendingPathComponent(destination)
+            resolved = target.standardizedFileURL
+        }
+        for component in missing { resolved.appendPathComponent(component) }
+        let rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"
+        guard resolved.path == root.path || resolved.path.hasPrefix(rootPath) else {
+            throw SandboxError("\(display(relativePath)): path leaves the sandbox (through a symbolic link)")
+        }
+        return resolved
+    }
+
+    func display(_ relativePath: String) -> String {
+        relativePath.isEmpty ? mountPoint : mountPoint + "/" + relativePath
+    }
+
+    public func read(_ relativePath: String) async throws(SandboxError) -> String {
+        let url = try hostURL(relativePath)
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+            throw SandboxError("\(display(relativePath)): no such file")
+        }
+        if isDirectory.boolValue { throw SandboxError("\(display(relativePath)): is a directory") }
+        guard let data = FileManager.default.contents(atPath: url.path) else {
+            throw SandboxError("\(display(relativePath)): cannot be read")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    public func write(_ relativePath: String, content: String) async throws(SandboxError) {
+        if isReadOnly { throw SandboxError("\(display(relativePath)): \(mountPoint) is read-only") }
+        guard !relativePath.isEmpty else { throw SandboxError("\(mountPoint): is a directory") }
+        let url = try hostURL(relativePath)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw SandboxError("\(display(relativePath)): is a directory")
+        }
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(content.utf8).write(to: url, options: .atomic)
+        } catch {
+            throw SandboxError("\(display(relativePath)): cannot be written (\(error.localizedDescription))")
+        }
+    }
+
+    public func delete(_ relativePath: String) async throws(SandboxError) {
+        if isReadOnly { throw SandboxError("\(display(relativePath)): \(mountPoint) is read-only") }
+        let url = try hostURL(relativePath)
+        guard FileManager.default.fileExists(atPath: url.path) else { throw SandboxError("\(display(relativePath)): no such file") }
+        do { try FileManager.default.removeItem(at: url) } catch {
+            throw SandboxError("\(display(relativePath)): cannot be deleted (\(error.localizedDescription))")
+        }
+    }
+
+    public func fileExists(_ relativePath: String) async -> Bool {
+        guard let url = try? hostURL(relativePath) else { return false }
+        var isDirectory: ObjCBool = false
+        return FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) && !isDirectory.boolValue
+    }
+
+    public func files(under relativeFolder: String) async throws(SandboxError) -> [SandboxFile] {
+        let folder = try hostURL(relativeFolder)
+        guard let enumerator = FileManager.default.enumerator(
+            at: folder, includingPropertiesForKeys: [.isRegularFileKey, .fileSizeKey, .contentModificationDateKey, .isSymbolicLinkKey],
+            options: [])
+        else { return [] }
+        var result: [SandboxFile] = []
+        let rootPath = root.path
+        for case let url as URL in enumerator {
+            guard let values = try? url.resourceValues(forKeys: [.isRegularFileKey, .fileSizeKey, .contentModificationDateKey, .isSymbolicLinkKey])
+            else { continue }
+            // Links are not followed when listing, so a link cannot expose files outside.
+            if values.isSymbolicLink == true { continue }
+            guard values.isRegularFile == true else { continue }
+            let path = url.standardizedFileURL.path
+            guard path.hasPrefix(rootPath) else { continue }
+            let relative = String(path.dropFirst(rootPath.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
+            result.append(SandboxFile(path: display(relative), size: values.fileSize ?? 0, modified: values.contentModificationDate ?? Date(timeIntervalSince1970: 0)))
+        }
+        return result
+    }
+}
