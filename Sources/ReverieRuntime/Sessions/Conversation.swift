@@ -1,0 +1,89 @@
+import ReverieCore
+import ReverieModels
+
+/// Rebuilds the model conversation from an event log.
+///
+/// User-side events (messages, tool results, outcome definitions and grader feedback)
+/// become user turns; the agent's messages and tool calls become assistant turns. Tool
+/// calls are identified by their event ids, so results match them across restarts.
+public enum Conversation {
+    /// The messages to send, and text to append to the system prompt (`system.message`).
+    public static func build(from events: [SessionEvent]) -> (messages: [ModelMessage], systemAdditions: [String]) {
+        var messages: [ModelMessage] = []
+        var systemAdditions: [String] = []
+
+        func add(_ role: ModelMessage.Role, _ blocks: [ContentBlock]) {
+            guard !blocks.isEmpty else { return }
+            if let last = messages.last, last.role == role {
+                messages[messages.count - 1].content += blocks
+            } else {
+                messages.append(ModelMessage(role: role, content: blocks))
+            }
+        }
+
+        for event in events {
+            switch event.type {
+            case .userMessage:
+                add(.user, userBlocks(event.fields["content"]))
+            case .agentThreadMessageReceived:
+                let from = event.fields["from_agent_name"]?.stringValue ?? "another agent"
+                add(.user, [.text("[Message from \(from)]")] + userBlocks(event.fields["content"]))
+            case .systemMessage:
+                systemAdditions.append(event.text)
+            case .userDefineOutcome:
+                let description = event.fields["description"]?.stringValue ?? ""
+                let rubric = event.fields["rubric"]?["content"]?.stringValue ?? ""
+                add(.user, [.text("Work toward this outcome:\n\(description)\n\nIt will be graded against this rubric:\n\(rubric)\n\nWrite deliverables under /mnt/session/outputs/ when they are files.")])
+            case .spanOutcomeEvaluationEnd where event.fields["result"] == "needs_revision":
+                let explanation = event.fields["explanation"]?.stringValue ?? ""
+                add(.user, [.text("A grader reviewed your work and it needs revision:\n\(explanation)\n\nRevise the deliverable to address every gap.")])
+            case .agentMessage:
+                add(.assistant, (event.fields["content"]?.arrayValue ?? []).compactMap { block in
+                    block["type"] == "text" ? block["text"]?.stringValue.map(ContentBlock.text) : nil
+                })
+            case .agentToolUse, .agentCustomToolUse:
+                add(.assistant, [.toolUse(id: event.id, name: event.fields["name"]?.stringValue ?? "", input: event.fields["input"] ?? [:])])
+            case .agentToolResult:
+                if let id = event.fields["tool_use_id"]?.stringValue {
+                    add(.user, [toolResult(id, event)])
+                }
+            case .userCustomToolResult:
+                if let id = event.fields["custom_tool_use_id"]?.stringValue {
+                    add(.user, [toolResult(id, event)])
+                }
+            default:
+                break
+            }
+        }
+        // Tool results must lead their user turn.
+        for index in messages.indices where messages[index].role == .user {
+            let results = messages[index].content.filter { if case .toolResult = $0 { true } else { false } }
+            if !results.isEmpty {
+                messages[index].content = results + messages[index].content.filter { if case .toolResult = $0 { false } else { true } }
+            }
+        }
+        return (messages, systemAdditions)
+    }
+
+    static func userBlocks(_ content: JSONValue?) -> [ContentBlock] {
+        (content?.arrayValue ?? []).compactMap { block in
+            switch block["type"]?.stringValue {
+            case "text": return block["text"]?.stringValue.map(ContentBlock.text)
+            case "image", "document": return .media(block)
+            default: return nil
+            }
+        }
+    }
+
+    static func toolResult(_ id: String, _ event: SessionEvent) -> ContentBlock {
+        let content: [ToolResultContent] = (event.fields["content"]?.arrayValue ?? []).compactMap { block in
+            switch block["type"]?.stringValue {
+            case "text": return block["text"]?.stringValue.map(ToolResultContent.text)
+            case "image", "document": return .media(block)
+            case "search_result": return .text(block["content"]?.arrayValue?.compactMap { $0["text"]?.stringValue }.joined(separator: "\n") ?? "")
+            default: return nil
+            }
+        }
+        return .toolResult(toolUseID: id, content: content, isError: event.fields["is_error"]?.boolValue ?? false)
+    }
+}

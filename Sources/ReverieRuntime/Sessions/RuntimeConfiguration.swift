@@ -1,0 +1,46 @@
+import ReverieCore
+import ReverieModels
+
+/// Picks the model provider serving an agent's `model.id`.
+public protocol ModelRouting: Sendable {
+    func provider(for model: String) throws -> any ModelProvider
+}
+
+/// Settings of the agent runtime.
+public struct RuntimeConfiguration: Sendable {
+    /// Where session sandboxes live (`<dataDirectory>/sessions/<id>/`).
+    public var dataDirectory: String
+    /// `max_tokens` of each model call.
+    public var maxTokens: Int
+    /// Model calls allowed in one turn before the session stops with an error (a runaway guard).
+    public var maxModelCallsPerTurn: Int
+
+    public init(dataDirectory: String, maxTokens: Int = 8192, maxModelCallsPerTurn: Int = 100) {
+        self.dataDirectory = dataDirectory
+        self.maxTokens = maxTokens
+        self.maxModelCallsPerTurn = maxModelCallsPerTurn
+    }
+}
+
+/// What happens when an agent ends its turn: an outcome grader may send it back to work.
+public protocol TurnEndHandler: Sendable {
+    /// Called when the agent (primary thread) ends a turn. Return `.continueWorking` after
+    /// appending the events that give the agent something to do (e.g. grader feedback).
+    func agentEndedTurn(_ turn: EndedTurn) async throws -> TurnEndDecision
+}
+
+/// The turn that just ended.
+public struct EndedTurn: Sendable {
+    public var session: Session
+    public var events: [SessionEvent]
+    public var sandbox: Sandbox
+    /// Runs an operation the user's `user.interrupt` can cancel.
+    public var control: LoopControl
+}
+
+public enum TurnEndDecision: Sendable, Equatable {
+    /// Go idle with `end_turn`.
+    case finish
+    /// The loop continues: new events wait for the model.
+    case continueWorking
+}

@@ -1,0 +1,300 @@
+import Foundation
+import Logging
+import ReverieCore
+import ReverieModels
+import ReverieStore
+
+/// Drives one session's agent: calls the model with the conversation rebuilt from the log,
+/// runs tool calls, and records every step as events, until the agent ends its turn, needs
+/// the user, is interrupted, or fails.
+///
+/// All state lives in the event log. A loop started after a restart (`resuming`) first
+/// closes what the crash left open: a model request that never ended is recorded as failed
+/// and retried; a tool call that had started is reported to the model as interrupted.
+struct SessionLoop: Sendable {
+    let platform: Platform
+    let session: Session
+    let toolbox: Toolbox
+    let provider: any ModelProvider
+    let configuration: RuntimeConfiguration
+    let control: LoopControl
+    let turnEndHandler: (any TurnEndHandler)?
+    let logger: Logger
+
+    var sessionID: String { session.id }
+
+    /// How a loop run ended.
+    enum Ending: Sendable, Equatable {
+        case idle
+        case shutdown
+    }
+
+    func run(resuming: Bool) async -> Ending {
+        do {
+            try await drive(resuming: resuming)
+            return .idle
+        } catch is CancellationError {
+            // Shutdown: the session stays `running` in the store and resumes on restart.
+            return .shutdown
+        } catch {
+            logger.error("session loop failed", metadata: ["session": "\(sessionID)", "error": "\(error)"])
+            let message = (error as? APIError)?.message ?? "\(error)"
+            _ = try? await platform.append([
+                errorEvent(type: "unknown_error", message: "The session runtime failed: \(message)", retry: "terminal"),
+                idleEvent(["type": "end_turn"]),
+            ], to: sessionID)
+            return .idle
+        }
+    }
+
+    private func drive(resuming: Bool) async throws {
+        var log = EventLogView(platform: platform, sessionID: sessionID)
+        try await log.refresh()
+        var state = TurnState(events: log.primary)
+        if resuming { try await closeInterruptedWork(state) }
+        if try await platform.store.sessionHeader(id: sessionID)?.status != .running {
+            try await platform.append([SessionEvent(type: .sessionStatusRunning)], to: sessionID)
+        }
+        var modelCalls = 0
+        while true {
+            try Task.checkCancellation()
+            try await log.refresh()
+            state = TurnState(events: log.primary)
+            if control.isInterrupted {
+                try await finishInterrupted(state)
+                return
+            }
+            switch state.next {
+            case .callModel:
+                modelCalls += 1
+                if modelCalls > configuration.maxModelCallsPerTurn {
+                    try await platform.append([
+                        errorEvent(type: "unknown_error", message: "The turn made more than \(configuration.maxModelCallsPerTurn) model calls and was stopped.", retry: "terminal"),
+                        idleEvent(["type": "end_turn"]),
+                    ], to: sessionID)
+                    return
+                }
+                if try await callModel(events: log.primary) == .stopped { return }
+            case .handleCalls:
+                if try await handleCalls(state.pending) == .waiting { return }
+            case .turnEnded:
+                if let handler = turnEndHandler {
+                    let current = try await platform.session(id: sessionID)
+                    let decision = try await handler.agentEndedTurn(
+                        EndedTurn(session: current, events: log.primary, sandbox: toolbox.sandbox, control: control))
+                    if decision == .continueWorking { continue }
+                }
+                try await log.refresh()
+                if TurnState(events: log.primary).next != .turnEnded { continue }
+                try await platform.append([idleEvent(["type": "end_turn"])], to: sessionID)
+                return
+            }
+        }
+    }
+
+    // MARK: model calls
+
+    private enum CallResult { case continued, stopped }
+
+    private func callModel(events: [SessionEvent]) async throws -> CallResult {
+        let (messages, additions) = Conversation.build(from: events)
+        let request = ModelRequest(
+            model: session.agent.model.id, system: SystemPrompt.compose(for: session, additions: additions), messages: messages,
+            tools: toolbox.definitions, maxTokens: configuration.maxTokens)
+        let start = SessionEvent(type: .spanModelRequestStart)
+        try await platform.append([start], to: sessionID)
+        let messageID = ResourceID.make(ResourceID.event)
+        let previews = PreviewPublisher(hub: platform.hub, sessionID: sessionID, messageID: messageID)
+        let provider = self.provider
+        let response: ModelResponse
+        do {
+            response = try await control.perform {
+                try await provider.complete(request) { event in await previews.publish(event) }
+            }
+        } catch let error where control.isInterrupted || error is CancellationError {
+            if !control.isInterrupted { throw error }
+            try await platform.append([modelRequestEnd(start.id, usage: TokenUsage(), isError: true)], to: sessionID)
+            return .continued
+        } catch {
+            let failure = ModelFailure(error)
+            try await platform.append([
+                modelRequestEnd(start.id, usage: TokenUsage(), isError: true),
+                errorEvent(type: failure.errorType, message: failure.message, retry: failure.retryStatus),
+                idleEvent(["type": .string(failure.stopReason)]),
+            ], to: sessionID)
+            return .stopped
+        }
+        var produced: [SessionEvent] = []
+        var text: [JSONValue] = []
+        for block in response.content {
+            switch block {
+            case .thinking:
+                produced.append(SessionEvent(type: .agentThinking))
+            case .text(let value):
+                if !value.isEmpty { text.append(["type": "text", "text": .string(value)]) }
+            case .toolUse, .toolResult, .media:
+                break
+            }
+        }
+        if !text.isEmpty {
+            produced.append(SessionEvent(id: messageID, type: .agentMessage, fields: ["content": .array(text)]))
+        }
+        for case .toolUse(_, let name, let input) in response.content {
+            if toolbox.isCustom(name) {
+                produced.append(SessionEvent(type: .agentCustomToolUse, fields: ["name": .string(name), "input": input]))
+            } else {
+                let policy = toolbox.policy(for: name)
+                produced.append(SessionEvent(type: .agentToolUse, fields: [
+                    "name": .string(name), "input": input,
+                    "evaluated_permission": policy == .alwaysAsk ? "ask" : "allow",
+                    "evaluation": ["type": policy == .alwaysAsk ? "always_ask" : "always_allow"],
+                ]))
+            }
+        }
+        produced.append(modelRequestEnd(start.id, usage: response.usage, isError: false))
+        try await platform.append(produced, to: sessionID)
+        return .continued
+    }
+
+    // MARK: tool calls
+
+    private enum CallsResult { case progressed, waiting }
+
+    private func handleCalls(_ pending: [TurnState.PendingCall]) async throws -> CallsResult {
+        var waiting: [String] = []
+        var progressed = false
+        for call in pending {
+            if control.isInterrupted { return .progressed }
+            if call.isCustom {
+                waiting.append(call.eventID)
+                continue
+            }
+            switch call.confirmation {
+            case .deny(let message)?:
+                let reason = message.map { "The user denied this tool call: \($0)" } ?? "The user denied this tool call."
+                try await platform.append([toolResult(call.eventID, .error(reason))], to: sessionID)
+                progressed = true
+            case .allow?:
+                try await execute(call)
+                progressed = true
+            case nil:
+                if toolbox.policy(for: call.name) == .alwaysAsk {
+                    waiting.append(call.eventID)
+                } else {
+                    try await execute(call)
+                    progressed = true
+                }
+            }
+        }
+        if progressed { return .progressed }
+        try await platform.append([idleEvent(["type": "requires_action", "event_ids": .array(waiting.map(JSONValue.string))])], to: sessionID)
+        return .waiting
+    }
+
+    private func execute(_ call: TurnState.PendingCall) async throws {
+        let toolbox = self.toolbox
+        let output: ToolOutput
+        do {
+            output = try await control.perform { await toolbox.run(call.name, input: call.input) }
+        } catch where control.isInterrupted {
+            output = .error("The tool call was interrupted by the user before it finished.")
+        }
+        try await platform.append([toolResult(call.eventID, output)], to: sessionID)
+    }
+
+    // MARK: interruption and recovery
+
+    /// After `user.interrupt`: answer open tool calls so the conversation stays valid, then go idle.
+    private func finishInterrupted(_ state: TurnState) async throws {
+        var events: [SessionEvent] = []
+        for call in state.pending where !call.isCustom {
+            events.append(toolResult(call.eventID, .error("The tool call was not run: the user interrupted the session.")))
+        }
+        events.append(idleEvent(["type": "end_turn"]))
+        try await platform.append(events, to: sessionID)
+    }
+
+    /// After a restart: close the model request and tool calls the crash left open.
+    private func closeInterruptedWork(_ state: TurnState) async throws {
+        var events: [SessionEvent] = []
+        if let open = state.openModelRequestID {
+            events.append(modelRequestEnd(open, usage: TokenUsage(), isError: true))
+        }
+        for call in state.pending where !call.isCustom {
+            let started = call.confirmation == .allow || (call.confirmation == nil && toolbox.policy(for: call.name) != .alwaysAsk)
+            if started {
+                events.append(toolResult(call.eventID, .error(
+                    "The tool call was interrupted by a server restart; it may or may not have completed. Check its effects before retrying.")))
+            }
+        }
+        if !events.isEmpty { try await platform.append(events, to: sessionID) }
+    }
+
+    // MARK: event builders
+
+    private func idleEvent(_ stopReason: JSONValue) -> SessionEvent {
+        SessionEvent(type: .sessionStatusIdle, fields: ["stop_reason": stopReason])
+    }
+
+    private func errorEvent(type: String, message: String, retry: String) -> SessionEvent {
+        SessionEvent(type: .sessionError, fields: [
+            "error": ["type": .string(type), "message": .string(message), "retry_status": ["type": .string(retry)]],
+        ])
+    }
+
+    private func modelRequestEnd(_ startID: String, usage: TokenUsage, isError: Bool) -> SessionEvent {
+        SessionEvent(type: .spanModelRequestEnd, fields: [
+            "model_request_start_id": .string(startID), "is_error": .bool(isError),
+            "model_usage": [
+                "input_tokens": .int(Int64(usage.inputTokens)), "output_tokens": .int(Int64(usage.outputTokens)),
+                "cache_read_input_tokens": .int(Int64(usage.cacheReadInputTokens)),
+                "cache_creation_input_tokens": .int(Int64(usage.cacheCreationInputTokens)),
+            ],
+        ])
+    }
+
+    private func toolResult(_ toolUseID: String, _ output: ToolOutput) -> SessionEvent {
+        let content: [JSONValue] = output.content.map { item in
+            switch item {
+            case .text(let text): ["type": "text", "text": .string(text)]
+            case .media(let block): block
+            }
+        }
+        return SessionEvent(type: .agentToolResult, fields: [
+            "tool_use_id": .string(toolUseID), "content": .array(content), "is_error": .bool(output.isError),
+        ])
+    }
+}
+
+/// A model failure as the session records it.
+struct ModelFailure {
+    var errorType: String
+    var message: String
+    var retryStatus: String
+    var stopReason: String
+
+    init(_ error: any Error) {
+        let modelError = (error as? ModelError) ?? (error as? any ModelErrorCarrying)?.modelError
+        let kind = modelError?.kind
+        switch kind {
+        case .rateLimited?: errorType = "model_rate_limited_error"
+        case .overloaded?: errorType = "model_overloaded_error"
+        case .serverError?, .timeout?, .connection?, .truncated?, .invalidRequest?, .authentication?, .invalidResponse?:
+            errorType = "model_request_failed_error"
+        case .notConfigured?, nil: errorType = "unknown_error"
+        }
+        message = modelError.map { "Model request failed: \($0.description)" } ?? "Model request failed: \(error)"
+        if modelError?.isRetryable == true {
+            retryStatus = "exhausted"
+            stopReason = "retries_exhausted"
+        } else {
+            retryStatus = "terminal"
+            stopReason = "end_turn"
+        }
+    }
+}
+
+/// An error that wraps the last `ModelError` (for example, retries exhausted).
+public protocol ModelErrorCarrying: Error {
+    var modelError: ModelError { get }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import Logging
+import ReverieCore
+import ReverieModels
+import ReverieStore
+import ServiceLifecycle
+
+/// Runs agents: the `SessionDriver` that turns client events into session loops, and the
+/// `Service` that resumes interrupted sessions at start-up and stops loops at shutdown.
+///
+/// At most one loop runs per session. Events that arrive while it runs are noted and the
+/// loop (which re-reads the log before going idle) picks them up; an interrupt cancels the
+/// loop's current model call or tool.
+public actor SessionRunner: SessionDriver, Service {
+    public typealias ToolFactory = @Sendable (SessionAgent) -> [String: any SandboxTool]
+    public typealias VolumeFactory = @Sendable (Session) async throws -> [any SandboxVolume]
+
+    let platform: Platform
+    let models: any ModelRouting
+    let configuration: RuntimeConfiguration
+    let makeBuiltinTools: ToolFactory
+    let makeExtraVolumes: VolumeFactory
+    let turnEndHandler: (any TurnEndHandler)?
+    let logger: Logger
+
+    private struct Running {
+        var control: LoopControl
+        var task: Task<Void, Never>
+    }
+
+    private var running: [String: Running] = [:]
+    private var sandboxes: [String: Sandbox] = [:]
+    private var accepting = true
+
+    public init(
+        platform: Platform, models: any ModelRouting, configuration: RuntimeConfiguration, makeBuiltinTools: @escaping ToolFactory,
+        makeExtraVolumes: @escaping VolumeFactory = { _ in [] }, turnEndHandler: (any TurnEndHandler)? = nil,
+        logger: Logger = Logger(label: "reverie.runtime")
+    ) {
+        self.platform = platform
+        self.models = models
+        self.configuration = configuration
+        self.makeBuiltinTools = makeBuiltinTools
+        self.makeExtraVolumes = makeExtraVolumes
+        self.turnEndHandler = turnEndHandler
+        self.logger = logger
+    }
+
+    // MARK: Service
+
+    /// Resumes sessions left running by a previous process, then waits for shutdown.
+    public func run() async throws {
+        for id in try await platform.store.activeSessionIDs() {
+            logger.info("resuming session", metadata: ["session": "\(id)"])
+            start(sessionID: id, resuming: true)
+        }
+        // Returns when graceful shutdown begins (or throws if the task is cancelled).
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Stops every loop; their sessions stay `running` and resume at the next start.
+    public func shutdown() async {
+        accepting = false
+        let loops = running.values
+        for loop in loops { loop.task.cancel() }
+        for loop in loops { await loop.task.value }
+        for sandbox in sandboxes.values { await sandbox.close() }
+        sandboxes = [:]
+    }
+
+    // MARK: SessionDriver
+
+    public nonisolated func validate(_ events: [SessionEvent], for session: SessionHeader) async throws {
+        let answers = events.filter { $0.type == .userToolConfirmation || $0.type == .userCustomToolResult }
+        guard !answers.isEmpty else { return }
+        let log = try await platform.store.events(sessionID: session.id, after: 0, limit: Int.max)
+        let state = TurnState(events: try log.map { try $0.event() }.filter { $0.threadID == nil })
+        for (index, event) in answers.enumerated() {
+            if event.type == .userToolConfirmation {
+                let id = event.fields["tool_use_id"]?.stringValue ?? ""
+                guard let call = state.pending.first(where: { $0.eventID == id && !$0.isCustom }), call.confirmation == nil else {
+                    throw APIError.invalidRequest("events[\(index)].tool_use_id: '\(id)' is not a tool call waiting for confirmation")
+                }
+            } else {
+                let id = event.fields["custom_tool_use_id"]?.stringValue ?? ""
+                guard state.pending.contains(where: { $0.eventID == id && $0.isCustom }) else {
+                    throw APIError.invalidRequest("events[\(index)].custom_tool_use_id: '\(id)' is not a custom tool call waiting for a result")
+                }
+            }
+        }
+    }
+
+    public func eventsAppended(_ events: [StoredEvent], session: SessionHeader) async {
+        if events.contains(where: { $0.type == .userInterrupt && $0.threadID == nil }) {
+            running[session.id]?.control.interrupt()
+        }
+        let wakes: Set<EventType> = [.userMessage, .userDefineOutcome, .userToolConfirmation, .userCustomToolResult, .userToolResult]
+        if events.contains(where: { wakes.contains($0.type) }) {
+            start(sessionID: session.id, resuming: false)
+        }
+    }
+
+    public func sessionDeleted(id: String) async {
+        running[id]?.task.cancel()
+        if let sandbox = sandboxes.removeValue(forKey: id) { await sandbox.close() }
+        try? FileManager.default.removeItem(at: Sandbox.sessionFolder(dataDirectory: configuration.dataDirectory, sessionID: id))
+    }
+
+    // MARK: loops
+
+    /// Starts the session's loop, or tells the running one that new events arrived.
+    func start(sessionID: String, resuming: Bool) {
+        guard accepting else { return }
+        if let current = running[sessionID] {
+            current.control.requestWake()
+            return
+        }
+        let control = LoopControl()
+        let task = Task { await self.runLoop(sessionID: sessionID, control: control, resuming: resuming) }
+        running[sessionID] = Running(control: control, task: task)
+    }
+
+    private func runLoop(sessionID: String, control: LoopControl, resuming: Bool) async {
+        var resuming = resuming
+        while true {
+            let ending: SessionLoop.Ending
+            do {
+                let loop = try await makeLoop(sessionID: sessionID, control: control)
+                ending = await loop.run(resuming: resuming)
+            } catch {
+                ending = await recordStartFailure(sessionID: sessionID, error: error)
+            }
+            resuming = false
+            // Events that arrived while the loop was finishing get a fresh loop.
+            if ending == .idle, accepting, !Task.isCancelled, control.takeWakeRequest(), !control.isInterrupted {
+                continue
+            }
+            break
+        }
+        running[sessionID] = nil
+    }
+
+    private func makeLoop(sessionID: String, control: LoopControl) async throws -> SessionLoop {
+        let session = try await platform.session(id: sessionID)
+        let sandbox = try await sandbox(for: session)
+        let toolbox = Toolbox(agent: session.agent, sandbox: sandbox, builtins: makeBuiltinTools(session.agent))
+        let provider = try models.provider(for: session.agent.model.id)
+        return SessionLoop(
+            platform: platform, session: session, toolbox: toolbox, provider: provider, configuration: configuration, control: control,
+            turnEndHandler: turnEndHandler, logger: logger)
+    }
+
+    /// The session's sandbox, created on first use and kept while the server runs.
+    func sandbox(for session: Session) async throws -> Sandbox {
+        if let existing = sandboxes[session.id] { return existing }
+        let volumes = try await makeExtraVolumes(session)
+        let sandbox = try Sandbox(
+            sessionID: session.id, folder: Sandbox.sessionFolder(dataDirectory: configuration.dataDirectory, sessionID: session.id),
+            extraVolumes: volumes)
+        sandboxes[session.id] = sandbox
+        return sandbox
+    }
+
+    /// A loop that could not start (no model configured, session gone) records why and idles.
+    private func recordStartFailure(sessionID: String, error: any Error) async -> SessionLoop.Ending {
+        if error is CancellationError { return .shutdown }
+        if case APIError.Kind.notFound? = (error as? APIError)?.kind { return .idle }
+        logger.error("session could not start", metadata: ["session": "\(sessionID)", "error": "\(error)"])
+        let message = (error as? ModelError)?.description ?? (error as? APIError)?.message ?? "\(error)"
+        var events = [
+            SessionEvent(type: .sessionError, fields: [
+                "error": ["type": "unknown_error", "message": .string("The session could not run: \(message)"), "retry_status": ["type": "terminal"]],
+            ]),
+        ]
+        events.append(SessionEvent(type: .sessionStatusIdle, fields: ["stop_reason": ["type": "end_turn"]]))
+        _ = try? await platform.append(events, to: sessionID)
+        return .idle
+    }
+
+    /// Sessions with a loop running now (for tests and diagnostics).
+    public var activeSessionCount: Int { running.count }
+}

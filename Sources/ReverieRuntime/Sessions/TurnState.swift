@@ -1,0 +1,88 @@
+import ReverieCore
+
+/// Where a session's (or thread's) turn stands, read from its event log: which tool calls
+/// still wait for a result or a confirmation, and whether the model should be called next.
+///
+/// The session loop keeps no state of its own: after a restart it reads the log, builds
+/// this, and carries on from exactly the same point.
+public struct TurnState: Sendable, Equatable {
+    /// A tool call the model made that has no result yet.
+    public struct PendingCall: Sendable, Equatable {
+        public var eventID: String
+        public var name: String
+        public var input: JSONValue
+        /// True for custom tools (the client runs them).
+        public var isCustom: Bool
+        /// The user's answer, for calls that needed confirmation.
+        public var confirmation: Confirmation?
+    }
+
+    public enum Confirmation: Sendable, Equatable {
+        case allow
+        case deny(message: String?)
+    }
+
+    /// What to do next.
+    public enum Next: Sendable, Equatable {
+        /// Ask the model (new user input or tool results are waiting for it).
+        case callModel
+        /// Run, deny or wait on the pending tool calls.
+        case handleCalls
+        /// The agent finished its turn; nothing waits.
+        case turnEnded
+    }
+
+    public var pending: [PendingCall] = []
+    public var next: Next = .turnEnded
+    /// The id of the model request that started and never ended (a crash or interrupt mid-call).
+    public var openModelRequestID: String?
+
+    public init(events: [SessionEvent]) {
+        var calls: [String: PendingCall] = [:]
+        var order: [String] = []
+        var lastRelevant: EventType?
+        for event in events {
+            switch event.type {
+            case .agentToolUse, .agentCustomToolUse:
+                calls[event.id] = PendingCall(
+                    eventID: event.id, name: event.fields["name"]?.stringValue ?? "", input: event.fields["input"] ?? [:],
+                    isCustom: event.type == .agentCustomToolUse, confirmation: nil)
+                order.append(event.id)
+                lastRelevant = event.type
+            case .agentToolResult:
+                if let id = event.fields["tool_use_id"]?.stringValue { calls[id] = nil }
+                lastRelevant = event.type
+            case .userCustomToolResult:
+                if let id = event.fields["custom_tool_use_id"]?.stringValue { calls[id] = nil }
+                lastRelevant = event.type
+            case .userToolConfirmation:
+                if let id = event.fields["tool_use_id"]?.stringValue, calls[id] != nil {
+                    calls[id]?.confirmation =
+                        event.fields["result"] == "allow" ? .allow : .deny(message: event.fields["deny_message"]?.stringValue)
+                }
+            case .userMessage, .userDefineOutcome, .agentMessage, .agentThreadMessageReceived:
+                lastRelevant = event.type
+            case .spanOutcomeEvaluationEnd:
+                if event.fields["result"] == "needs_revision" { lastRelevant = event.type }
+            case .spanModelRequestStart:
+                openModelRequestID = event.id
+            case .spanModelRequestEnd:
+                openModelRequestID = nil
+            default:
+                break
+            }
+        }
+        pending = order.compactMap { calls[$0] }
+        if !pending.isEmpty {
+            next = .handleCalls
+        } else {
+            switch lastRelevant {
+            case .userMessage?, .userDefineOutcome?, .agentToolResult?, .userCustomToolResult?, .spanOutcomeEvaluationEnd?,
+                .agentThreadMessageReceived?:
+                next = .callModel
+            default:
+                next = .turnEnded
+            }
+        }
+    }
+}
