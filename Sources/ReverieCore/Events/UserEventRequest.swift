@@ -78,7 +78,8 @@ public enum UserEventRequest {
             if let isError = try reader.bool("is_error") { fields["is_error"] = .bool(isError) }
             if let thread = try reader.string("session_thread_id") { fields["session_thread_id"] = .string(thread) }
         case .userDefineOutcome:
-            try reader.rejectUnknown(["type", "description", "rubric", "max_iterations"])
+            // `checks` and `grader_model` are Reverie extensions (see docs/outcomes.md).
+            try reader.rejectUnknown(["type", "description", "rubric", "max_iterations", "checks", "grader_model"])
             let description = try reader.requiredString("description")
             if description.isEmpty { throw APIError.invalidRequest("\(reader.field("description")): must not be empty") }
             let rubric = try reader.requiredObject("rubric")
@@ -99,6 +100,23 @@ public enum UserEventRequest {
             }
             fields["description"] = .string(description)
             fields["max_iterations"] = .int(Int64(iterations))
+            if let checks = try reader.array("checks") {
+                try Rules.count(checks, reader.field("checks"), max: 20)
+                var parsed: [JSONValue] = []
+                for (index, check) in checks.enumerated() {
+                    let entry = try ObjectReader(check, at: reader.field("checks").index(index))
+                    try entry.rejectUnknown(["name", "command"])
+                    let command = try entry.requiredString("command")
+                    try Rules.length(command, entry.field("command"), min: 1, max: 4096)
+                    let name = try entry.string("name") ?? command
+                    parsed.append(["name": .string(name), "command": .string(command)])
+                }
+                fields["checks"] = .array(parsed)
+            }
+            if let model = try reader.string("grader_model") {
+                try Rules.length(model, reader.field("grader_model"), min: 1, max: 256)
+                fields["grader_model"] = .string(model)
+            }
             fields["outcome_id"] = .string(ResourceID.make(ResourceID.outcome))
         case .systemMessage:
             try reader.rejectUnknown(["type", "content"])

@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+import ReverieCore
+import ReverieModels
+
+/// Grades outcomes when the agent ends its turn: runs the rubric's check commands, then asks
+/// a grader model — in a fresh context holding only the outcome, the rubric and the
+/// deliverable, never the agent's working conversation — for a verdict per criterion.
+/// `needs_revision` sends the agent back to work with the gaps; the loop stops at
+/// `satisfied`, `max_iterations_reached`, `failed` or `interrupted`.
+public struct OutcomeGrader: TurnEndHandler {
+    let platform: Platform
+    let models: any ModelRouting
+    let logger: Logger
+    /// Largest deliverable text sent to the grader.
+    let maxDeliverableCharacters: Int
+
+    public init(platform: Platform, models: any ModelRouting, logger: Logger = Logger(label: "reverie.grader"), maxDeliverableCharacters: Int = 200_000) {
+        self.platform = platform
+        self.models = models
+        self.logger = logger
+        self.maxDeliverableCharacters = maxDeliverableCharacters
+    }
+
+    public func agentEndedTurn(_ turn: EndedTurn) async throws -> TurnEndDecision {
+        guard let outcome = Outcome.active(in: turn.events) else { return .finish }
+        let sessionID = turn.session.id
+        let iteration = outcome.completedIterations + 1
+        let start = SessionEvent(type: .spanOutcomeEvaluationStart, fields: ["outcome_id": .string(outcome.id), "iteration": .int(Int64(iteration))])
+        try await platform.append([start], to: sessionID)
+
+        var verdicts: [CriterionVerdict] = []
+        var usage = TokenUsage()
+        let result: String
+        var explanation: String
+        do {
+            for check in outcome.checks {
+                let workspace = turn.sandbox.workspace.root
+                let outputs = turn.sandbox.outputs.root
+                let run = try await turn.control.perform { await CheckRunner.run(check.command, in: workspace, outputs: outputs) }
+                let reason = run.timedOut ? "timed out" : "exit status \(run.exitCode)" + (run.output.isEmpty ? "" : ": \(run.output.suffix(500))")
+                verdicts.append(CriterionVerdict(criterion: check.name, passed: run.exitCode == 0 && !run.timedOut, reason: reason, source: "check"))
+            }
+            try await platform.append([SessionEvent(type: .spanOutcomeEvaluationOngoing, fields: [
+                "outcome_id": .string(outcome.id), "iteration": .int(Int64(iteration)),
+            ])], to: sessionID)
+            let deliverable = try await Deliverable.collect(events: turn.events, sandbox: turn.sandbox, limit: maxDeliverableCharacters)
+            let request = GraderPrompt.request(
+                model: outcome.graderModel ?? turn.session.agent.model.id, outcome: outcome, deliverable: deliverable, checkVerdicts: verdicts)
+            let provider = try models.provider(for: request.model)
+            let response = try await turn.control.perform { try await provider.complete(request) }
+            usage = response.usage
+            if let judgement = GraderJudgement.parse(response.content) {
+                verdicts += judgement.criteria
+                let checksFailed = verdicts.contains { $0.source == "check" && !$0.passed }
+                let modelSatisfied = judgement.result == "satisfied" && judgement.criteria.allSatisfy(\.passed)
+                let satisfied = modelSatisfied && !checksFailed
+                explanation = judgement.explanation
+                if satisfied {
+                    result = "satisfied"
+                } else {
+                    result = iteration >= outcome.maxIterations ? "max_iterations_reached" : "needs_revision"
+                    let gaps = verdicts.filter { !$0.passed }.map { "- \($0.criterion): \($0.reason)" }
+                    if !gaps.isEmpty { explanation += "\n\nUnmet criteria:\n" + gaps.joined(separator: "\n") }
+                }
+            } else {
+                result = "failed"
+                explanation = "The grader's reply could not be read as a verdict."
+            }
+        } catch let error where turn.control.isInterrupted || error is CancellationError {
+            if !turn.control.isInterrupted { throw error }
+            result = "interrupted"
+            explanation = "Grading was interrupted by the user."
+        } catch {
+            logger.warning("grader failed", metadata: ["session": "\(sessionID)", "error": "\(error)"])
+            result = "failed"
+            explanation = "The grader could not judge the deliverable: \((error as? ModelError)?.description ?? "\(error)")"
+        }
+        try await platform.append([SessionEvent(type: .spanOutcomeEvaluationEnd, fields: [
+            "outcome_id": .string(outcome.id), "outcome_evaluation_start_id": .string(start.id), "iteration": .int(Int64(iteration)),
+            "result": .string(result), "explanation": .string(explanation),
+            "usage": [
+                "input_tokens": .int(Int64(usage.inputTokens)), "output_tokens": .int(Int64(usage.outputTokens)),
+                "cache_read_input_tokens": .int(Int64(usage.cacheReadInputTokens)),
+                "cache_creation_input_tokens": .int(Int64(usage.cacheCreationInputTokens)),
+            ],
+            "criteria": .array(verdicts.map(\.json)),
+        ])], to: sessionID)
+        return result == "needs_revision" ? .continueWorking : .finish
+    }
+}
