@@ -12,10 +12,12 @@ public struct HostConfiguration: Sendable {
     /// Where the database and session sandboxes live (default `./.reverie`).
     public var dataDirectory: String
     public var server: ServerConfiguration
+    public var webhooks: WebhookConfiguration
 
-    public init(dataDirectory: String = ".reverie", server: ServerConfiguration = ServerConfiguration()) {
+    public init(dataDirectory: String = ".reverie", server: ServerConfiguration = ServerConfiguration(), webhooks: WebhookConfiguration = WebhookConfiguration()) {
         self.dataDirectory = dataDirectory
         self.server = server
+        self.webhooks = webhooks
     }
 
     /// The SQLite database file.
@@ -29,12 +31,19 @@ public final class ReverieHost: Sendable {
     public let configuration: HostConfiguration
     public let platform: Platform
     public let logger: Logger
+    /// Delivers webhooks (nil when delivery is off in this process).
+    public let webhookDispatcher: WebhookDispatcher?
 
     public init(configuration: HostConfiguration, logger: Logger = Logger(label: "reverie")) throws {
         self.configuration = configuration
         self.logger = logger
         let store = try SQLiteStore(path: configuration.databasePath, logger: logger)
         self.platform = Platform(store: store, logger: logger)
+        let sealer = try WebhookSecretSealer(key: try WebhookKeyFile.load(directory: configuration.dataDirectory))
+        self.webhookDispatcher = configuration.webhooks.deliveryEnabled
+            ? WebhookDispatcher(store: store, configuration: configuration.webhooks, sealer: sealer, logger: logger) : nil
+        platform.attachWebhooks(
+            WebhookContext(sealer: sealer, urlGuard: WebhookURLGuard(policy: configuration.webhooks.addressPolicy), dispatcher: webhookDispatcher))
     }
 
     /// Runs until a shutdown signal (or until the surrounding task is cancelled).
@@ -44,7 +53,8 @@ public final class ReverieHost: Sendable {
             platform: platform, configuration: configuration.server, logger: logger, onListening: onListening)
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: application)], gracefulShutdownSignals: signals, logger: logger))
+                services: [.init(service: application)] + (webhookDispatcher.map { [.init(service: $0)] } ?? []),
+                gracefulShutdownSignals: signals, logger: logger))
         do {
             try await group.run()
         } catch {

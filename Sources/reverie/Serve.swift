@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ReverieCore
+import ReverieRuntime
 import ReverieServer
 import ReverieStore
 
@@ -33,6 +34,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @Flag(name: .customLong("webhooks-allow-private"), help: "Accept webhook receivers on loopback, private and link-local addresses (and plain http).")
+    var webhooksAllowPrivate = false
+
+    @Option(name: .customLong("webhooks-timeout-seconds"), help: "Time limit of one webhook delivery attempt.")
+    var webhooksTimeoutSeconds = 10.0
+
+    @Flag(name: .customLong("no-webhook-delivery"), help: "Do not deliver webhooks from this process; events wait in the outbox.")
+    var noWebhookDelivery = false
+
     func run() async throws {
         var logger = Logger(label: "reverie")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
@@ -41,7 +51,10 @@ struct Serve: AsyncParsableCommand {
         let configuration = HostConfiguration(
             dataDirectory: dataDirectory,
             server: ServerConfiguration(
-                host: host, port: port, maxBodyBytes: maxBodyBytes, heartbeatSeconds: heartbeatSeconds, staticAPIKeys: staticKeys))
+                host: host, port: port, maxBodyBytes: maxBodyBytes, heartbeatSeconds: heartbeatSeconds, staticAPIKeys: staticKeys),
+            webhooks: WebhookConfiguration(
+                deliveryEnabled: !noWebhookDelivery, addressPolicy: WebhookAddressPolicy(allowPrivateNetworks: webhooksAllowPrivate),
+                requestTimeout: .milliseconds(Int64(max(0.1, webhooksTimeoutSeconds) * 1000))))
         let host = try ReverieHost(configuration: configuration, logger: logger)
         if staticKeys.isEmpty, try await host.platform.store.listAPIKeys().allSatisfy({ $0.revokedAt != nil }) {
             throw ValidationError("no API key is configured: set REVERIE_API_KEY or run `reverie keys create --data-dir \(dataDirectory)`")
