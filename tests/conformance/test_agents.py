@@ -171,10 +171,6 @@ def test_list_excludes_archived_unless_asked(client: anthropic.Anthropic) -> Non
     assert next(agent for agent in with_archived if agent.id == archived.id).archived_at is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: the SDK sends created_at[gte]/created_at[lte] but the server reads created_at_gte/_lte, so the filter is ignored",
-)
 def test_list_filters_by_created_at(client: anthropic.Anthropic) -> None:
     early = make_agent(client)
     time.sleep(0.01)
