@@ -123,7 +123,8 @@ def test_store_validation(client):
 
 
 def test_store_list_pagination(client):
-    ids = [client.beta.memory_stores.create(name=f"page-{i}").id for i in range(5)]
+    created = [client.beta.memory_stores.create(name=f"page-{i}") for i in range(5)]
+    ids = [s.id for s in created]
     first = client.beta.memory_stores.list(limit=2)
     assert len(first.data) == 2
     assert first.next_page
@@ -137,6 +138,10 @@ def test_store_list_pagination(client):
     assert collected.index(ids[4]) < collected.index(ids[0])
     with pytest.raises(anthropic.BadRequestError):
         client.beta.memory_stores.list(limit=101)
+    since = [s.id for s in client.beta.memory_stores.list(created_at_gte=created[2].created_at, limit=100)]
+    assert sorted(since) == sorted(ids[2:])
+    until = [s.id for s in client.beta.memory_stores.list(created_at_lte=created[1].created_at, limit=100)]
+    assert ids[0] in until and ids[1] in until and ids[2] not in until
 
 
 # Memories
@@ -350,6 +355,10 @@ def test_versions_list_retrieve_and_redact(client, store):
     assert [v.id for v in versions.list(store.id, memory_id=memory.id, operation="created")] == [memory.memory_version_id]
     assert [v.id for v in versions.list(store.id, memory_id=memory.id, api_key_id="apikey_static")] == [v.id for v in history]
     assert list(versions.list(store.id, memory_id=memory.id, session_id="sesn_none")) == []
+    since = [v.id for v in versions.list(store.id, memory_id=memory.id, created_at_gte=history[1].created_at)]
+    assert since == [history[0].id, history[1].id]
+    until = [v.id for v in versions.list(store.id, memory_id=memory.id, created_at_lte=history[2].created_at)]
+    assert until == [history[2].id]
 
     created = versions.retrieve(memory.memory_version_id, memory_store_id=store.id)
     assert created.content == "token=abc" and created.path == "/secret.md"

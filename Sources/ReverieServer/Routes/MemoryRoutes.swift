@@ -16,7 +16,7 @@ struct MemoryRoutes {
         }
         stores.get { request, _ in
             let query = request.query
-            let filter = MemoryStoreFilter(includeArchived: try query.bool("include_archived"), createdAt: try query.timeRange("created_at"))
+            let filter = MemoryStoreFilter(includeArchived: try query.bool("include_archived"), createdAt: try Self.createdAt(query))
             return try JSONResponse.page(try await platform.listMemoryStores(filter, page: try query.page()))
         }
         stores.get(":memory_store_id") { _, context in
@@ -85,7 +85,7 @@ struct MemoryRoutes {
         stores.get(":memory_store_id/memory_versions") { request, context in
             let storeID = try context.pathParameter("memory_store_id")
             let query = request.query
-            var filter = MemoryVersionFilter(memoryID: query.string("memory_id").flatMap { $0.isEmpty ? nil : $0 }, createdAt: try query.timeRange("created_at"))
+            var filter = MemoryVersionFilter(memoryID: query.string("memory_id").flatMap { $0.isEmpty ? nil : $0 }, createdAt: try Self.createdAt(query))
             if let text = query.string("operation"), !text.isEmpty {
                 guard let operation = MemoryOperation(rawValue: text) else {
                     throw APIError.invalidRequest("operation: must be 'created', 'modified' or 'deleted' (got '\(text)')")
@@ -117,6 +117,15 @@ struct MemoryRoutes {
                     storeID: try context.pathParameter("memory_store_id"), id: try context.pathParameter("memory_version_id"),
                     actor: context.memoryActor))
         }
+    }
+
+    /// `created_at[gte]` / `created_at[lte]` as the SDK sends them (the `created_at_gte` /
+    /// `created_at_lte` spelling is accepted too).
+    static func createdAt(_ query: QueryParameters) throws(APIError) -> TimeRange {
+        var range = try query.timeRange("created_at")
+        if let lower = try query.timestamp("created_at[gte]") { range.lowerBound = lower }
+        if let upper = try query.timestamp("created_at[lte]") { range.upperBound = upper }
+        return range
     }
 
     /// The `view` query parameter.
