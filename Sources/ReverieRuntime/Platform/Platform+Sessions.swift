@@ -237,6 +237,6 @@ extension Platform {
         if mounts > Self.maxMemoryStoresPerSession {
             throw APIError.invalidRequest("\(field): at most \(Self.maxMemoryStoresPerSession) memory stores per session (got \(mounts))")
         }
-        return resources
+        return Self.uniqueMountPaths(resources)
     }
 }
