@@ -50,10 +50,11 @@ final class BashProcess: Sendable {
         guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &commandSockets) == 0 else {
             throw SandboxError("bash: cannot create a socket pair (errno \(errno))")
         }
-        guard pipe2(&outputPipe, O_CLOEXEC) == 0 else {
+        guard pipe(&outputPipe) == 0 else {
             close(commandSockets[0]); close(commandSockets[1])
             throw SandboxError("bash: cannot create a pipe (errno \(errno))")
         }
+        for descriptor in outputPipe { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
         #else
         guard socketpair(AF_UNIX, SOCK_STREAM, 0, &commandSockets) == 0 else {
             throw SandboxError("bash: cannot create a socket pair (errno \(errno))")

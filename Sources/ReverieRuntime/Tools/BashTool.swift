@@ -62,7 +62,7 @@ public struct BashTool: SandboxTool {
                 "properties": [
                     "command": ["type": "string", "description": "Shell command to execute. Omit only when restart is true."],
                     "restart": ["type": "boolean", "description": "Restart the bash session (fresh shell, state lost) instead of, or before, running a command."],
-                    "timeout_ms": ["type": "integer", "description": "Timeout for this call in milliseconds (default \(Self.milliseconds(configuration.defaultTimeout)), at most \(Self.milliseconds(configuration.maxTimeout)))."],
+                    "timeout_ms": ["type": "integer", "description": .string("Timeout for this call in milliseconds (default \(Self.milliseconds(configuration.defaultTimeout)), at most \(Self.milliseconds(configuration.maxTimeout))).")],
                 ],
             ])
     }
