@@ -38,10 +38,7 @@ extension MockScenario {
     ]
 
     private static func rule(_ object: Reader) throws -> MockRule {
-        try object.allow(
-            stepKeys.union([
-                "name", "system_contains", "system_regex", "last_user_contains", "last_user_regex", "model", "api", "has_tool", "times", "sequence",
-            ]))
+        try object.allow(stepKeys.union(ruleKeys))
         var steps: [MockStep] = []
         if let sequence = try object.array("sequence") {
             if let stray = object.keys.intersection(stepKeys.subtracting(["fail_times"])).sorted().first {
@@ -53,7 +50,7 @@ extension MockScenario {
                 steps = steps.map { var step = $0; step.failTimes = step.failTimes ?? failTimes; return step }
             }
         } else {
-            steps = [try step(object)]
+            steps = [try step(object, alsoAllowing: ruleKeys)]
         }
         var api: MockAPI?
         if let name = try object.string("api") {
@@ -75,8 +72,12 @@ extension MockScenario {
             api: api, hasTool: try object.string("has_tool"), times: try object.int("times"), sequence: steps)
     }
 
-    private static func step(_ object: Reader) throws -> MockStep {
-        try object.allow(stepKeys)
+    private static let ruleKeys: Set<String> = [
+        "name", "system_contains", "system_regex", "last_user_contains", "last_user_regex", "model", "api", "has_tool", "times", "sequence",
+    ]
+
+    private static func step(_ object: Reader, alsoAllowing extra: Set<String> = []) throws -> MockStep {
+        try object.allow(stepKeys.union(extra))
         var step = MockStep()
         if let reply = object.value("reply") {
             if let text = reply.stringValue {

@@ -316,7 +316,7 @@ struct ModelProvidersTests {
         try await withMockLLM(scenario) { server, http in
             let log = EventLog()
             let error = await #expect(throws: ModelError.self) {
-                try await server.anthropic(http, timeout: .milliseconds(400)).complete(ModelRequest(model: "m", messages: [.user("x")])) {
+                try await server.anthropic(http, timeout: .milliseconds(1_000)).complete(ModelRequest(model: "m", messages: [.user("x")])) {
                     await log.append($0)
                 }
             }

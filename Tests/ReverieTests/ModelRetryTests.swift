@@ -136,7 +136,9 @@ struct ModelRetryTests {
         try await withMockLLM(scenario) { server, http in
             let provider = RetryingModelProvider(server.anthropic(http), policy: RetryPolicy(maxAttempts: 100, baseDelay: .seconds(5), maxDelay: .seconds(5)))
             let task = Task { try await provider.complete(ModelRequest(model: "m", messages: [.user("x")])) }
-            try await Task.sleep(for: .milliseconds(200))
+            // Cancel while the provider waits out its first backoff.
+            while await server.requests().isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+            try await Task.sleep(for: .milliseconds(100))
             task.cancel()
             let result = await task.result
             #expect(throws: CancellationError.self) { try result.get() }

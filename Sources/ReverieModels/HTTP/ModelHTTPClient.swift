@@ -19,6 +19,8 @@ public final class ModelHTTPClient: Sendable {
         configuration.timeout.connect = TimeAmount.nanoseconds(Int64(connectTimeout.seconds * 1e9))
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, maxConnectionsPerHost)
         configuration.redirectConfiguration = .disallow
+        // A refused connection fails the call at once; `RetryingModelProvider` owns retries.
+        configuration.connectionPool.retryConnectionEstablishment = false
         configuration.decompression = .enabled(limit: .none)
         self.client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }

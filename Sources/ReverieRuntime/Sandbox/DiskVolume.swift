@@ -33,9 +33,15 @@ public struct DiskVolume: SandboxVolume {
             existing.deleteLastPathComponent()
         }
         var resolved = existing.resolvingSymlinksInPath().standardizedFileURL
-        if let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: resolved.path) {
-            let target = destination.hasPrefix("/") ? URL(fileURLWithPath: destination) : resolved.deletingLastPathComponent().appendingPathComponent(destination)
-            resolved = target.standardizedFileURL
+        // Follow a chain of links by hand: Foundation stops at a dangling one.
+        var hops = 0
+        while let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: resolved.path) {
+            hops += 1
+            guard hops <= 32 else { throw SandboxError("\(display(relativePath)): too many levels of symbolic links") }
+            let parent = resolved.deletingLastPathComponent()
+            let target = destination.hasPrefix("/") ? URL(fileURLWithPath: destination) : parent.appendingPathComponent(destination)
+            let targetParent = target.deletingLastPathComponent().resolvingSymlinksInPath()
+            resolved = targetParent.appendingPathComponent(target.lastPathComponent).standardizedFileURL
         }
         for component in missing { resolved.appendPathComponent(component) }
         let rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"

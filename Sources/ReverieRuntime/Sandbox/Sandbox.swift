@@ -72,7 +72,8 @@ public final class Sandbox: Sendable {
             }
         }
         let mounts = volumes.map(\.mountPoint).sorted().joined(separator: ", ")
-        throw SandboxError("\(rawPath): outside the sandbox; files live under \(mounts)")
+        let climbs = absolute.split(separator: "/").contains("..")
+        throw SandboxError("\(rawPath): \(climbs ? "path leaves the sandbox" : "outside the sandbox"); files live under \(mounts)")
     }
 
     /// The memory store volumes, by mount point.

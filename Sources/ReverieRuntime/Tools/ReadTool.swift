@@ -39,7 +39,7 @@ public struct ReadTool: SandboxTool {
                 throw SandboxError("\(location.path): looks like a binary file (it contains NUL bytes); inspect it with bash (e.g. `xxd | head`) instead")
             }
             let lines = TextLines.split(text)
-            if lines.isEmpty { return .text("(\(location.path) is empty)") }
+            if text.isEmpty || lines.isEmpty { return .text("(\(location.path) is empty)") }
 
             var first = 1
             var last = lines.count
