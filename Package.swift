@@ -88,6 +88,7 @@ let package = Package(
             dependencies: [
                 "ReverieCore",
                 "ReverieStore",
+                "ReverieModels",
                 "ReverieRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
