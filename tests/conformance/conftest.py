@@ -42,7 +42,16 @@ class ReverieServer:
     `server.log` next to the data directory.
     """
 
-    def __init__(self, data_dir: Path, *, api_key: str = API_KEY, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, data_dir: Path, *, api_key: str = API_KEY, extra_args: tuple[str, ...] = (), env: Optional[dict[str, str]] = None,
+        runtime: bool = False,
+    ) -> None:
+        """`runtime=False` serves the API only (`--no-runtime`: events are stored, sessions stay
+        idle), which keeps the foundation tests' event logs exact; `env` adds variables such as
+        `ANTHROPIC_BASE_URL` for servers that run agents."""
+        self.env = dict(env or {})
+        if not runtime:
+            extra_args = ("--no-runtime", *extra_args)
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.api_key = api_key
@@ -59,6 +68,7 @@ class ReverieServer:
         assert self.process is None or self.process.poll() is not None, "server already running"
         env = {key: value for key, value in os.environ.items() if not key.startswith(("REVERIE_", "ANTHROPIC_"))}
         env["REVERIE_API_KEY"] = self.api_key
+        env.update(self.env)
         command = [str(reverie_binary()), "serve", "--port", "0", "--data-dir", str(self.data_dir), *self.extra_args]
         log = open(self.log_path, "a", encoding="utf-8")
         log.write(f"--- start #{self.starts + 1}: {' '.join(command)}\n")
@@ -176,8 +186,10 @@ def make_server(tmp_path: Path) -> Iterator:
     """Factory for servers private to one test (own data directory, own flags)."""
     created: list[ReverieServer] = []
 
-    def factory(*extra_args: str, data_dir: Optional[Path] = None, start: bool = True) -> ReverieServer:
-        instance = ReverieServer(data_dir or tmp_path / f"data{len(created)}", extra_args=tuple(extra_args))
+    def factory(
+        *extra_args: str, data_dir: Optional[Path] = None, start: bool = True, env: Optional[dict[str, str]] = None, runtime: bool = False
+    ) -> ReverieServer:
+        instance = ReverieServer(data_dir or tmp_path / f"data{len(created)}", extra_args=tuple(extra_args), env=env, runtime=runtime)
         created.append(instance)
         return instance.start() if start else instance
 

@@ -31,7 +31,7 @@ def _error_type(error: anthropic.APIStatusError) -> str:
 
 @pytest.fixture(scope="module")
 def server_url():
-    binary = os.environ.get("REVERIE_BINARY")
+    binary = os.environ.get("REVERIE_BINARY") or os.environ.get("REVERIE_BIN")
     if not binary:
         subprocess.run(["swift", "build", "--product", "reverie"], cwd=ROOT, check=True)
         binary = str(ROOT / ".build" / "debug" / "reverie")
