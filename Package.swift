@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "ReverieCore", targets: ["ReverieCore"]),
         .library(name: "ReverieStore", targets: ["ReverieStore"]),
         .library(name: "ReverieModels", targets: ["ReverieModels"]),
+        .library(name: "ReverieMockLLM", targets: ["ReverieMockLLM"]),
         .library(name: "ReverieRuntime", targets: ["ReverieRuntime"]),
         .library(name: "ReverieServer", targets: ["ReverieServer"]),
     ],
@@ -52,6 +53,21 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "ReverieMockLLM",
+            dependencies: [
+                "ReverieCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ],
             swiftSettings: strictSwift
         ),
@@ -73,6 +89,7 @@ let package = Package(
             dependencies: [
                 "ReverieCore",
                 "ReverieStore",
+                "ReverieModels",
                 "ReverieRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -91,6 +108,7 @@ let package = Package(
                 "ReverieModels",
                 "ReverieRuntime",
                 "ReverieServer",
+                "ReverieMockLLM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -109,6 +127,7 @@ let package = Package(
                 "ReverieModels",
                 "ReverieRuntime",
                 "ReverieServer",
+                "ReverieMockLLM",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

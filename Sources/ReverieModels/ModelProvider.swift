@@ -177,13 +177,21 @@ public struct ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     public var statusCode: Int?
     /// Seconds the server asked us to wait (`retry-after`).
     public var retryAfter: Double?
+    /// Set by `RetryingModelProvider` when it gave up: the number of attempts made, the last
+    /// of which failed with this error.
+    public var exhaustedAttempts: Int?
 
-    public init(_ kind: Kind, _ message: String, statusCode: Int? = nil, retryAfter: Double? = nil) {
+    public init(_ kind: Kind, _ message: String, statusCode: Int? = nil, retryAfter: Double? = nil, exhaustedAttempts: Int? = nil) {
         self.kind = kind
         self.message = message
         self.statusCode = statusCode
         self.retryAfter = retryAfter
+        self.exhaustedAttempts = exhaustedAttempts
     }
+
+    /// Whether this error ended a call because every configured attempt failed
+    /// (the session goes idle with `retries_exhausted`).
+    public var retriesExhausted: Bool { exhaustedAttempts != nil }
 
     /// Whether another attempt may succeed.
     public var isRetryable: Bool {
@@ -194,6 +202,8 @@ public struct ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
-        "\(kind.rawValue)\(statusCode.map { " (HTTP \($0))" } ?? ""): \(message)"
+        let status = statusCode.map { " (HTTP \($0))" } ?? ""
+        let attempts = exhaustedAttempts.map { " [retries exhausted after \($0) attempts]" } ?? ""
+        return "\(kind.rawValue)\(status): \(message)\(attempts)"
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ReverieCore
+import ReverieModels
 import ReverieRuntime
 import ReverieStore
 import ServiceLifecycle
@@ -12,24 +13,45 @@ public struct HostConfiguration: Sendable {
     /// Where the database and session sandboxes live (default `./.reverie`).
     public var dataDirectory: String
     public var server: ServerConfiguration
+    /// Which model servers answer which agent models. `nil` runs the API only: events are
+    /// stored and sessions stay idle (no agent runs).
+    public var models: ModelCatalogConfiguration?
+    /// Settings of the session loop (`dataDirectory` is taken from above).
+    public var runtime: RuntimeConfiguration
+    /// Settings of the built-in tools (bash timeouts, output limits).
+    public var tools: BuiltinTools.Configuration
+    /// Webhook delivery: address policy, timeouts, retry schedule.
     public var webhooks: WebhookConfiguration
 
-    public init(dataDirectory: String = ".reverie", server: ServerConfiguration = ServerConfiguration(), webhooks: WebhookConfiguration = WebhookConfiguration()) {
+    public init(
+        dataDirectory: String = ".reverie", server: ServerConfiguration = ServerConfiguration(), models: ModelCatalogConfiguration? = nil,
+        runtime: RuntimeConfiguration? = nil, tools: BuiltinTools.Configuration = BuiltinTools.Configuration(),
+        webhooks: WebhookConfiguration = WebhookConfiguration()
+    ) {
         self.dataDirectory = dataDirectory
         self.server = server
         self.webhooks = webhooks
+        self.models = models
+        var runtime = runtime ?? RuntimeConfiguration(dataDirectory: dataDirectory)
+        runtime.dataDirectory = dataDirectory
+        self.runtime = runtime
+        self.tools = tools
     }
 
     /// The SQLite database file.
     public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("reverie.sqlite") }
 }
 
-/// Assembles the store, platform, runtime and HTTP server, and runs them as one
-/// `ServiceGroup` that shuts down gracefully on SIGINT/SIGTERM: the server stops
-/// accepting requests, in-flight requests and writes finish, then the store closes.
+/// Assembles the store, platform, agent runtime and HTTP server, and runs them as one
+/// `ServiceGroup` that shuts down gracefully on SIGINT/SIGTERM: the server stops accepting
+/// requests and finishes in-flight ones, then running agent loops stop (their sessions stay
+/// `running` and resume at the next start), then the store closes.
 public final class ReverieHost: Sendable {
     public let configuration: HostConfiguration
     public let platform: Platform
+    /// The agent runtime, when models are configured.
+    public let runner: SessionRunner?
+    let catalog: ModelCatalog?
     public let logger: Logger
     /// Delivers webhooks (nil when delivery is off in this process).
     public let webhookDispatcher: WebhookDispatcher?
@@ -38,12 +60,32 @@ public final class ReverieHost: Sendable {
         self.configuration = configuration
         self.logger = logger
         let store = try SQLiteStore(path: configuration.databasePath, logger: logger)
-        self.platform = Platform(store: store, logger: logger)
+        let platform = Platform(store: store, logger: logger)
+        self.platform = platform
         let sealer = try WebhookSecretSealer(key: try WebhookKeyFile.load(directory: configuration.dataDirectory))
         self.webhookDispatcher = configuration.webhooks.deliveryEnabled
             ? WebhookDispatcher(store: store, configuration: configuration.webhooks, sealer: sealer, logger: logger) : nil
         platform.attachWebhooks(
             WebhookContext(sealer: sealer, urlGuard: WebhookURLGuard(policy: configuration.webhooks.addressPolicy), dispatcher: webhookDispatcher))
+        if let models = configuration.models {
+            let catalog = ModelCatalog(configuration: models)
+            let tools = configuration.tools
+            let runner = SessionRunner(
+                platform: platform, models: catalog, configuration: configuration.runtime,
+                makeBuiltinTools: { agent in
+                    guard let toolset = agent.builtinToolset else { return [:] }
+                    return BuiltinTools.tools(for: toolset, configuration: tools)
+                },
+                makeExtraVolumes: { session in MemoryVolume.volumes(for: session, platform: platform) },
+                turnEndHandler: OutcomeGrader(platform: platform, models: catalog, logger: logger),
+                logger: logger)
+            platform.attach(runner)
+            self.catalog = catalog
+            self.runner = runner
+        } else {
+            self.catalog = nil
+            self.runner = nil
+        }
     }
 
     /// Runs until a shutdown signal (or until the surrounding task is cancelled).
@@ -51,18 +93,22 @@ public final class ReverieHost: Sendable {
     public func run(signals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let application = ReverieServer.application(
             platform: platform, configuration: configuration.server, logger: logger, onListening: onListening)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: application)] + (webhookDispatcher.map { [.init(service: $0)] } ?? []),
-                gracefulShutdownSignals: signals, logger: logger))
+        // Services stop in reverse order: the HTTP server first, then the runtime and webhook delivery.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let webhookDispatcher { services.append(.init(service: webhookDispatcher)) }
+        if let runner { services.append(.init(service: runner)) }
+        services.append(.init(service: application))
+        let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: signals, logger: logger))
+        var failure: (any Error)?
         do {
             try await group.run()
         } catch {
-            platform.hub.closeAll()
-            try? await platform.store.close()
-            throw error
+            failure = error
         }
+        if let runner { await runner.shutdown() }
         platform.hub.closeAll()
+        try? await catalog?.shutdown()
         try await platform.store.close()
+        if let failure { throw failure }
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ReverieCore
+import ReverieModels
 import ReverieRuntime
 import ReverieServer
 import ReverieStore
@@ -13,7 +14,13 @@ struct Serve: AsyncParsableCommand {
         discussion: """
             Requests must carry an API key (x-api-key or Authorization: Bearer). Keys come from \
             REVERIE_API_KEY (comma-separated for several) and from `reverie keys create`. \
-            SIGINT or SIGTERM shuts down gracefully: in-flight requests and writes finish first.
+            SIGINT or SIGTERM shuts down gracefully: in-flight requests and writes finish first; \
+            running sessions resume at the next start.
+
+            Agents' models are served by the providers the environment configures: \
+            ANTHROPIC_API_KEY / ANTHROPIC_BASE_URL (Anthropic Messages API), OPENAI_BASE_URL / \
+            OPENAI_API_KEY (any OpenAI-compatible server), or a REVERIE_MODELS JSON file with \
+            providers and routes (see docs/models.md).
             """)
 
     @Option(help: "Address to listen on.")
@@ -34,6 +41,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @Flag(name: .customLong("no-runtime"), help: "Serve the API without running agents: events are stored, sessions stay idle.")
+    var noRuntime = false
+
+    @Option(name: .customLong("max-tokens"), help: "max_tokens of each model call.")
+    var maxTokens = 8192
+
     @Flag(name: .customLong("webhooks-allow-private"), help: "Accept webhook receivers on loopback, private and link-local addresses (and plain http).")
     var webhooksAllowPrivate = false
 
@@ -43,18 +56,33 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("no-webhook-delivery"), help: "Do not deliver webhooks from this process; events wait in the outbox.")
     var noWebhookDelivery = false
 
+    @Option(name: .customLong("webhooks-retry-base-seconds"), help: "Ceiling of the first webhook retry's delay; each later one is 3 times longer.")
+    var webhooksRetryBaseSeconds = WebhookRetryPolicy.standard.baseDelay
+
+    @Option(name: .customLong("webhooks-retry-max-seconds"), help: "Largest delay between two webhook attempts.")
+    var webhooksRetryMaxSeconds = WebhookRetryPolicy.standard.maxDelay
+
     func run() async throws {
         var logger = Logger(label: "reverie")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let staticKeys = (ProcessInfo.processInfo.environment["REVERIE_API_KEY"] ?? "")
             .split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let models: ModelCatalogConfiguration?
+        do {
+            models = noRuntime ? nil : try ModelCatalogConfiguration.fromEnvironment()
+        } catch let error as ModelError {
+            throw ValidationError(error.message)
+        }
         let configuration = HostConfiguration(
             dataDirectory: dataDirectory,
             server: ServerConfiguration(
                 host: host, port: port, maxBodyBytes: maxBodyBytes, heartbeatSeconds: heartbeatSeconds, staticAPIKeys: staticKeys),
+            models: models,
+            runtime: RuntimeConfiguration(dataDirectory: dataDirectory, maxTokens: maxTokens),
             webhooks: WebhookConfiguration(
                 deliveryEnabled: !noWebhookDelivery, addressPolicy: WebhookAddressPolicy(allowPrivateNetworks: webhooksAllowPrivate),
-                requestTimeout: .milliseconds(Int64(max(0.1, webhooksTimeoutSeconds) * 1000))))
+                requestTimeout: .milliseconds(Int64(max(0.1, webhooksTimeoutSeconds) * 1000)),
+                retry: WebhookRetryPolicy(baseDelay: webhooksRetryBaseSeconds, maxDelay: webhooksRetryMaxSeconds)))
         let host = try ReverieHost(configuration: configuration, logger: logger)
         if staticKeys.isEmpty, try await host.platform.store.listAPIKeys().allSatisfy({ $0.revokedAt != nil }) {
             throw ValidationError("no API key is configured: set REVERIE_API_KEY or run `reverie keys create --data-dir \(dataDirectory)`")

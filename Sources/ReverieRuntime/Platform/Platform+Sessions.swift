@@ -78,6 +78,7 @@ extension Platform {
         }
         let now = Timestamp.now()
         let (toolsPatch, serversPatch) = (tools, servers)
+        let before = try await session(id: id)
         let updated = try await store.updateSession(id: id) { current in
             if current.archivedAt != nil { throw APIError.archived("session", id) }
             var next = current
@@ -94,14 +95,23 @@ extension Platform {
             if next != current { next.updatedAt = now }
             return next
         }
-        if updated.updatedAt == now {
-            var fields: [String: JSONValue] = [:]
-            if title.isPresent { fields["title"] = updated.title.map(JSONValue.string) ?? .null }
-            if metadataPatch != nil { fields["metadata"] = try JSONCoding.value(updated.metadata) }
-            if tools.isPresent || servers.isPresent { fields["agent"] = try JSONCoding.value(updated.agent) }
-            try await append([SessionEvent(type: .sessionUpdated, processedAt: now, fields: fields)], to: id)
+        if let event = Self.updatedEvent(before: before, after: updated, now: now) {
+            try await append([event], to: id)
         }
         return updated
+    }
+
+    /// The `session.updated` event for a change: only the fields that changed, metadata
+    /// only when it is not cleared to empty.
+    static func updatedEvent(before: Session, after: Session, now: Date) -> SessionEvent? {
+        var fields: [String: JSONValue] = [:]
+        if before.title != after.title { fields["title"] = after.title.map(JSONValue.string) ?? .null }
+        if before.metadata != after.metadata, !after.metadata.isEmpty {
+            fields["metadata"] = .object(after.metadata.mapValues(JSONValue.string))
+        }
+        if before.agent != after.agent, let agent = try? JSONCoding.value(after.agent) { fields["agent"] = agent }
+        guard !fields.isEmpty || before.metadata != after.metadata else { return nil }
+        return SessionEvent(type: .sessionUpdated, processedAt: now, fields: fields)
     }
 
     /// `GET /v1/sessions`.
@@ -227,6 +237,6 @@ extension Platform {
         if mounts > Self.maxMemoryStoresPerSession {
             throw APIError.invalidRequest("\(field): at most \(Self.maxMemoryStoresPerSession) memory stores per session (got \(mounts))")
         }
-        return resources
+        return Self.uniqueMountPaths(resources)
     }
 }

@@ -17,6 +17,9 @@ public struct DiskVolume: SandboxVolume {
 
     public var hostRoot: URL? { root }
 
+    /// The largest file `read` returns.
+    public static let maxReadBytes = 64 << 20
+
     /// The host URL of a relative path, refusing anything that resolves outside the root.
     public func hostURL(_ relativePath: String) throws(SandboxError) -> URL {
         let url = relativePath.isEmpty ? root : root.appendingPathComponent(relativePath)
@@ -30,9 +33,15 @@ public struct DiskVolume: SandboxVolume {
             existing.deleteLastPathComponent()
         }
         var resolved = existing.resolvingSymlinksInPath().standardizedFileURL
-        if let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: resolved.path) {
-            let target = destination.hasPrefix("/") ? URL(fileURLWithPath: destination) : resolved.deletingLastPathComponent().appendingPathComponent(destination)
-            resolved = target.standardizedFileURL
+        // Follow a chain of links by hand: Foundation stops at a dangling one.
+        var hops = 0
+        while let destination = try? FileManager.default.destinationOfSymbolicLink(atPath: resolved.path) {
+            hops += 1
+            guard hops <= 32 else { throw SandboxError("\(display(relativePath)): too many levels of symbolic links") }
+            let parent = resolved.deletingLastPathComponent()
+            let target = destination.hasPrefix("/") ? URL(fileURLWithPath: destination) : parent.appendingPathComponent(destination)
+            let targetParent = target.deletingLastPathComponent().resolvingSymlinksInPath()
+            resolved = targetParent.appendingPathComponent(target.lastPathComponent).standardizedFileURL
         }
         for component in missing { resolved.appendPathComponent(component) }
         let rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"
@@ -53,6 +62,14 @@ public struct DiskVolume: SandboxVolume {
             throw SandboxError("\(display(relativePath)): no such file")
         }
         if isDirectory.boolValue { throw SandboxError("\(display(relativePath)): is a directory") }
+        // Reading a FIFO or device would block or never end.
+        let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+        guard attributes?[.type] as? FileAttributeType == .typeRegular else {
+            throw SandboxError("\(display(relativePath)): not a regular file")
+        }
+        if let size = (attributes?[.size] as? NSNumber)?.intValue, size > Self.maxReadBytes {
+            throw SandboxError("\(display(relativePath)): too large to read whole (\(size) bytes, the limit is \(Self.maxReadBytes)); use bash (head, tail, sed -n) to look at parts of it")
+        }
         guard let data = FileManager.default.contents(atPath: url.path) else {
             throw SandboxError("\(display(relativePath)): cannot be read")
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// A session's view of files. The agent sees:
 /// - `/workspace` — the session's own folder (relative paths start here; bash runs here);
@@ -17,6 +18,12 @@ public final class Sandbox: Sendable {
     public let outputs: DiskVolume
     /// Every volume, longest mount point first (so the most specific one matches).
     public let volumes: [any SandboxVolume]
+    private let attachments = Mutex(Attachments())
+
+    private struct Attachments {
+        var resources: [String: any SandboxResource] = [:]
+        var isClosed = false
+    }
 
     /// The folder of a session's files under the data directory.
     public static func sessionFolder(dataDirectory: String, sessionID: String) -> URL {
@@ -65,11 +72,38 @@ public final class Sandbox: Sendable {
             }
         }
         let mounts = volumes.map(\.mountPoint).sorted().joined(separator: ", ")
-        throw SandboxError("\(rawPath): outside the sandbox; files live under \(mounts)")
+        let climbs = absolute.split(separator: "/").contains("..")
+        throw SandboxError("\(rawPath): \(climbs ? "path leaves the sandbox" : "outside the sandbox"); files live under \(mounts)")
     }
 
     /// The memory store volumes, by mount point.
     public var memoryVolumes: [any SandboxVolume] {
         volumes.filter { $0.mountPoint.hasPrefix(Self.memoryRoot + "/") }
+    }
+
+    /// The resource attached under `key`, made and attached on first use (the bash shell).
+    /// Fails once the sandbox is closed.
+    public func resource<Resource: SandboxResource>(_ key: String, make: () -> Resource) throws(SandboxError) -> Resource {
+        try attachments.withLock { (state) throws(SandboxError) -> Resource in
+            if state.isClosed { throw SandboxError("the session's sandbox is closed") }
+            if let existing = state.resources[key] as? Resource { return existing }
+            let made = make()
+            state.resources[key] = made
+            return made
+        }
+    }
+
+    /// Whether `close()` was called.
+    public var isClosed: Bool { attachments.withLock { $0.isClosed } }
+
+    /// Stops everything attached to the sandbox (processes bash started). The files stay.
+    /// The runtime calls this when the session ends or is deleted; later tool calls fail.
+    public func close() async {
+        let resources = attachments.withLock { state in
+            state.isClosed = true
+            defer { state.resources = [:] }
+            return Array(state.resources.values)
+        }
+        for resource in resources { await resource.close() }
     }
 }

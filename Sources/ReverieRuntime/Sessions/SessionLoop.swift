@@ -106,10 +106,17 @@ struct SessionLoop: Sendable {
         let messageID = ResourceID.make(ResourceID.event)
         let previews = PreviewPublisher(hub: platform.hub, sessionID: sessionID, messageID: messageID)
         let provider = self.provider
+        let (platform, sessionID) = (self.platform, self.sessionID)
         let response: ModelResponse
         do {
             response = try await control.perform {
-                try await provider.complete(request) { event in await previews.publish(event) }
+                guard let retrying = provider as? RetryingModelProvider else {
+                    return try await provider.complete(request) { event in await previews.publish(event) }
+                }
+                // Each failed attempt that will be retried is logged as it happens.
+                return try await retrying.complete(request, onEvent: { event in await previews.publish(event) }) { attempt in
+                    _ = try? await platform.append([Self.retryingEvent(attempt)], to: sessionID)
+                }
             }
         } catch let error where control.isInterrupted || error is CancellationError {
             if !control.isInterrupted { throw error }
@@ -234,6 +241,19 @@ struct SessionLoop: Sendable {
 
     private func idleEvent(_ stopReason: JSONValue) -> SessionEvent {
         SessionEvent(type: .sessionStatusIdle, fields: ["stop_reason": stopReason])
+    }
+
+    /// `session.error` with `retry_status: retrying` for a failed model call about to be retried.
+    static func retryingEvent(_ attempt: RetryAttempt) -> SessionEvent {
+        let failure = ModelFailure(attempt.error)
+        let wait = String(format: "%.1f", Double(attempt.delay.components.seconds) + Double(attempt.delay.components.attoseconds) / 1e18)
+        return SessionEvent(type: .sessionError, fields: [
+            "error": [
+                "type": .string(failure.errorType),
+                "message": .string("\(failure.message) (attempt \(attempt.attempt) of \(attempt.maxAttempts); retrying in \(wait) s)"),
+                "retry_status": ["type": "retrying"],
+            ],
+        ])
     }
 
     private func errorEvent(type: String, message: String, retry: String) -> SessionEvent {

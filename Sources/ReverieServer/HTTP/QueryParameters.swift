@@ -63,26 +63,33 @@ struct QueryParameters: Sendable {
     /// A timestamp parameter in microseconds; offset-less times are read as UTC.
     func timestamp(_ name: String) throws(APIError) -> Int64? {
         guard let text = string(name), !text.isEmpty else { return nil }
+        return try Self.timestamp(text, name: name)
+    }
+
+    static func timestamp(_ text: String, name: String) throws(APIError) -> Int64 {
         if let date = Timestamp.parse(text) ?? Timestamp.parse(text + "Z") {
             return Timestamp.micros(date)
         }
         throw APIError.invalidRequest("\(name): expected an RFC 3339 timestamp, got '\(text)'")
     }
 
-    /// The `created_at_gt/gte/lt/lte` family as a range.
+    /// The `created_at[gt|gte|lt|lte]` family (the SDK's form; `created_at_gte` is accepted
+    /// too) as a range.
     func timeRange(_ prefix: String) throws(APIError) -> TimeRange {
-        var range = TimeRange()
-        if let value = try timestamp(prefix + "_gte") {
-            range.lowerBound = value
+        func bound(_ suffix: String) throws(APIError) -> Int64? {
+            for name in ["\(prefix)[\(suffix)]", "\(prefix)_\(suffix)"] {
+                if let text = string(name), !text.isEmpty { return try Self.timestamp(text, name: name) }
+            }
+            return nil
         }
-        if let value = try timestamp(prefix + "_gt") {
+        var range = TimeRange()
+        if let value = try bound("gte") { range.lowerBound = value }
+        if let value = try bound("gt") {
             range.lowerBound = value
             range.lowerInclusive = false
         }
-        if let value = try timestamp(prefix + "_lte") {
-            range.upperBound = value
-        }
-        if let value = try timestamp(prefix + "_lt") {
+        if let value = try bound("lte") { range.upperBound = value }
+        if let value = try bound("lt") {
             range.upperBound = value
             range.upperInclusive = false
         }

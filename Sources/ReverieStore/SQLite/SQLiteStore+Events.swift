@@ -23,7 +23,9 @@ extension SQLiteStore {
         var outbox: [OutboxEvent] = []
         let statement = try db.cachedStatement(
             sql: "INSERT INTO events (session_id, seq, id, type, processed_at, thread_id, body) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        for event in events {
+        for var event in events {
+            // The log is ordered by sequence and by time: an event never predates the one before it.
+            if event.processedAt < header.state.updatedAt { event.processedAt = header.state.updatedAt }
             header.state.lastSequence += 1
             header.state.apply(event)
             let json = try event.encoded()

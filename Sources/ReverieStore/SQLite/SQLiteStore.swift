@@ -126,6 +126,7 @@ enum SQLiteMigrations {
                 CREATE INDEX outbox_pending ON outbox(dispatched_at, created_at);
                 """)
         }
+        migrator.registerMigration("v2-memory") { db in try db.execute(sql: SQLiteMemorySchema.v2) }
         migrator.registerMigration("v3-webhooks", migrate: SQLiteStore.migrateWebhooks)
         return migrator
     }

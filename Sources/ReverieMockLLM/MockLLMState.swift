@@ -1,0 +1,72 @@
+import Foundation
+import ReverieCore
+
+/// The mock server's shared state: the scenario, how often each rule matched, and the
+/// recorded requests. One actor hop per request keeps matching and counting consistent.
+actor MockLLMState {
+    /// How a request is answered.
+    struct Plan: Sendable {
+        var step: MockStep
+        /// Whether the step's failure injection applies to this match.
+        var failing: Bool
+        var defaults: MockDefaults
+        /// A per-server serial number for making ids.
+        var serial: Int
+    }
+
+    private(set) var scenario: MockScenario
+    private var matchCounts: [Int: Int] = [:]
+    private var recorded: [RecordedRequest] = []
+    private var serial = 0
+    let recordLimit: Int
+
+    init(scenario: MockScenario, recordLimit: Int) {
+        self.scenario = scenario
+        self.recordLimit = max(1, recordLimit)
+    }
+
+    /// Picks the rule and step for a request and records it.
+    func plan(_ conversation: MockConversation, request: RecordedRequest) -> Plan {
+        serial += 1
+        var request = request
+        defer { append(request) }
+        for (index, rule) in scenario.rules.enumerated() where rule.matches(conversation) {
+            let count = matchCounts[index, default: 0]
+            if let times = rule.times, count >= times { continue }
+            matchCounts[index] = count + 1
+            let step = rule.sequence[min(count, rule.sequence.count - 1)]
+            let failing = step.injectsFailure && (step.failTimes.map { count < $0 } ?? true)
+            request.rule = rule.name ?? "rules[\(index)]"
+            return Plan(step: step, failing: failing, defaults: scenario.defaults, serial: serial)
+        }
+        request.rule = "fallback"
+        let step = scenario.fallback
+        return Plan(step: step, failing: step.injectsFailure, defaults: scenario.defaults, serial: serial)
+    }
+
+    /// Records a request that was rejected before matching.
+    func record(_ request: RecordedRequest) {
+        append(request)
+    }
+
+    /// Replaces the scenario and resets the rules' match counts.
+    func replace(_ scenario: MockScenario) {
+        self.scenario = scenario
+        matchCounts = [:]
+    }
+
+    /// The recorded requests, oldest first (at most `recordLimit`, the most recent).
+    func requests() -> [RecordedRequest] {
+        Array(recorded.suffix(recordLimit))
+    }
+
+    func clearRequests() {
+        recorded.removeAll()
+    }
+
+    private func append(_ request: RecordedRequest) {
+        recorded.append(request)
+        // Trim in bulk so that recording stays O(1) amortised.
+        if recorded.count >= 2 * recordLimit { recorded.removeFirst(recorded.count - recordLimit) }
+    }
+}
