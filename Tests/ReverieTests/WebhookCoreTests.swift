@@ -189,6 +189,16 @@ import Testing
         #expect(WebhookEventType.accepted.contains("dream.completed"))
         #expect(!WebhookEventType.accepted.contains("session.terminated"))
     }
+
+    @Test func dreamEventsFollowTheDreamStatus() {
+        let date = Date(timeIntervalSince1970: 1_795_000_000)
+        let created = OutboxEvent.dream(type: .created, dreamID: "drm_1", at: date)
+        #expect(created.type == "dream.created" && created.resourceID == "drm_1" && created.createdAt == date)
+        #expect(created.id.hasPrefix("wevt_") && created.attributes.isEmpty)
+        let types = Dream.Status.allCases.map { OutboxEvent.dream(status: $0, dreamID: "drm_1").type }
+        #expect(types == ["dream.created", "dream.running", "dream.completed", "dream.failed", "dream.canceled"])
+        #expect(WebhookEventType.dream == types)
+    }
 }
 
 @Suite struct WebhookEndpointRequestTests {

@@ -2,6 +2,8 @@ import Foundation
 import Synchronization
 import Testing
 @testable import ReverieCore
+import ReverieMockLLM
+import ReverieModels
 @testable import ReverieRuntime
 @testable import ReverieServer
 @testable import ReverieStore
@@ -158,12 +160,45 @@ import Testing
         #expect((attempts.json["data"]?[0]?["latency_ms"]).map { $0 != .null } == true)
     }
 
+    /// The agent runtime runs a session with an outcome against the mock model: its status
+    /// changes and the outcome's evaluation arrive, signed, in the order they happened.
+    @Test func runningSessionNotifiesItsStatusChanges() async throws {
+        let mock = MockLLMServer(scenario: MockScenario())
+        try await mock.start()
+        let receiver = try await WebhookReceiver.start()
+        let server = try await TestServer.start { configuration in
+            Self.fast(&configuration)
+            configuration.models = ModelCatalogConfiguration(
+                providers: ["mock": ProviderSettings(kind: .anthropic, baseURL: mock.baseURL ?? "", apiKey: "test-key")],
+                routes: [ModelRoute(match: "*", provider: "mock")])
+        }
+        defer { Task { await server.stop(); await receiver.stop(); await mock.stop() } }
+        let endpoint = try await createEndpoint(server, url: receiver.url, events: WebhookEventType.session)
+        let (agent, environment) = try await server.makeAgentAndEnvironment()
+        let created = try await server.post("/v1/sessions", [
+            "agent": .string(agent), "environment_id": .string(environment),
+            "initial_events": [[
+                "type": "user.define_outcome", "description": "Say hello.", "rubric": ["type": "text", "content": "- Greets the user"],
+                "max_iterations": 1,
+            ]],
+        ])
+        let sessionID = try #require(created.json["id"]?.stringValue)
+        let expected = ["session.created", "session.running", "session.outcome_evaluation_ended", "session.idled"]
+        let requests = try await receiver.wait { $0.map(\.eventType).contains("session.idled") }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(receiver.received.count == requests.count)
+        let ordered = requests.sorted { ($0.json["created_at"]?.stringValue ?? "", $0.webhookID) < ($1.json["created_at"]?.stringValue ?? "", $1.webhookID) }
+        #expect(ordered.map(\.eventType) == expected)
+        #expect(requests.allSatisfy { $0.verifies(with: endpoint.secret) && $0.json["data"]?["id"]?.stringValue == sessionID })
+    }
+
     @Test func dreamEventsAreDeliverable() async throws {
         let receiver = try await WebhookReceiver.start()
         let server = try await TestServer.start(configure: Self.fast)
         defer { Task { await server.stop(); await receiver.stop() } }
         let endpoint = try await createEndpoint(server, url: receiver.url, events: WebhookEventType.dream)
-        try await server.platform.store.appendOutboxEvents(WebhookEventType.dream.map { OutboxEvent(type: $0, resourceID: "drm_01abc") })
+        try await server.platform.store.appendOutboxEvents(
+            Dream.Status.allCases.map { OutboxEvent.dream(status: $0, dreamID: "drm_01abc") })
         let requests = try await receiver.wait { $0.count >= 5 }
         #expect(requests.map(\.eventType).sorted() == WebhookEventType.dream.sorted())
         #expect(requests.allSatisfy { $0.json["data"]?["id"]?.stringValue == "drm_01abc" && $0.verifies(with: endpoint.secret) })
@@ -205,10 +240,8 @@ import Testing
     @Test func alwaysFailingReceiverIsDisabledAfterTwentyFailures() async throws {
         let healthy = Mutex(false)
         let receiver = try await WebhookReceiver.start { _ in WebhookReceiver.Answer(status: healthy.withLock { $0 } ? 204 : 503) }
-        let server = try await TestServer.start { configuration in
-            Self.fast(&configuration)
-            configuration.webhooks.maxConcurrentPerEndpoint = 1
-        }
+        // Several attempts run at once (8 per endpoint), yet no more than 20 are sent.
+        let server = try await TestServer.start(configure: Self.fast)
         defer { Task { await server.stop(); await receiver.stop() } }
         let endpoint = try await createEndpoint(server, url: receiver.url, events: ["dream.failed"])
         let events = (0..<3).map { OutboxEvent(type: "dream.failed", resourceID: "drm_\($0)") }

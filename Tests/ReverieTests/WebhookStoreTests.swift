@@ -83,14 +83,14 @@ import Testing
 
         // A delivery claimed by a process that then dies comes back when its lease ends.
         let now = Timestamp.now()
-        let claimed = try await store.claimDueWebhookDeliveries(now: now, leaseUntil: now.addingTimeInterval(30), limit: 10, perEndpoint: 10, busy: [:])
+        let claimed = try await store.claimDueWebhookDeliveries(now: now, leaseUntil: now.addingTimeInterval(30), limit: 10, perEndpoint: 10, busy: [:], disableAfter: 20)
         #expect(claimed.map(\.delivery.event.type).sorted() == ["session.archived", "session.created"])
         #expect(claimed.allSatisfy { $0.url == endpoint.url && $0.sealedSecret == "v1.sealed" })
         try await store.close()
         store = try makeStore(directory)
-        #expect(try await store.claimDueWebhookDeliveries(now: now.addingTimeInterval(1), leaseUntil: now.addingTimeInterval(60), limit: 10, perEndpoint: 10, busy: [:]).isEmpty)
+        #expect(try await store.claimDueWebhookDeliveries(now: now.addingTimeInterval(1), leaseUntil: now.addingTimeInterval(60), limit: 10, perEndpoint: 10, busy: [:], disableAfter: 20).isEmpty)
         let again = try await store.claimDueWebhookDeliveries(
-            now: now.addingTimeInterval(31), leaseUntil: now.addingTimeInterval(90), limit: 10, perEndpoint: 10, busy: [:])
+            now: now.addingTimeInterval(31), leaseUntil: now.addingTimeInterval(90), limit: 10, perEndpoint: 10, busy: [:], disableAfter: 20)
         #expect(Set(again.map(\.delivery.id)) == Set(claimed.map(\.delivery.id)))
         #expect(Set(again.map(\.delivery.event.id)) == Set(claimed.map(\.delivery.event.id)))
     }
@@ -104,7 +104,7 @@ import Testing
         _ = try await store.fanOutOutboxEvents(limit: 100, now: Timestamp.now())
         let now = Timestamp.now()
         let claimed = try await store.claimDueWebhookDeliveries(
-            now: now, leaseUntil: now.addingTimeInterval(60), limit: 10, perEndpoint: 2, busy: [busy.id: 1])
+            now: now, leaseUntil: now.addingTimeInterval(60), limit: 10, perEndpoint: 2, busy: [busy.id: 1], disableAfter: 20)
         #expect(claimed.filter { $0.delivery.endpointID == busy.id }.count == 1)
         #expect(claimed.filter { $0.delivery.endpointID == quiet.id }.count == 2)
         _ = try await store.updateWebhookEndpoint(id: quiet.id) { current in
@@ -112,7 +112,7 @@ import Testing
             next.state = .disabled
             return next
         }
-        let rest = try await store.claimDueWebhookDeliveries(now: now, leaseUntil: now.addingTimeInterval(60), limit: 10, perEndpoint: 10, busy: [:])
+        let rest = try await store.claimDueWebhookDeliveries(now: now, leaseUntil: now.addingTimeInterval(60), limit: 10, perEndpoint: 10, busy: [:], disableAfter: 20)
         #expect(rest.allSatisfy { $0.delivery.endpointID == busy.id })
         #expect(rest.count == 4)
         // Disabling abandoned the quiet endpoint's queue; it can be re-sent by hand once enabled.
@@ -130,6 +130,27 @@ import Testing
         await #expect(throws: APIError.self) { try await store.requeueWebhookDelivery(id: abandoned[0].id, now: now) }
     }
 
+    /// Attempts in flight never exceed what is left of the endpoint's failure budget.
+    @Test func claimsStayWithinTheFailureBudget() async throws {
+        let store = try makeStore()
+        let endpoint = try await makeEndpoint(store, events: ["dream.failed"], at: Timestamp.now().addingTimeInterval(-1))
+        try await store.appendOutboxEvents((0..<6).map { OutboxEvent(type: "dream.failed", resourceID: "drm_\($0)") })
+        _ = try await store.fanOutOutboxEvents(limit: 100, now: Timestamp.now())
+        let now = Timestamp.now()
+        let claimed = try await store.claimDueWebhookDeliveries(
+            now: now, leaseUntil: now.addingTimeInterval(60), limit: 10, perEndpoint: 10, busy: [:], disableAfter: 3)
+        #expect(claimed.count == 3)
+        // One of them fails: two attempts are still in flight, and the budget has one left.
+        _ = try await store.recordWebhookAttempt(attempt(claimed[0], succeeded: false), retryAt: nil, disableAfter: 3, disabledReason: "r")
+        let later = now.addingTimeInterval(120)
+        let none = try await store.claimDueWebhookDeliveries(
+            now: later, leaseUntil: later.addingTimeInterval(60), limit: 10, perEndpoint: 10, busy: [endpoint.id: 2], disableAfter: 3)
+        #expect(none.isEmpty)
+        let one = try await store.claimDueWebhookDeliveries(
+            now: later, leaseUntil: later.addingTimeInterval(60), limit: 10, perEndpoint: 10, busy: [endpoint.id: 1], disableAfter: 3)
+        #expect(one.count == 1)
+    }
+
     @Test func attemptsScheduleRetriesAndDisableAfterConsecutiveFailures() async throws {
         let store = try makeStore()
         let endpoint = try await makeEndpoint(store, events: ["dream.failed"], at: Timestamp.now().addingTimeInterval(-1))
@@ -137,7 +158,7 @@ import Testing
         _ = try await store.fanOutOutboxEvents(limit: 100, now: Timestamp.now())
         func claimOne() async throws -> WebhookDispatch? {
             let now = Timestamp.now().addingTimeInterval(3600)
-            return try await store.claimDueWebhookDeliveries(now: now, leaseUntil: now, limit: 1, perEndpoint: 1, busy: [:]).first
+            return try await store.claimDueWebhookDeliveries(now: now, leaseUntil: now, limit: 1, perEndpoint: 1, busy: [:], disableAfter: 20).first
         }
         // One failure with a retry, then a success: the counter resets.
         var dispatch = try #require(try await claimOne())

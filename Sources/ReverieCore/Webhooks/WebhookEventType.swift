@@ -16,7 +16,8 @@ public enum WebhookEventType {
     public static let environment = ["environment.created", "environment.updated", "environment.archived", "environment.deleted"]
     public static let memoryStore = ["memory_store.created", "memory_store.archived", "memory_store.deleted"]
     /// Reverie's own: a dream's life (`data.id` is the dream id, `drm_…`).
-    public static let dream = ["dream.created", "dream.running", "dream.completed", "dream.failed", "dream.canceled"]
+    /// Enqueue them with `OutboxEvent.dream(type:dreamID:)`.
+    public static let dream = OutboxEvent.DreamEvent.allCases.map(\.type)
 
     /// Every type Reverie sends.
     public static let emitted: [String] = session + agent + environment + memoryStore + dream

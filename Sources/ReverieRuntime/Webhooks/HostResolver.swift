@@ -96,11 +96,11 @@ public struct WebhookURLGuard: Sendable {
         if !policy.allowPrivateNetworks, lowered == "localhost" || lowered.hasSuffix(".localhost") {
             return .refused("'\(bare)' is a loopback name; receivers on private networks are refused unless the server runs with --webhooks-allow-private")
         }
-        let literal = NetworkAddress(bare) != nil
-        let addresses = await resolver.addresses(of: bare)
+        let literal = NetworkAddress(bare)
+        let addresses = if let literal { [literal] } else { await resolver.addresses(of: bare) }
         for address in addresses {
             guard let reason = policy.refusal(for: address) else { continue }
-            return .refused(literal ? "\(address) is \(reason)" : "'\(bare)' resolves to \(address), \(reason)")
+            return .refused(literal != nil ? "\(address) is \(reason)" : "'\(bare)' resolves to \(address), \(reason)")
         }
         return .allowed(host: bare, addresses: addresses)
     }

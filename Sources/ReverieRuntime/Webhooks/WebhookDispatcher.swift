@@ -95,6 +95,7 @@ public final class WebhookDispatcher: Service, Sendable {
         let batch = 256
         do {
             while try await store.fanOutOutboxEvents(limit: batch, now: Date()) == batch {}
+        } catch is CancellationError {
         } catch {
             logger.error("webhooks: could not move outbox events into deliveries: \(error)")
         }
@@ -109,11 +110,13 @@ public final class WebhookDispatcher: Service, Sendable {
         do {
             let claimed = try await store.claimDueWebhookDeliveries(
                 now: now, leaseUntil: now.addingTimeInterval(configuration.lease.seconds), limit: room,
-                perEndpoint: configuration.maxConcurrentPerEndpoint, busy: busy)
+                perEndpoint: configuration.maxConcurrentPerEndpoint, busy: busy, disableAfter: configuration.disableAfterConsecutiveFailures)
             state.withLock { state in
                 for dispatch in claimed { state.inFlight[dispatch.delivery.endpointID, default: 0] += 1 }
             }
             return claimed
+        } catch is CancellationError {
+            return []
         } catch {
             logger.error("webhooks: could not claim due deliveries: \(error)")
             return []
@@ -169,6 +172,7 @@ public final class WebhookDispatcher: Service, Sendable {
     func prune() async {
         do {
             try await store.pruneWebhookHistory(before: Date().addingTimeInterval(-configuration.historyRetention.seconds))
+        } catch is CancellationError {
         } catch {
             logger.error("webhooks: could not prune old deliveries: \(error)")
         }

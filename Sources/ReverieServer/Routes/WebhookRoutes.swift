@@ -86,27 +86,30 @@ extension QueryParameters {
 extension JSONResponse {
     /// `{"data": [...], "has_more": …, "first_id": …, "last_id": …}` (the SDK's `SyncPage`).
     static func idPage<T: Encodable & Sendable>(_ page: IDPage<T>, id: (T) -> String) throws -> Response {
-        struct Body: Encodable {
-            var data: [T]
-            var hasMore: Bool
-            var firstID: String?
-            var lastID: String?
+        try encode(
+            IDPageBody(data: page.items, hasMore: page.hasMore, firstID: page.items.first.map(id), lastID: page.items.last.map(id)))
+    }
+}
 
-            enum CodingKeys: String, CodingKey {
-                case data
-                case hasMore = "has_more"
-                case firstID = "first_id"
-                case lastID = "last_id"
-            }
+/// The body of a `SyncPage` response; `first_id` and `last_id` are null on an empty page.
+private struct IDPageBody<T: Encodable>: Encodable {
+    var data: [T]
+    var hasMore: Bool
+    var firstID: String?
+    var lastID: String?
 
-            func encode(to encoder: any Encoder) throws {
-                var container = encoder.container(keyedBy: CodingKeys.self)
-                try container.encode(data, forKey: .data)
-                try container.encode(hasMore, forKey: .hasMore)
-                try container.encode(firstID, forKey: .firstID)
-                try container.encode(lastID, forKey: .lastID)
-            }
-        }
-        return try encode(Body(data: page.items, hasMore: page.hasMore, firstID: page.items.first.map(id), lastID: page.items.last.map(id)))
+    enum CodingKeys: String, CodingKey {
+        case data
+        case hasMore = "has_more"
+        case firstID = "first_id"
+        case lastID = "last_id"
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(data, forKey: .data)
+        try container.encode(hasMore, forKey: .hasMore)
+        try container.encode(firstID, forKey: .firstID)
+        try container.encode(lastID, forKey: .lastID)
     }
 }

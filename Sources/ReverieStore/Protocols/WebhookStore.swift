@@ -33,10 +33,12 @@ public protocol WebhookStore: Sendable {
     /// Adds outbox events for changes recorded outside this store's own transactions.
     func appendOutboxEvents(_ events: [OutboxEvent]) async throws
     /// Claims due deliveries of enabled endpoints, oldest due first, at most `limit` in all and
-    /// at most `perEndpoint` per endpoint counting the `busy` ones already in flight. Each claimed
-    /// delivery's next attempt moves to `leaseUntil`, so a crash mid-send makes it due again then.
-    func claimDueWebhookDeliveries(now: Date, leaseUntil: Date, limit: Int, perEndpoint: Int, busy: [String: Int]) async throws
-        -> [WebhookDispatch]
+    /// at most `perEndpoint` per endpoint counting the `busy` ones already in flight. An endpoint
+    /// that has failed `f` times in a row gets at most `disableAfter - f` attempts in flight, so a
+    /// failing streak never sends more than `disableAfter` attempts. Each claimed delivery's next
+    /// attempt moves to `leaseUntil`, so a crash mid-send makes it due again then.
+    func claimDueWebhookDeliveries(now: Date, leaseUntil: Date, limit: Int, perEndpoint: Int, busy: [String: Int], disableAfter: Int)
+        async throws -> [WebhookDispatch]
     /// Logs an attempt and applies its result: success ends the delivery and resets the
     /// endpoint's consecutive failures; failure schedules `retryAt` (nil: the delivery fails)
     /// and, once the endpoint has failed `disableAfter` times in a row, disables it with

@@ -180,15 +180,15 @@ extension SQLiteStore {
         try await write { db in try Self.enqueue(events, db) }
     }
 
-    public func claimDueWebhookDeliveries(now: Date, leaseUntil: Date, limit: Int, perEndpoint: Int, busy: [String: Int]) async throws
-        -> [WebhookDispatch]
+    public func claimDueWebhookDeliveries(now: Date, leaseUntil: Date, limit: Int, perEndpoint: Int, busy: [String: Int], disableAfter: Int)
+        async throws -> [WebhookDispatch]
     {
         guard limit > 0 else { return [] }
         return try await write { db in
             let rows = try Row.fetchAll(
                 db,
                 sql: """
-                    SELECT d.*, e.url AS endpoint_url, e.secret AS endpoint_secret
+                    SELECT d.*, e.url AS endpoint_url, e.secret AS endpoint_secret, e.consecutive_failures AS endpoint_failures
                     FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
                     WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND e.state = 'enabled'
                     ORDER BY d.next_attempt_at, d.id LIMIT ?
@@ -199,7 +199,8 @@ extension SQLiteStore {
             let lease = try db.cachedStatement(sql: "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?")
             for row in rows where claimed.count < limit {
                 let delivery = try Self.delivery(row)
-                guard taken[delivery.endpointID, default: 0] < perEndpoint else { continue }
+                let failures: Int = row["endpoint_failures"]
+                guard taken[delivery.endpointID, default: 0] < min(perEndpoint, disableAfter - failures) else { continue }
                 taken[delivery.endpointID, default: 0] += 1
                 try lease.execute(arguments: [Timestamp.micros(leaseUntil), delivery.id])
                 claimed.append(WebhookDispatch(delivery: delivery, url: row["endpoint_url"], sealedSecret: row["endpoint_secret"]))
@@ -291,10 +292,10 @@ extension SQLiteStore {
     {
         try await read { db in
             var conditions = ["endpoint_id = ?"]
-            var arguments: [any DatabaseValueConvertible] = [endpointID]
+            var arguments: StatementArguments = [endpointID]
             if let state {
                 conditions.append("state = ?")
-                arguments.append(state.rawValue)
+                arguments += [state.rawValue]
             }
             return try Self.idPage(
                 db, table: "webhook_deliveries", select: "*", sortColumn: "created_at", conditions: conditions, arguments: arguments,
@@ -401,21 +402,20 @@ extension SQLiteStore {
     /// One page in the `after_id`/`before_id` style over `(sortColumn, id)`, within `conditions`.
     static func idPage<T>(
         _ db: Database, table: String, select: String, sortColumn: String, conditions: [String] = [],
-        arguments: [any DatabaseValueConvertible] = [], page: IDPageRequest, decode: (Row) throws -> T
+        arguments: StatementArguments = [], page: IDPageRequest, decode: (Row) throws -> T
     ) throws -> IDPage<T> {
         if page.afterID != nil, page.beforeID != nil {
             throw APIError.invalidRequest("after_id, before_id: send one or the other, not both")
         }
         var conditions = conditions
-        var values = StatementArguments(arguments)
+        var values = arguments
         let descending = page.order == .descending
         for (name, id, forward) in [("after_id", page.afterID, true), ("before_id", page.beforeID, false)] {
             guard let id else { continue }
             let scope = conditions.isEmpty ? "" : " AND " + conditions.joined(separator: " AND ")
-            guard
-                let position = try Int64.fetchOne(
-                    db, sql: "SELECT \(sortColumn) FROM \(table) WHERE id = ?\(scope)", arguments: StatementArguments([id]) + values)
-            else {
+            var lookup: StatementArguments = [id]
+            lookup += values
+            guard let position = try Int64.fetchOne(db, sql: "SELECT \(sortColumn) FROM \(table) WHERE id = ?\(scope)", arguments: lookup) else {
                 throw APIError.invalidRequest("\(name): '\(id)' is not an item of this list")
             }
             // After the cursor in list order is "smaller" when descending.
