@@ -130,6 +130,26 @@ import Testing
         await #expect(throws: APIError.self) { try await store.requeueWebhookDelivery(id: abandoned[0].id, now: now) }
     }
 
+    /// One endpoint's backlog does not hold back another endpoint's deliveries.
+    @Test func aBackloggedEndpointDoesNotStarveOthers() async throws {
+        let store = try makeStore()
+        let start = Timestamp.now().addingTimeInterval(-1)
+        let backlogged = try await makeEndpoint(store, events: ["dream.completed"], at: start)
+        let other = try await makeEndpoint(store, events: ["dream.failed"], at: start)
+        try await store.appendOutboxEvents((0..<200).map { OutboxEvent(type: "dream.completed", resourceID: "drm_\($0)") })
+        _ = try await store.fanOutOutboxEvents(limit: 1000, now: Timestamp.now())
+        try await store.appendOutboxEvents([OutboxEvent(type: "dream.failed", resourceID: "drm_late")])
+        _ = try await store.fanOutOutboxEvents(limit: 1000, now: Timestamp.now().addingTimeInterval(1))
+        let now = Timestamp.now().addingTimeInterval(2)
+        let claimed = try await store.claimDueWebhookDeliveries(
+            now: now, leaseUntil: now.addingTimeInterval(60), limit: 4, perEndpoint: 8, busy: [backlogged.id: 8], disableAfter: 20)
+        #expect(claimed.map(\.delivery.endpointID) == [other.id])
+        // With room everywhere, the earliest due go first.
+        let next = try await store.claimDueWebhookDeliveries(
+            now: now, leaseUntil: now.addingTimeInterval(60), limit: 4, perEndpoint: 8, busy: [:], disableAfter: 20)
+        #expect(next.count == 4 && next.allSatisfy { $0.delivery.endpointID == backlogged.id })
+    }
+
     /// Attempts in flight never exceed what is left of the endpoint's failure budget.
     @Test func claimsStayWithinTheFailureBudget() async throws {
         let store = try makeStore()

@@ -26,6 +26,8 @@ public final class WebhookDispatcher: Service, Sendable {
     private struct State {
         var inFlight: [String: Int] = [:]
         var wake: AsyncStream<Void>.Continuation?
+        /// The outbox may hold new events (a finished delivery only frees room; it adds none).
+        var outboxDirty = true
     }
 
     private let state = Mutex(State())
@@ -44,7 +46,23 @@ public final class WebhookDispatcher: Service, Sendable {
 
     /// Asks the dispatcher to look for work now (e.g. after a delivery was re-sent).
     public func wake() {
-        _ = state.withLock { $0.wake }?.yield()
+        wakeForOutbox()
+    }
+
+    private func wakeForOutbox() {
+        let wake = state.withLock { state in
+            state.outboxDirty = true
+            return state.wake
+        }
+        wake?.yield()
+    }
+
+    /// Whether the outbox needs a look, clearing the flag.
+    private func takeOutboxDirty() -> Bool {
+        state.withLock { state in
+            defer { state.outboxDirty = false }
+            return state.outboxDirty
+        }
     }
 
     public func run() async throws {
@@ -54,12 +72,12 @@ public final class WebhookDispatcher: Service, Sendable {
         let (signals, wake) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         state.withLock { $0.wake = wake }
         let outbox = store.outboxSignals()
-        let forwarder = Task { for await _ in outbox { wake.yield() } }
+        let forwarder = Task { for await _ in outbox { self.wakeForOutbox() } }
         let poll = configuration.pollInterval
         let ticker = Task {
             while !Task.isCancelled {
                 try? await Task.sleep(for: poll)
-                wake.yield()
+                self.wakeForOutbox()
             }
         }
         await withGracefulShutdownHandler {
@@ -67,7 +85,7 @@ public final class WebhookDispatcher: Service, Sendable {
                 var lastPrune: ContinuousClock.Instant?
                 wake.yield()
                 for await _ in signals {
-                    await fanOut()
+                    if takeOutboxDirty() { await fanOut() }
                     for dispatch in await claim() {
                         group.addTask {
                             await self.deliver(dispatch, sender: sender)

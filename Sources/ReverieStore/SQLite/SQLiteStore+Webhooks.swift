@@ -39,7 +39,7 @@ extension SQLiteStore {
                 updated_at INTEGER NOT NULL,
                 UNIQUE (endpoint_id, event_id)
             );
-            CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);
+            CREATE INDEX webhook_deliveries_due ON webhook_deliveries(endpoint_id, state, next_attempt_at, id);
             CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries(endpoint_id, created_at, id);
 
             CREATE TABLE webhook_attempts (
@@ -185,26 +185,31 @@ extension SQLiteStore {
     {
         guard limit > 0 else { return [] }
         return try await write { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    SELECT d.*, e.url AS endpoint_url, e.secret AS endpoint_secret, e.consecutive_failures AS endpoint_failures
-                    FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id
-                    WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND e.state = 'enabled'
-                    ORDER BY d.next_attempt_at, d.id LIMIT ?
-                    """,
-                arguments: [Timestamp.micros(now), limit * 4])
-            var taken = busy
-            var claimed: [WebhookDispatch] = []
-            let lease = try db.cachedStatement(sql: "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?")
-            for row in rows where claimed.count < limit {
-                let delivery = try Self.delivery(row)
-                let failures: Int = row["endpoint_failures"]
-                guard taken[delivery.endpointID, default: 0] < min(perEndpoint, disableAfter - failures) else { continue }
-                taken[delivery.endpointID, default: 0] += 1
-                try lease.execute(arguments: [Timestamp.micros(leaseUntil), delivery.id])
-                claimed.append(WebhookDispatch(delivery: delivery, url: row["endpoint_url"], sealedSecret: row["endpoint_secret"]))
+            // Each endpoint is asked for its own due deliveries, up to its own room, so one
+            // endpoint's backlog never holds back another's.
+            let endpoints = try Row.fetchAll(
+                db, sql: "SELECT id, url, secret, consecutive_failures FROM webhook_endpoints WHERE state = 'enabled'")
+            let due = try db.cachedStatement(sql: """
+                SELECT * FROM webhook_deliveries
+                WHERE endpoint_id = ? AND state = 'pending' AND next_attempt_at <= ?
+                ORDER BY next_attempt_at, id LIMIT ?
+                """)
+            let nowMicros = Timestamp.micros(now)
+            var candidates: [(due: Int64, dispatch: WebhookDispatch)] = []
+            for endpoint in endpoints {
+                let id: String = endpoint["id"]
+                let failures: Int = endpoint["consecutive_failures"]
+                let room = min(perEndpoint, disableAfter - failures, limit) - busy[id, default: 0]
+                guard room > 0 else { continue }
+                for row in try Row.fetchAll(due, arguments: [id, nowMicros, room]) {
+                    let dispatch = WebhookDispatch(delivery: try Self.delivery(row), url: endpoint["url"], sealedSecret: endpoint["secret"])
+                    candidates.append((row["next_attempt_at"], dispatch))
+                }
             }
+            candidates.sort { ($0.due, $0.dispatch.delivery.id) < ($1.due, $1.dispatch.delivery.id) }
+            let claimed = candidates.prefix(limit).map(\.dispatch)
+            let lease = try db.cachedStatement(sql: "UPDATE webhook_deliveries SET next_attempt_at = ? WHERE id = ?")
+            for dispatch in claimed { try lease.execute(arguments: [Timestamp.micros(leaseUntil), dispatch.delivery.id]) }
             return claimed
         }
     }
@@ -213,7 +218,8 @@ extension SQLiteStore {
         -> WebhookAttemptOutcome
     {
         try await write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM webhook_deliveries WHERE id = ?", arguments: [attempt.deliveryID]) else {
+            let select = try db.cachedStatement(sql: "SELECT * FROM webhook_deliveries WHERE id = ?")
+            guard let row = try Row.fetchOne(select, arguments: [attempt.deliveryID]) else {
                 return WebhookAttemptOutcome(delivery: nil, disabledEndpoint: false)
             }
             var delivery = try Self.delivery(row)
@@ -224,12 +230,12 @@ extension SQLiteStore {
             delivery.lastStatusCode = attempt.statusCode
             delivery.lastError = attempt.error
             delivery.updatedAt = max(finishedAt, delivery.updatedAt)
-            try db.execute(
-                sql: """
-                    INSERT INTO webhook_attempts
-                        (id, delivery_id, endpoint_id, event_id, number, started_at, status_code, latency_micros, error, succeeded, response_excerpt)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    """,
+            try db.cachedStatement(sql: """
+                INSERT INTO webhook_attempts
+                    (id, delivery_id, endpoint_id, event_id, number, started_at, status_code, latency_micros, error, succeeded, response_excerpt)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """
+            ).execute(
                 arguments: [
                     attempt.id, delivery.id, delivery.endpointID, delivery.event.id, delivery.attempts, Timestamp.micros(attempt.startedAt),
                     attempt.statusCode, Int64((attempt.latencyMilliseconds * 1000).rounded()), attempt.error, attempt.succeeded,
@@ -240,7 +246,8 @@ extension SQLiteStore {
                 delivery.state = .succeeded
                 delivery.nextAttemptAt = nil
                 try Self.saveDelivery(delivery, db)
-                try db.execute(sql: "UPDATE webhook_endpoints SET consecutive_failures = 0 WHERE id = ?", arguments: [delivery.endpointID])
+                try db.cachedStatement(sql: "UPDATE webhook_endpoints SET consecutive_failures = 0 WHERE id = ? AND consecutive_failures != 0")
+                    .execute(arguments: [delivery.endpointID])
             } else {
                 if delivery.state == .pending {
                     if let retryAt {
@@ -378,12 +385,12 @@ extension SQLiteStore {
     }
 
     static func saveDelivery(_ delivery: WebhookDelivery, _ db: Database) throws {
-        try db.execute(
-            sql: """
-                UPDATE webhook_deliveries SET state = ?, attempts = ?, round_attempts = ?, next_attempt_at = ?, last_attempt_at = ?,
-                    last_status = ?, last_error = ?, updated_at = ?
-                WHERE id = ?
-                """,
+        try db.cachedStatement(sql: """
+            UPDATE webhook_deliveries SET state = ?, attempts = ?, round_attempts = ?, next_attempt_at = ?, last_attempt_at = ?,
+                last_status = ?, last_error = ?, updated_at = ?
+            WHERE id = ?
+            """
+        ).execute(
             arguments: [
                 delivery.state.rawValue, delivery.attempts, delivery.roundAttempts, delivery.nextAttemptAt.map(Timestamp.micros),
                 delivery.lastAttemptAt.map(Timestamp.micros), delivery.lastStatusCode, delivery.lastError, Timestamp.micros(delivery.updatedAt),
