@@ -20,10 +20,13 @@ public struct HostConfiguration: Sendable {
     public var runtime: RuntimeConfiguration
     /// Settings of the built-in tools (bash timeouts, output limits).
     public var tools: BuiltinTools.Configuration
+    /// How dreams run (curation rules, chunk sizes, concurrency).
+    public var dreams: DreamSettings
 
     public init(
         dataDirectory: String = ".reverie", server: ServerConfiguration = ServerConfiguration(), models: ModelCatalogConfiguration? = nil,
-        runtime: RuntimeConfiguration? = nil, tools: BuiltinTools.Configuration = BuiltinTools.Configuration()
+        runtime: RuntimeConfiguration? = nil, tools: BuiltinTools.Configuration = BuiltinTools.Configuration(),
+        dreams: DreamSettings = DreamSettings()
     ) {
         self.dataDirectory = dataDirectory
         self.server = server
@@ -32,6 +35,7 @@ public struct HostConfiguration: Sendable {
         runtime.dataDirectory = dataDirectory
         self.runtime = runtime
         self.tools = tools
+        self.dreams = dreams
     }
 
     /// The SQLite database file.
@@ -47,6 +51,8 @@ public final class ReverieHost: Sendable {
     public let platform: Platform
     /// The agent runtime, when models are configured.
     public let runner: SessionRunner?
+    /// The dream runner, when models are configured.
+    public let dreamRunner: DreamRunner?
     let catalog: ModelCatalog?
     public let logger: Logger
 
@@ -69,11 +75,15 @@ public final class ReverieHost: Sendable {
                 turnEndHandler: OutcomeGrader(platform: platform, models: catalog, logger: logger),
                 logger: logger)
             platform.attach(runner)
+            let dreamRunner = DreamRunner(platform: platform, models: catalog, settings: configuration.dreams, logger: logger)
+            platform.attach(dreams: dreamRunner)
             self.catalog = catalog
             self.runner = runner
+            self.dreamRunner = dreamRunner
         } else {
             self.catalog = nil
             self.runner = nil
+            self.dreamRunner = nil
         }
     }
 
@@ -85,6 +95,7 @@ public final class ReverieHost: Sendable {
         // Services stop in reverse order: the HTTP server first, then the runtime.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let runner { services.append(.init(service: runner)) }
+        if let dreamRunner { services.append(.init(service: dreamRunner)) }
         services.append(.init(service: application))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: signals, logger: logger))
         var failure: (any Error)?
@@ -94,6 +105,7 @@ public final class ReverieHost: Sendable {
             failure = error
         }
         if let runner { await runner.shutdown() }
+        if let dreamRunner { await dreamRunner.shutdown() }
         platform.hub.closeAll()
         try? await catalog?.shutdown()
         try await platform.store.close()

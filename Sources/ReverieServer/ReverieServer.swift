@@ -21,6 +21,7 @@ public enum ReverieServer {
         EnvironmentRoutes(platform: platform).register(on: router)
         SessionRoutes(platform: platform, heartbeatSeconds: configuration.heartbeatSeconds).register(on: router)
         MemoryRoutes(platform: platform).register(on: router)
+        DreamRoutes(platform: platform).register(on: router)
         return router
     }
 

@@ -12,6 +12,7 @@ public struct Platform: Sendable {
     public let hub: EventHub
     public let logger: Logger
     private let driverBox: DriverBox
+    private let dreamBox = DreamSchedulerBox()
 
     public init(store: any Store, hub: EventHub = EventHub(), driver: any SessionDriver = IdleSessionDriver(), logger: Logger = Logger(label: "reverie")) {
         self.store = store
@@ -26,6 +27,14 @@ public struct Platform: Sendable {
     /// Attaches a runtime (done once at start-up, after the runtime is built around this platform).
     public func attach(_ driver: any SessionDriver) {
         driverBox.driver = driver
+    }
+
+    /// What runs dreams.
+    public var dreamScheduler: any DreamScheduler { dreamBox.scheduler }
+
+    /// Attaches the dream runner (done once at start-up).
+    public func attach(dreams scheduler: any DreamScheduler) {
+        dreamBox.scheduler = scheduler
     }
 
     /// Appends events to a session's log and publishes them live. Every writer of a log

@@ -5,7 +5,7 @@ import ReverieCore
 ///
 /// `SQLiteStore` is the embedded implementation. The protocol speaks only domain values, so
 /// another database can implement it without callers changing.
-public protocol Store: AgentStore, EnvironmentStore, SessionStore, EventLogStore, APIKeyStore, OutboxStore, MemoryRepository, Sendable {
+public protocol Store: AgentStore, EnvironmentStore, SessionStore, EventLogStore, APIKeyStore, OutboxStore, MemoryRepository, DreamStore, Sendable {
     /// Flushes and releases the database.
     func close() async throws
 }
