@@ -72,7 +72,13 @@ struct DreamPipeline: Sendable {
                     report.candidatesWithoutEvidence += 1
                     continue
                 }
-                candidates.append(LessonCandidate(kind: kind, text: TranscriptGuard.redactSecrets(text), evidence: evidence))
+                let lesson = TranscriptGuard.redactSecrets(text)
+                // The same lesson from several chunks is one candidate citing all of them.
+                if let index = candidates.firstIndex(where: { $0.kind == kind && $0.text == lesson }) {
+                    candidates[index].evidence = OperationValidator.merged(candidates[index].evidence, evidence)
+                } else {
+                    candidates.append(LessonCandidate(kind: kind, text: lesson, evidence: evidence))
+                }
             }
         }
         report.reading.omitted = omitted.sorted()
