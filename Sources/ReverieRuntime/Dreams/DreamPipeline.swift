@@ -6,19 +6,30 @@ import ReverieModels
 /// (a `DreamReport`) that `DreamWriter` applies. The model proposes; this code validates:
 /// evidence, pins, duplicates, size and collapse rules (`OperationValidator`), secrets and
 /// instruction-like text (`TranscriptGuard`), and the token budget (`DreamBudget`).
-struct DreamPipeline: Sendable {
+public struct DreamPipeline: Sendable {
     let platform: Platform
     let provider: any ModelProvider
     let settings: DreamSettings
 
+    public init(platform: Platform, provider: any ModelProvider, settings: DreamSettings = DreamSettings()) {
+        self.platform = platform
+        self.provider = provider
+        self.settings = settings
+    }
+
     /// Reports progress: the stage entered, and the usage of each model call.
-    struct Observer: Sendable {
-        var stage: @Sendable (String) async throws -> Void
-        var usage: @Sendable (TokenUsage) async throws -> Void
+    public struct Observer: Sendable {
+        public var stage: @Sendable (String) async throws -> Void
+        public var usage: @Sendable (TokenUsage) async throws -> Void
+
+        public init(stage: @escaping @Sendable (String) async throws -> Void = { _ in }, usage: @escaping @Sendable (TokenUsage) async throws -> Void = { _ in }) {
+            self.stage = stage
+            self.usage = usage
+        }
     }
 
     /// Runs the stages and returns the plan.
-    func plan(_ dream: Dream, observer: Observer) async throws -> DreamReport {
+    public func plan(_ dream: Dream, observer: Observer) async throws -> DreamReport {
         try await observer.stage("digest")
         let input = try await DreamInput.load(dream, platform: platform)
         var report = DreamReport(dreamID: dream.id)

@@ -5,12 +5,16 @@ import ReverieCore
 /// Every change is a memory version whose actor is the dream. Applying is idempotent (each
 /// operation moves a path to a target state), so a dream interrupted while writing resumes
 /// from its saved plan without doing anything twice.
-struct DreamWriter: Sendable {
+public struct DreamWriter: Sendable {
     let platform: Platform
+
+    public init(platform: Platform) {
+        self.platform = platform
+    }
 
     /// The store the dream writes: the input store itself (`update_existing`), or a new store
     /// holding a copy of the input's memories (`create_new`), created once and reused on resume.
-    func outputStore(for dream: Dream, created: @Sendable (String) async throws -> Void) async throws -> String {
+    public func outputStore(for dream: Dream, created: @Sendable (String) async throws -> Void) async throws -> String {
         if let storeID = dream.inPlaceStoreID { return storeID }
         let storeID: String
         if let existing = dream.outputStoreID {
@@ -36,7 +40,7 @@ struct DreamWriter: Sendable {
     }
 
     /// Applies every operation that is not rejected, then writes the Markdown report.
-    func apply(_ report: DreamReport, dream: Dream, storeID: String) async throws {
+    public func apply(_ report: DreamReport, dream: Dream, storeID: String) async throws {
         let actor = MemoryActor.dream(dream.id)
         for operation in report.operations where operation.review != .rejected {
             try Task.checkCancellation()
@@ -46,14 +50,14 @@ struct DreamWriter: Sendable {
     }
 
     /// Writes the report as Markdown at `CurationRules.reportPath`.
-    func writeMarkdown(_ report: DreamReport, dream: Dream, storeID: String) async throws {
+    public func writeMarkdown(_ report: DreamReport, dream: Dream, storeID: String) async throws {
         let markdown = DreamReportMarkdown.render(report, dream: dream)
         try await moveTo(markdown, path: CurationRules.reportPath, storeID: storeID, actor: .dream(dream.id))
     }
 
     /// Undoes an applied operation: the path returns to its content before the dream. Refused
     /// when someone changed the memory since the dream wrote it.
-    func revert(_ operation: DreamOperation, dreamID: String, storeID: String) async throws {
+    public func revert(_ operation: DreamOperation, dreamID: String, storeID: String) async throws {
         let current = try await platform.readMemory(storeID: storeID, path: operation.path)?.content
         let written = operation.action == .delete ? nil : operation.content
         let before = operation.action == .add ? nil : operation.previousContent
