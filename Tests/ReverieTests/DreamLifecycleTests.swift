@@ -108,6 +108,34 @@ import Testing
         await second.stop()
     }
 
+    @Test func aDreamStoppedWhileWritingReappliesItsSavedPlanWithoutTheModel() async throws {
+        let directory = TemporaryDirectory.make()
+        let first = try await DreamFixture.start(try dreamerScenario(candidates: [], operations: []), directory: directory)
+        let (store, sessions) = try await Self.inputs(first)
+        // A dream whose plan was saved and which was stopped before it finished writing.
+        var dream = Dream(
+            id: ResourceID.make(ResourceID.dream), memoryStoreID: store, sessionIDs: sessions, model: "claude-dreamer", instructions: nil,
+            outputBehavior: .createNew, tokenBudget: 50_000, createdAt: Timestamp.now())
+        try await first.platform.store.createDream(dream)
+        let log = try await first.platform.store.events(sessionID: sessions[0], after: 0, limit: 10)
+        let evidence = [Evidence(sessionID: sessions[0], eventIDs: [log[0].id])]
+        try await first.platform.store.saveDreamReport(DreamReport(dreamID: dream.id, operations: [
+            DreamOperation(id: "op_1", action: .add, path: "/lessons/saved.md", content: "From the saved plan.", rationale: "r", evidence: evidence),
+            DreamOperation(id: "op_2", action: .delete, path: "/a.md", content: nil, previousContent: "A", rationale: "r", evidence: evidence),
+        ]))
+        dream = try await first.platform.store.updateDream(id: dream.id) { var next = $0; next.status = .running; next.stage = "write"; return next }
+        await first.server.stop()
+
+        let second = try await DreamFixture.start(try dreamerScenario(candidates: [], operations: []), directory: directory, mock: first.mock)
+        let finished = try await second.wait(dream.id)
+        #expect(finished.status == .completed)
+        let contents = try await second.contents(try #require(finished.outputStoreID))
+        #expect(contents["/lessons/saved.md"] == "From the saved plan.")
+        #expect(contents["/a.md"] == nil && contents["/b.md"] == "B")
+        #expect(await second.mock.requests().isEmpty, "a saved plan is applied without asking the model again")
+        await second.stop()
+    }
+
     @Test func reviewAcceptsAndRevertsOperations() async throws {
         try await DreamFixture.with(try dreamerScenario(candidates: [], operations: Self.operations)) { fixture in
             let (store, sessions) = try await Self.inputs(fixture)
