@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from support import TURN_TIMEOUT, StreamReader, idle_count, runtime_session, text, user_message, wait_for
+from support import TURN_TIMEOUT, StreamReader, idle_count, runtime_session, user_message, wait_for
 
 TOOL_TURN = {
     "rules": [
@@ -74,7 +74,8 @@ def test_tool_run_parses_strictly_and_rolls_up_usage(make_server, mock_llm) -> N
 
 def test_stream_shows_the_agents_events_live(make_server, mock_llm) -> None:
     mock = mock_llm(TOOL_TURN)
-    server = make_server(runtime=True, env={"ANTHROPIC_BASE_URL": mock.url})
+    # Frequent heartbeats let the reader thread notice promptly when the test closes the stream.
+    server = make_server("--heartbeat-seconds", "0.2", runtime=True, env={"ANTHROPIC_BASE_URL": mock.url})
     client = server.client()
     session = runtime_session(client)
     reader = StreamReader(client, session.id)
@@ -158,5 +159,7 @@ def test_runtime_without_a_model_reports_a_session_error_and_idles(make_server) 
     assert events[-1].type == "session.status_idle"
     assert events[-1].stop_reason.type == "end_turn"
     assert client.beta.sessions.retrieve(session.id).status == "idle"
-    # The session still takes events afterwards.
-    client.beta.sessions.events.send(session.id, events=[{"type": "system.message", "content": [text("note")]}])
+    # The session is not stuck: the next message is answered the same way.
+    client.beta.sessions.events.send(session.id, events=[user_message("again")])
+    events = wait_for(client, session.id, lambda events: idle_count(events) >= 2)
+    assert sum(event.type == "session.error" for event in events) == 2
