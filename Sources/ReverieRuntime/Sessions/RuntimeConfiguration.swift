@@ -27,6 +27,14 @@ public protocol TurnEndHandler: Sendable {
     /// Called when the agent (primary thread) ends a turn. Return `.continueWorking` after
     /// appending the events that give the agent something to do (e.g. grader feedback).
     func agentEndedTurn(_ turn: EndedTurn) async throws -> TurnEndDecision
+
+    /// Called when a `user.interrupt` stops the primary thread, with its log: returns events
+    /// to record before the session goes idle (e.g. ending an active outcome).
+    func turnInterrupted(events: [SessionEvent]) -> [SessionEvent]
+}
+
+extension TurnEndHandler {
+    public func turnInterrupted(events: [SessionEvent]) -> [SessionEvent] { [] }
 }
 
 /// The turn that just ended.

@@ -123,6 +123,7 @@ public actor SessionRunner: SessionDriver, Service {
 
     private func runLoop(sessionID: String, control: LoopControl, resuming: Bool) async {
         var resuming = resuming
+        var control = control
         while true {
             let ending: SessionLoop.Ending
             do {
@@ -132,11 +133,12 @@ public actor SessionRunner: SessionDriver, Service {
                 ending = await recordStartFailure(sessionID: sessionID, error: error)
             }
             resuming = false
-            // Events that arrived while the loop was finishing get a fresh loop.
-            if ending == .idle, accepting, !Task.isCancelled, control.takeWakeRequest(), !control.isInterrupted {
-                continue
+            // Events that arrived while the loop was finishing (after any interrupt) get a fresh loop.
+            guard ending == .idle, accepting, !Task.isCancelled, control.takeWakeRequest() else { break }
+            if control.isInterrupted {
+                control = LoopControl()
+                running[sessionID]?.control = control
             }
-            break
         }
         running[sessionID] = nil
     }
