@@ -22,14 +22,18 @@ public struct HostConfiguration: Sendable {
     public var tools: BuiltinTools.Configuration
     /// How dreams run (curation rules, chunk sizes, concurrency).
     public var dreams: DreamSettings
+    /// Webhook delivery: address policy, timeouts, retry schedule.
+    public var webhooks: WebhookConfiguration
 
     public init(
         dataDirectory: String = ".reverie", server: ServerConfiguration = ServerConfiguration(), models: ModelCatalogConfiguration? = nil,
         runtime: RuntimeConfiguration? = nil, tools: BuiltinTools.Configuration = BuiltinTools.Configuration(),
-        dreams: DreamSettings = DreamSettings()
+        dreams: DreamSettings = DreamSettings(),
+        webhooks: WebhookConfiguration = WebhookConfiguration()
     ) {
         self.dataDirectory = dataDirectory
         self.server = server
+        self.webhooks = webhooks
         self.models = models
         var runtime = runtime ?? RuntimeConfiguration(dataDirectory: dataDirectory)
         runtime.dataDirectory = dataDirectory
@@ -55,6 +59,8 @@ public final class ReverieHost: Sendable {
     public let dreamRunner: DreamRunner?
     let catalog: ModelCatalog?
     public let logger: Logger
+    /// Delivers webhooks (nil when delivery is off in this process).
+    public let webhookDispatcher: WebhookDispatcher?
 
     public init(configuration: HostConfiguration, logger: Logger = Logger(label: "reverie")) throws {
         self.configuration = configuration
@@ -62,6 +68,11 @@ public final class ReverieHost: Sendable {
         let store = try SQLiteStore(path: configuration.databasePath, logger: logger)
         let platform = Platform(store: store, logger: logger)
         self.platform = platform
+        let sealer = try WebhookSecretSealer(key: try WebhookKeyFile.load(directory: configuration.dataDirectory))
+        self.webhookDispatcher = configuration.webhooks.deliveryEnabled
+            ? WebhookDispatcher(store: store, configuration: configuration.webhooks, sealer: sealer, logger: logger) : nil
+        platform.attachWebhooks(
+            WebhookContext(sealer: sealer, urlGuard: WebhookURLGuard(policy: configuration.webhooks.addressPolicy), dispatcher: webhookDispatcher))
         if let models = configuration.models {
             let catalog = ModelCatalog(configuration: models)
             let tools = configuration.tools
@@ -92,8 +103,9 @@ public final class ReverieHost: Sendable {
     public func run(signals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let application = ReverieServer.application(
             platform: platform, configuration: configuration.server, logger: logger, onListening: onListening)
-        // Services stop in reverse order: the HTTP server first, then the runtime.
+        // Services stop in reverse order: the HTTP server first, then the runtime and webhook delivery.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if let webhookDispatcher { services.append(.init(service: webhookDispatcher)) }
         if let runner { services.append(.init(service: runner)) }
         if let dreamRunner { services.append(.init(service: dreamRunner)) }
         services.append(.init(service: application))

@@ -22,6 +22,7 @@ public enum ReverieServer {
         SessionRoutes(platform: platform, heartbeatSeconds: configuration.heartbeatSeconds).register(on: router)
         MemoryRoutes(platform: platform).register(on: router)
         DreamRoutes(platform: platform).register(on: router)
+        WebhookRoutes(platform: platform).register(on: router)
         return router
     }
 

@@ -61,6 +61,20 @@ struct Serve: AsyncParsableCommand {
         guard (0...1).contains(dreamMaxDeleteShare) else { throw ValidationError("--dream-max-delete-share must be between 0 and 1") }
         guard maxConcurrentDreams >= 1 else { throw ValidationError("--max-concurrent-dreams must be at least 1") }
     }
+    @Flag(name: .customLong("webhooks-allow-private"), help: "Accept webhook receivers on loopback, private and link-local addresses (and plain http).")
+    var webhooksAllowPrivate = false
+
+    @Option(name: .customLong("webhooks-timeout-seconds"), help: "Time limit of one webhook delivery attempt.")
+    var webhooksTimeoutSeconds = 10.0
+
+    @Flag(name: .customLong("no-webhook-delivery"), help: "Do not deliver webhooks from this process; events wait in the outbox.")
+    var noWebhookDelivery = false
+
+    @Option(name: .customLong("webhooks-retry-base-seconds"), help: "Ceiling of the first webhook retry's delay; each later one is 3 times longer.")
+    var webhooksRetryBaseSeconds = WebhookRetryPolicy.standard.baseDelay
+
+    @Option(name: .customLong("webhooks-retry-max-seconds"), help: "Largest delay between two webhook attempts.")
+    var webhooksRetryMaxSeconds = WebhookRetryPolicy.standard.maxDelay
 
     func run() async throws {
         var logger = Logger(label: "reverie")
@@ -81,7 +95,11 @@ struct Serve: AsyncParsableCommand {
             runtime: RuntimeConfiguration(dataDirectory: dataDirectory, maxTokens: maxTokens),
             dreams: DreamSettings(
                 rules: CurationRules(duplicateThreshold: dreamDuplicateThreshold, maxDeleteShare: dreamMaxDeleteShare),
-                maxConcurrentDreams: maxConcurrentDreams))
+                maxConcurrentDreams: maxConcurrentDreams),
+            webhooks: WebhookConfiguration(
+                deliveryEnabled: !noWebhookDelivery, addressPolicy: WebhookAddressPolicy(allowPrivateNetworks: webhooksAllowPrivate),
+                requestTimeout: .milliseconds(Int64(max(0.1, webhooksTimeoutSeconds) * 1000)),
+                retry: WebhookRetryPolicy(baseDelay: webhooksRetryBaseSeconds, maxDelay: webhooksRetryMaxSeconds)))
         let host = try ReverieHost(configuration: configuration, logger: logger)
         if staticKeys.isEmpty, try await host.platform.store.listAPIKeys().allSatisfy({ $0.revokedAt != nil }) {
             throw ValidationError("no API key is configured: set REVERIE_API_KEY or run `reverie keys create --data-dir \(dataDirectory)`")

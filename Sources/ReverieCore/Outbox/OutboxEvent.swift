@@ -11,18 +11,33 @@ public struct OutboxEvent: Sendable, Equatable, Codable {
     /// The id of the resource that changed.
     public var resourceID: String
     public var createdAt: Date
+    /// Further members of the webhook payload's `data` (e.g. `session_thread_id`).
+    public var attributes: [String: String]
 
-    public init(id: String = ResourceID.make(ResourceID.webhookEvent), type: String, resourceID: String, createdAt: Date = Timestamp.now()) {
+    public init(
+        id: String = ResourceID.make(ResourceID.webhookEvent), type: String, resourceID: String, createdAt: Date = Timestamp.now(),
+        attributes: [String: String] = [:]
+    ) {
         self.id = id
         self.type = type
         self.resourceID = resourceID
         self.createdAt = createdAt
+        self.attributes = attributes
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, type
+        case id, type, attributes
         case resourceID = "resource_id"
         case createdAt = "created_at"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        type = try container.decode(String.self, forKey: .type)
+        resourceID = try container.decode(String.self, forKey: .resourceID)
+        createdAt = try container.decode(Date.self, forKey: .createdAt)
+        attributes = try container.decodeIfPresent([String: String].self, forKey: .attributes) ?? [:]
     }
 
     /// The outbox event a session log entry causes, if any.
@@ -40,6 +55,8 @@ public struct OutboxEvent: Sendable, Equatable, Codable {
         case .sessionThreadStatusTerminated: type = "session.thread_terminated"
         default: return nil
         }
-        return OutboxEvent(type: type, resourceID: sessionID, createdAt: event.processedAt)
+        var attributes: [String: String] = [:]
+        if WebhookEventType.threadScoped.contains(type), let threadID = event.threadID { attributes["session_thread_id"] = threadID }
+        return OutboxEvent(type: type, resourceID: sessionID, createdAt: event.processedAt, attributes: attributes)
     }
 }

@@ -13,6 +13,8 @@ public struct Platform: Sendable {
     public let logger: Logger
     private let driverBox: DriverBox
     private let dreamBox = DreamSchedulerBox()
+    /// Webhook settings, attached by the host at start-up (see `Platform+Webhooks.swift`).
+    let webhookBox = WebhookContextBox()
 
     public init(store: any Store, hub: EventHub = EventHub(), driver: any SessionDriver = IdleSessionDriver(), logger: Logger = Logger(label: "reverie")) {
         self.store = store

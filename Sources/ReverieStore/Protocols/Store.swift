@@ -5,7 +5,9 @@ import ReverieCore
 ///
 /// `SQLiteStore` is the embedded implementation. The protocol speaks only domain values, so
 /// another database can implement it without callers changing.
-public protocol Store: AgentStore, EnvironmentStore, SessionStore, EventLogStore, APIKeyStore, OutboxStore, MemoryRepository, DreamStore, Sendable {
+public protocol Store: AgentStore, EnvironmentStore, SessionStore, EventLogStore, APIKeyStore, OutboxStore, MemoryRepository, DreamStore, WebhookStore,
+    Sendable
+{
     /// Flushes and releases the database.
     func close() async throws
 }

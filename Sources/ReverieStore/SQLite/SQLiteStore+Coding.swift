@@ -17,8 +17,11 @@ extension SQLiteStore {
     static func enqueue(_ events: [OutboxEvent], _ db: Database) throws {
         for event in events {
             try db.execute(
-                sql: "INSERT INTO outbox (id, type, resource_id, created_at) VALUES (?, ?, ?, ?)",
-                arguments: [event.id, event.type, event.resourceID, Timestamp.micros(event.createdAt)])
+                sql: "INSERT INTO outbox (id, type, resource_id, created_at, attributes) VALUES (?, ?, ?, ?, ?)",
+                arguments: [
+                    event.id, event.type, event.resourceID, Timestamp.micros(event.createdAt),
+                    event.attributes.isEmpty ? nil : try encode(event.attributes),
+                ])
         }
     }
 }

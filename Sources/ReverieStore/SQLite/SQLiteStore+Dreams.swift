@@ -38,7 +38,7 @@ extension SQLiteStore {
                     dream.id, Timestamp.micros(dream.createdAt), dream.archivedAt.map(Timestamp.micros), dream.status.rawValue, dream.memoryStoreID,
                     dream.inPlaceStoreID, body,
                 ])
-            try Self.enqueue([OutboxEvent(type: "dream.created", resourceID: dream.id, createdAt: dream.createdAt)], db)
+            try Self.enqueue([.dream(type: .created, dreamID: dream.id, at: dream.createdAt)], db)
         }
     }
 
@@ -60,7 +60,7 @@ extension SQLiteStore {
                 sql: "UPDATE dreams SET archived_at = ?, status = ?, body = ? WHERE id = ?",
                 arguments: [next.archivedAt.map(Timestamp.micros), next.status.rawValue, try Self.encode(next), id])
             if next.status != current.status, next.status != .pending {
-                try Self.enqueue([OutboxEvent(type: "dream.\(next.status.rawValue)", resourceID: id, createdAt: next.updatedAt)], db)
+                try Self.enqueue([.dream(status: next.status, dreamID: id, at: next.updatedAt)], db)
             }
             return next
         }

@@ -7,9 +7,7 @@ extension SQLiteStore {
         try await read { db in
             try Row.fetchAll(
                 db, sql: "SELECT * FROM outbox WHERE dispatched_at IS NULL ORDER BY created_at, id LIMIT ?", arguments: [limit]
-            ).map { row in
-                OutboxEvent(id: row["id"], type: row["type"], resourceID: row["resource_id"], createdAt: Timestamp.fromMicros(row["created_at"]))
-            }
+            ).map(Self.outboxEvent)
         }
     }
 
@@ -21,5 +19,14 @@ extension SQLiteStore {
                 try db.execute(sql: "UPDATE outbox SET dispatched_at = ? WHERE id = ?", arguments: [now, id])
             }
         }
+    }
+
+    /// Reads an outbox row (`id, type, resource_id, created_at, attributes`).
+    static func outboxEvent(_ row: Row) throws -> OutboxEvent {
+        let attributes: [String: String] =
+            if let text = row["attributes"] as String? { try decode([String: String].self, text) } else { [:] }
+        return OutboxEvent(
+            id: row["id"], type: row["type"], resourceID: row["resource_id"], createdAt: Timestamp.fromMicros(row["created_at"]),
+            attributes: attributes)
     }
 }
