@@ -11,7 +11,7 @@ import ReverieServer
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run benchmarks against an in-process server on a fresh database and print figures.",
-        subcommands: [BenchEvents.self, BenchDream.self])
+        subcommands: [BenchEvents.self, BenchDream.self, BenchThreads.self])
 }
 
 /// Shared set-up: a server on a free port over a temporary data directory, and an HTTP client.
