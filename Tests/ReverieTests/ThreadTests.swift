@@ -203,6 +203,39 @@ struct ThreadTests {
         }
     }
 
+    @Test func interruptWithoutAThreadStopsTheCoordinatorAndEveryThread() async throws {
+        let rules: [JSONValue] = [
+            [
+                "name": "coord-start", "system_contains": "You coordinate", "last_user_contains": "Start three",
+                "reply": .array((1...3).map { k in toolUse("start_thread", ["agent": "sleeper", "task": .string("Nap \(k).")]) }),
+            ],
+            ["name": "coord-wait", "system_contains": "You coordinate", "last_user_contains": "Started thread", "reply": [toolUse("wait_for_threads", [:])]],
+            ["name": "sleeper", "system_contains": "You sleep", "latency_ms": 20000, "reply": "awake"],
+        ]
+        try await ThreadFixture.with(try threadScenario(rules)) { fixture in
+            let sleeper = try await fixture.agent("sleeper", system: "You sleep.")
+            let lead = try await fixture.agent("lead", system: "You coordinate sleepers.", roster: [sleeper])
+            let sessionID = try await fixture.session(agent: lead, message: "Start three")
+            _ = try await fixture.waitFor(sessionID) { events in
+                events.filter { $0.threadID != nil && $0.type == .spanModelRequestStart }.count == 3
+                    && events.contains { $0.threadID == nil && $0.type == .agentToolUse && $0.fields["name"] == "wait_for_threads" }
+            }
+            let started = ContinuousClock.now
+            let reply = try await fixture.server.post("/v1/sessions/\(sessionID)/events", ["events": [["type": "user.interrupt"]]])
+            #expect(reply.status == 200)
+            let events = try await fixture.waitFor(sessionID) { events in
+                events.filter { $0.type == .sessionThreadStatusIdle }.count == 3
+                    && events.contains { $0.threadID == nil && $0.type == .sessionStatusIdle }
+            }
+            #expect(ContinuousClock.now - started < .seconds(15))
+            #expect(!events.contains { $0.type == .agentMessage })
+            let list = try await fixture.server.get("/v1/sessions/\(sessionID)/threads?statuses[]=running")
+            #expect(list.json["data"]?.arrayValue?.isEmpty == true)
+            let session = try await fixture.server.get("/v1/sessions/\(sessionID)")
+            #expect(session.json["status"] == "idle")
+        }
+    }
+
     @Test func thirtyRequestedThreadsRunTwentyFiveAtOnceAndAllComplete() async throws {
         let rules: [JSONValue] = [
             [
