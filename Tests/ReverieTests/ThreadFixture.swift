@@ -17,17 +17,28 @@ final class ThreadFixture: Sendable {
         self.server = server
     }
 
+    /// A server over `directory` (a fresh one when nil) whose models are `mock`.
+    static func server(mock: MockLLMServer, directory: String? = nil, retry: RetryPolicy = .none) async throws -> TestServer {
+        let url = mock.baseURL ?? ""
+        return try await TestServer.start(directory: directory) { configuration in
+            configuration.models = ModelCatalogConfiguration(
+                providers: ["mock": ProviderSettings(kind: .anthropic, baseURL: url, apiKey: "test", timeout: .seconds(30), retry: retry)],
+                routes: [ModelRoute(match: "*", provider: "mock")])
+        }
+    }
+
+    /// The same mock with a server restarted over this fixture's data directory.
+    func restarted() async throws -> ThreadFixture {
+        await server.stop()
+        return ThreadFixture(mock: mock, server: try await Self.server(mock: mock, directory: server.directory))
+    }
+
     static func with(_ scenario: MockScenario, retry: RetryPolicy = .none, _ body: (ThreadFixture) async throws -> Void) async throws {
         let mock = MockLLMServer(scenario: scenario)
         try await mock.start()
-        let url = mock.baseURL ?? ""
         let server: TestServer
         do {
-            server = try await TestServer.start { configuration in
-                configuration.models = ModelCatalogConfiguration(
-                    providers: ["mock": ProviderSettings(kind: .anthropic, baseURL: url, apiKey: "test", timeout: .seconds(30), retry: retry)],
-                    routes: [ModelRoute(match: "*", provider: "mock")])
-            }
+            server = try await Self.server(mock: mock, retry: retry)
         } catch {
             await mock.stop()
             throw error

@@ -236,6 +236,45 @@ struct ThreadTests {
         }
     }
 
+    @Test func aThreadRunningAtShutdownResumesAfterARestart() async throws {
+        let rules: [JSONValue] = [
+            [
+                "name": "coord-start", "system_contains": "You coordinate", "last_user_contains": "Long job",
+                "reply": [toolUse("start_thread", ["agent": "slow", "task": "A long job."])],
+            ],
+            ["name": "coord-wait", "system_contains": "You coordinate", "last_user_regex": "Started thread|Stopped waiting|server restart",
+             "reply": [toolUse("wait_for_threads", [:])]],
+            ["name": "coord-done", "system_contains": "You coordinate", "last_user_contains": "finished:", "reply": "Resumed and done."],
+            ["name": "slow", "system_contains": "You are slow", "latency_ms": 1500, "reply": "long job done"],
+        ]
+        try await ThreadFixture.with(try threadScenario(rules)) { fixture in
+            let slow = try await fixture.agent("slow", system: "You are slow.")
+            let lead = try await fixture.agent("lead", system: "You coordinate one.", roster: [slow])
+            let sessionID = try await fixture.session(agent: lead, message: "Long job")
+            _ = try await fixture.waitFor(sessionID) { events in
+                events.contains { $0.threadID != nil && $0.type == .spanModelRequestStart }
+            }
+            let second = try await fixture.restarted()
+            do {
+                let events = try await second.waitForIdle(sessionID)
+                let created = events.first { $0.type == .sessionThreadCreated }
+                let own = threadEvents(created?.threadID, in: events)
+                // The request cut by the shutdown is closed, the thread ran again and finished.
+                #expect(own.filter { $0.type == .spanModelRequestEnd && $0.fields["is_error"] == true }.count == 1)
+                #expect(own.contains { $0.type == .agentMessage && $0.text == "long job done" })
+                #expect(own.last?.type == .sessionThreadStatusIdle)
+                let primary = events.filter { $0.threadID == nil }
+                #expect(primary.last(where: { $0.type == .agentMessage })?.text == "Resumed and done.")
+                let thread = try await second.server.get("/v1/sessions/\(sessionID)/threads/\(created?.threadID ?? "")")
+                #expect(thread.json["status"] == "idle")
+            } catch {
+                await second.server.stop()
+                throw error
+            }
+            await second.server.stop()
+        }
+    }
+
     @Test func thirtyRequestedThreadsRunTwentyFiveAtOnceAndAllComplete() async throws {
         let rules: [JSONValue] = [
             [

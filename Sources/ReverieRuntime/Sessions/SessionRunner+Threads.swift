@@ -3,9 +3,12 @@ import ReverieStore
 
 extension SessionRunner {
     /// The delegation tools of a coordinator session (none for other agents).
-    func coordinatorTools(_ session: Session, sandbox: Sandbox) -> [String: any SandboxTool] {
+    /// Threads a previous process left running resume here.
+    func coordinatorTools(_ session: Session, sandbox: Sandbox) async -> [String: any SandboxTool] {
         guard let roster = session.agent.roster, !roster.isEmpty else { return [:] }
-        return CoordinatorTools.tools(threadScheduler(for: session, sandbox: sandbox))
+        let scheduler = threadScheduler(for: session, sandbox: sandbox)
+        await scheduler.loadIfNeeded()
+        return CoordinatorTools.tools(scheduler)
     }
 
     /// The session's thread scheduler, made on first use.

@@ -150,7 +150,7 @@ public actor SessionRunner: SessionDriver, Service {
         let session = try await platform.session(id: sessionID)
         let sandbox = try await sandbox(for: session)
         let toolbox = Toolbox(
-            agent: session.agent, sandbox: sandbox, builtins: makeBuiltinTools(session.agent), runtimeTools: coordinatorTools(session, sandbox: sandbox))
+            agent: session.agent, sandbox: sandbox, builtins: makeBuiltinTools(session.agent), runtimeTools: await coordinatorTools(session, sandbox: sandbox))
         let provider = try models.provider(for: session.agent.model.id)
         return SessionLoop(
             platform: platform, session: session, toolbox: toolbox, provider: provider, configuration: configuration, control: control,

@@ -20,6 +20,8 @@ struct ThreadLoop: Sendable {
     let configuration: RuntimeConfiguration
     let control: LoopControl
     let logger: Logger
+    /// The thread was running when the previous process stopped.
+    var resuming = false
 
     /// How a run of the thread ended.
     enum Ending: Sendable, Equatable {
@@ -49,6 +51,7 @@ struct ThreadLoop: Sendable {
 
     private func drive() async throws -> Ending {
         var log = ThreadLogView(platform: platform, sessionID: sessionID, threadID: threadID)
+        if resuming { try await closeInterruptedWork(&log) }
         try await append([statusEvent(.sessionThreadStatusRunning)])
         var modelCalls = 0
         while true {
@@ -94,6 +97,19 @@ struct ThreadLoop: Sendable {
                 return .finished(reply)
             }
         }
+    }
+
+    /// After a restart: closes the model request and tool calls the previous process left open.
+    private func closeInterruptedWork(_ log: inout ThreadLogView) async throws {
+        try await log.refresh()
+        let state = TurnState(events: log.events)
+        var events: [SessionEvent] = []
+        if let open = state.openModelRequestID { events.append(modelRequestEnd(open, usage: TokenUsage(), isError: true)) }
+        for call in state.pending {
+            events.append(toolResult(call.eventID, .error(
+                "The tool call was interrupted by a server restart; it may or may not have completed. Check its effects before retrying.")))
+        }
+        if !events.isEmpty { try await append(events) }
     }
 
     // MARK: model calls

@@ -44,6 +44,9 @@ actor ThreadScheduler {
     private var queue: [String] = []
     private var runningCount = 0
     private var accepting = true
+    private var loaded = false
+    /// Threads a previous process left running; their next run first closes what it left open.
+    private var resuming: Set<String> = []
     /// The most threads that ran at once (for tests and diagnostics).
     private(set) var peakRunning = 0
 
@@ -63,6 +66,39 @@ actor ThreadScheduler {
     nonisolated var rosterNames: [String] { (session.agent.roster ?? []).map(\.name) }
 
     // MARK: coordinator operations
+
+    /// Registers the session's existing threads (after a restart) and resumes those that were
+    /// running. Idempotent.
+    func loadIfNeeded() async {
+        guard !loaded else { return }
+        loaded = true
+        let page: Page<SessionThread>
+        do {
+            page = try await platform.store.listThreads(sessionID: session.id, statuses: [], page: PageRequest(limit: 1000, order: .ascending))
+        } catch {
+            logger.error("could not load threads", metadata: ["session": "\(session.id)", "error": "\(error)"])
+            return
+        }
+        for thread in page.items {
+            if thread.isPrimary {
+                primaryThreadID = thread.id
+                continue
+            }
+            guard members[thread.id] == nil else { continue }
+            members[thread.id] = Member(agent: thread.agent, phase: .idle)
+            order.append(thread.id)
+            if thread.status == .running || thread.status == .rescheduling {
+                resuming.insert(thread.id)
+                schedule(thread.id)
+            } else {
+                let sent = try? await platform.store.listEvents(
+                    sessionID: session.id, filter: EventFilter(types: [.agentThreadMessageSent], threadID: thread.id),
+                    page: PageRequest(limit: 1, order: .descending))
+                let reply = try? sent?.items.first?.event().text
+                members[thread.id]?.ending = .finished(reply ?? "")
+            }
+        }
+    }
 
     /// Starts a thread running the roster agent `name` (or id) on `task`; returns its id.
     func start(agent name: String, task: String) async throws -> String {
@@ -195,7 +231,8 @@ actor ThreadScheduler {
             loop = ThreadLoop(
                 platform: platform, sessionID: session.id, threadID: threadID, parentThreadID: parentID, agent: member.agent, session: session,
                 toolbox: Toolbox(agent: member.agent, sandbox: sandbox, builtins: makeBuiltinTools(member.agent)),
-                provider: try models.provider(for: member.agent.model.id), configuration: configuration, control: control, logger: logger)
+                provider: try models.provider(for: member.agent.model.id), configuration: configuration, control: control, logger: logger,
+                resuming: resuming.remove(threadID) != nil)
         } catch {
             let message = (error as? ModelError)?.description ?? (error as? APIError)?.message ?? "\(error)"
             let platform = platform, sessionID = session.id, name = member.agent.name
