@@ -12,7 +12,7 @@ import ReverieServer
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run benchmarks against an in-process server on a fresh database and print figures.",
-        subcommands: [BenchEvents.self, BenchSteps.self, BenchSessions.self, BenchDream.self, BenchWebhooks.self])
+        subcommands: [BenchEvents.self, BenchSteps.self, BenchSessions.self, BenchThreads.self, BenchDream.self, BenchWebhooks.self])
 }
 
 /// Shared set-up: a server on a free port over a temporary data directory, and an HTTP client.

@@ -14,11 +14,14 @@ public struct RuntimeConfiguration: Sendable {
     public var maxTokens: Int
     /// Model calls allowed in one turn before the session stops with an error (a runaway guard).
     public var maxModelCallsPerTurn: Int
+    /// Child threads of one session that run at once; more wait in a queue.
+    public var maxConcurrentThreads: Int
 
-    public init(dataDirectory: String, maxTokens: Int = 8192, maxModelCallsPerTurn: Int = 100) {
+    public init(dataDirectory: String, maxTokens: Int = 8192, maxModelCallsPerTurn: Int = 100, maxConcurrentThreads: Int = 25) {
         self.dataDirectory = dataDirectory
         self.maxTokens = maxTokens
         self.maxModelCallsPerTurn = maxModelCallsPerTurn
+        self.maxConcurrentThreads = max(1, maxConcurrentThreads)
     }
 }
 
