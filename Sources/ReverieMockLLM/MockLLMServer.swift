@@ -91,12 +91,17 @@ public final class MockLLMServer: Sendable {
     }
 
     /// Serves until one of `signals` arrives (or the task is cancelled). `onListening` receives the bound port.
+    ///
+    /// A signal stops the server at once: requests still waiting out their scenario latency are
+    /// cancelled rather than awaited (a graceful drain could otherwise take as long as the
+    /// longest `latency_ms`, while their clients have often gone already).
     public func run(signals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let application = application { [self] port in
             running.withLock { $0.port = port }
             await onListening(port)
         }
-        try await application.runService(gracefulShutdownSignals: signals)
+        let group = ServiceGroup(configuration: .init(services: [.init(service: application)], cancellationSignals: signals, logger: logger))
+        try await group.run()
     }
 
     /// The recorded requests, oldest first.

@@ -20,12 +20,15 @@ public struct HostConfiguration: Sendable {
     public var runtime: RuntimeConfiguration
     /// Settings of the built-in tools (bash timeouts, output limits).
     public var tools: BuiltinTools.Configuration
+    /// How dreams run (curation rules, chunk sizes, concurrency).
+    public var dreams: DreamSettings
     /// Webhook delivery: address policy, timeouts, retry schedule.
     public var webhooks: WebhookConfiguration
 
     public init(
         dataDirectory: String = ".reverie", server: ServerConfiguration = ServerConfiguration(), models: ModelCatalogConfiguration? = nil,
         runtime: RuntimeConfiguration? = nil, tools: BuiltinTools.Configuration = BuiltinTools.Configuration(),
+        dreams: DreamSettings = DreamSettings(),
         webhooks: WebhookConfiguration = WebhookConfiguration()
     ) {
         self.dataDirectory = dataDirectory
@@ -36,6 +39,7 @@ public struct HostConfiguration: Sendable {
         runtime.dataDirectory = dataDirectory
         self.runtime = runtime
         self.tools = tools
+        self.dreams = dreams
     }
 
     /// The SQLite database file.
@@ -51,6 +55,8 @@ public final class ReverieHost: Sendable {
     public let platform: Platform
     /// The agent runtime, when models are configured.
     public let runner: SessionRunner?
+    /// The dream runner, when models are configured.
+    public let dreamRunner: DreamRunner?
     let catalog: ModelCatalog?
     public let logger: Logger
     /// Delivers webhooks (nil when delivery is off in this process).
@@ -80,11 +86,15 @@ public final class ReverieHost: Sendable {
                 turnEndHandler: OutcomeGrader(platform: platform, models: catalog, logger: logger),
                 logger: logger)
             platform.attach(runner)
+            let dreamRunner = DreamRunner(platform: platform, models: catalog, settings: configuration.dreams, logger: logger)
+            platform.attach(dreams: dreamRunner)
             self.catalog = catalog
             self.runner = runner
+            self.dreamRunner = dreamRunner
         } else {
             self.catalog = nil
             self.runner = nil
+            self.dreamRunner = nil
         }
     }
 
@@ -97,6 +107,7 @@ public final class ReverieHost: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let webhookDispatcher { services.append(.init(service: webhookDispatcher)) }
         if let runner { services.append(.init(service: runner)) }
+        if let dreamRunner { services.append(.init(service: dreamRunner)) }
         services.append(.init(service: application))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: signals, logger: logger))
         var failure: (any Error)?
@@ -106,6 +117,7 @@ public final class ReverieHost: Sendable {
             failure = error
         }
         if let runner { await runner.shutdown() }
+        if let dreamRunner { await dreamRunner.shutdown() }
         platform.hub.closeAll()
         try? await catalog?.shutdown()
         try await platform.store.close()

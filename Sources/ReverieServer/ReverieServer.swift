@@ -20,7 +20,9 @@ public enum ReverieServer {
         AgentRoutes(platform: platform).register(on: router)
         EnvironmentRoutes(platform: platform).register(on: router)
         SessionRoutes(platform: platform, heartbeatSeconds: configuration.heartbeatSeconds).register(on: router)
+        ThreadRoutes(platform: platform, heartbeatSeconds: configuration.heartbeatSeconds).register(on: router)
         MemoryRoutes(platform: platform).register(on: router)
+        DreamRoutes(platform: platform).register(on: router)
         WebhookRoutes(platform: platform).register(on: router)
         return router
     }

@@ -5,13 +5,14 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ReverieCore
+import ReverieModels
 import ReverieServer
 
 /// `reverie bench`: load tests that print figures for docs/PERFORMANCE.md.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run benchmarks against an in-process server on a fresh database and print figures.",
-        subcommands: [BenchEvents.self, BenchWebhooks.self])
+        subcommands: [BenchEvents.self, BenchSteps.self, BenchSessions.self, BenchThreads.self, BenchDream.self, BenchWebhooks.self])
 }
 
 /// Shared set-up: a server on a free port over a temporary data directory, and an HTTP client.
@@ -22,14 +23,16 @@ struct BenchHarness {
     let task: Task<Void, any Error>
     let apiKey = "bench-key"
 
-    static func start(dataDirectory: String?, heartbeatSeconds: Double = 15) async throws -> BenchHarness {
+    /// `models` routes agents' models (the runtime is off without it).
+    static func start(dataDirectory: String?, heartbeatSeconds: Double = 15, models: ModelCatalogConfiguration? = nil) async throws -> BenchHarness {
         let directory = dataDirectory ?? (NSTemporaryDirectory() + "reverie-bench-" + UUID().uuidString)
         var logger = Logger(label: "reverie.bench")
         logger.logLevel = .error
         let host = try ReverieHost(
             configuration: HostConfiguration(
                 dataDirectory: directory,
-                server: ServerConfiguration(port: 0, heartbeatSeconds: heartbeatSeconds, staticAPIKeys: ["bench-key"])),
+                server: ServerConfiguration(port: 0, heartbeatSeconds: heartbeatSeconds, staticAPIKeys: ["bench-key"]),
+                models: models),
             logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let task = Task { try await host.run(signals: []) { continuation.yield($0) } }

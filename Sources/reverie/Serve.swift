@@ -47,6 +47,20 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-tokens"), help: "max_tokens of each model call.")
     var maxTokens = 8192
 
+    @Option(name: .customLong("dream-duplicate-threshold"), help: "Similarity (0–1) at which a dream merges two memories as duplicates.")
+    var dreamDuplicateThreshold = CurationRules().duplicateThreshold
+
+    @Option(name: .customLong("dream-max-delete-share"), help: "Largest share (0–1) of a store one dream may delete; more is refused as a collapse.")
+    var dreamMaxDeleteShare = CurationRules().maxDeleteShare
+
+    @Option(name: .customLong("max-concurrent-dreams"), help: "Dreams running at once; more wait as pending.")
+    var maxConcurrentDreams = DreamSettings().maxConcurrentDreams
+
+    func validate() throws {
+        guard (0...1).contains(dreamDuplicateThreshold) else { throw ValidationError("--dream-duplicate-threshold must be between 0 and 1") }
+        guard (0...1).contains(dreamMaxDeleteShare) else { throw ValidationError("--dream-max-delete-share must be between 0 and 1") }
+        guard maxConcurrentDreams >= 1 else { throw ValidationError("--max-concurrent-dreams must be at least 1") }
+    }
     @Flag(name: .customLong("webhooks-allow-private"), help: "Accept webhook receivers on loopback, private and link-local addresses (and plain http).")
     var webhooksAllowPrivate = false
 
@@ -79,6 +93,9 @@ struct Serve: AsyncParsableCommand {
                 host: host, port: port, maxBodyBytes: maxBodyBytes, heartbeatSeconds: heartbeatSeconds, staticAPIKeys: staticKeys),
             models: models,
             runtime: RuntimeConfiguration(dataDirectory: dataDirectory, maxTokens: maxTokens),
+            dreams: DreamSettings(
+                rules: CurationRules(duplicateThreshold: dreamDuplicateThreshold, maxDeleteShare: dreamMaxDeleteShare),
+                maxConcurrentDreams: maxConcurrentDreams),
             webhooks: WebhookConfiguration(
                 deliveryEnabled: !noWebhookDelivery, addressPolicy: WebhookAddressPolicy(allowPrivateNetworks: webhooksAllowPrivate),
                 requestTimeout: .milliseconds(Int64(max(0.1, webhooksTimeoutSeconds) * 1000)),

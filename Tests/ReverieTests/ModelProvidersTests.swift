@@ -312,11 +312,11 @@ struct ModelProvidersTests {
     }
 
     @Test func slowStreamTimesOutMidStream() async throws {
-        let scenario = MockScenario(rules: [MockRule(MockStep(reply: [.text(String(repeating: "word ", count: 40))], chunkDelayMs: 100))])
+        let scenario = MockScenario(rules: [MockRule(MockStep(reply: [.text(String(repeating: "word ", count: 400))], chunkDelayMs: 250))])
         try await withMockLLM(scenario) { server, http in
             let log = EventLog()
             let error = await #expect(throws: ModelError.self) {
-                try await server.anthropic(http, timeout: .milliseconds(1_000)).complete(ModelRequest(model: "m", messages: [.user("x")])) {
+                try await server.anthropic(http, timeout: .seconds(4)).complete(ModelRequest(model: "m", messages: [.user("x")])) {
                     await log.append($0)
                 }
             }

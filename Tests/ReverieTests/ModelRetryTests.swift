@@ -110,12 +110,16 @@ struct ModelRetryTests {
     @Test func realSleepsAreShortWithSmallDelays() async throws {
         let scenario = MockScenario(rules: [MockRule(MockStep(reply: [.text("done")], failWith: 503, failTimes: 2))])
         try await withMockLLM(scenario) { server, http in
+            let log = RetryLog()
             let provider = RetryingModelProvider(
-                server.openAI(http), policy: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(20)))
-            let started = ContinuousClock.now
+                server.openAI(http), policy: RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(10), maxDelay: .milliseconds(20)),
+                onRetry: { await log.append($0) })
             let response = try await provider.complete(ModelRequest(model: "m", messages: [.user("x")]))
             #expect(response.content == [.text("done")])
-            #expect(ContinuousClock.now - started < .seconds(2))
+            // Two real waits, each within the policy's small bounds.
+            let attempts = await log.attempts
+            #expect(attempts.count == 2)
+            #expect(attempts.allSatisfy { $0.delay <= .milliseconds(20) })
         }
     }
 

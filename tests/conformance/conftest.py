@@ -15,12 +15,16 @@ import threading
 from pathlib import Path
 from typing import Iterator, Optional
 
+import json
+
 import anthropic
+import httpx
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "rv-test-key-0123456789"
 LISTENING = re.compile(r"reverie listening on (http://127\.0\.0\.1:(\d+))")
+MOCK_LISTENING = re.compile(r"mock-llm listening on (http://127\.0\.0\.1:(\d+))")
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 20.0
 
@@ -192,6 +196,75 @@ def make_server(tmp_path: Path) -> Iterator:
         instance = ReverieServer(data_dir or tmp_path / f"data{len(created)}", extra_args=tuple(extra_args), env=env, runtime=runtime)
         created.append(instance)
         return instance.start() if start else instance
+
+    yield factory
+    for instance in created:
+        instance.close()
+
+
+class MockLLM:
+    """A `reverie mock-llm --port 0 --scenario <file>` process: the model server of runtime
+    tests (see docs/mock-llm.md). Point a server at it with `env={"ANTHROPIC_BASE_URL": mock.url}`."""
+
+    def __init__(self, scenario: dict, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.scenario_path = directory / "scenario.json"
+        self.scenario_path.write_text(json.dumps(scenario), encoding="utf-8")
+        self.log_path = directory / "mock-llm.log"
+        command = [str(reverie_binary()), "mock-llm", "--port", "0", "--scenario", str(self.scenario_path), "--log-level", "warning"]
+        log = open(self.log_path, "a", encoding="utf-8")
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True, bufsize=1)
+        log.close()
+        self.url: Optional[str] = None
+        found = threading.Event()
+
+        def pump() -> None:
+            assert self.process.stdout is not None
+            for line in self.process.stdout:
+                match = MOCK_LISTENING.search(line)
+                if match and not found.is_set():
+                    self.url = match.group(1)
+                    found.set()
+            found.set()
+
+        threading.Thread(target=pump, name=f"mock-llm-stdout-{self.process.pid}", daemon=True).start()
+        if not found.wait(START_TIMEOUT) or self.url is None:
+            self.close()
+            raise RuntimeError(f"mock-llm did not report its port within {START_TIMEOUT}s")
+        self.http = httpx.Client(base_url=self.url, timeout=10.0)
+
+    def set_scenario(self, scenario: dict) -> None:
+        """Replaces the scenario (and resets the rules' match counts)."""
+        response = self.http.put("/_mock/scenario", content=json.dumps(scenario))
+        assert response.status_code == 200, response.text
+
+    def requests(self) -> list[dict]:
+        """The model requests received so far, oldest first."""
+        response = self.http.get("/_mock/requests")
+        assert response.status_code == 200, response.text
+        return response.json()["data"]
+
+    def close(self) -> None:
+        if getattr(self, "http", None) is not None:
+            self.http.close()
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture
+def mock_llm(tmp_path: Path) -> Iterator:
+    """Factory for mock model servers private to one test: `mock_llm(scenario_dict)`."""
+    created: list[MockLLM] = []
+
+    def factory(scenario: dict) -> MockLLM:
+        instance = MockLLM(scenario, tmp_path / f"mock{len(created)}")
+        created.append(instance)
+        return instance
 
     yield factory
     for instance in created:

@@ -6,7 +6,8 @@ import contextlib
 import itertools
 import queue
 import threading
-from typing import Any, Iterator, Optional
+import time
+from typing import Any, Callable, Iterator, Optional
 
 import anthropic
 import pytest
@@ -127,3 +128,29 @@ class StreamReader:
     def close(self) -> None:
         self.stream.close()
         self.thread.join(WAIT)
+
+
+# -- agent runtime ------------------------------------------------------------------------------
+
+TOOLSET = [{"type": "agent_toolset_20260401"}]
+TURN_TIMEOUT = 20.0
+
+
+def wait_for(client: anthropic.Anthropic, session_id: str, done: Callable[[list], bool], timeout: float = TURN_TIMEOUT) -> list:
+    """Polls the session's log (parsed strictly) until `done(events)` holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        events = list(client.beta.sessions.events.list(session_id, limit=1000))
+        if done(events):
+            return events
+        assert time.monotonic() < deadline, f"timed out; log: {[event.type for event in events]}"
+        time.sleep(0.05)
+
+
+def idle_count(events: list) -> int:
+    return sum(1 for event in events if event.type == "session.status_idle")
+
+
+def runtime_session(client: anthropic.Anthropic, **agent_fields):
+    agent = make_agent(client, tools=TOOLSET, **agent_fields)
+    return client.beta.sessions.create(agent=agent.id, environment_id=make_environment(client).id)

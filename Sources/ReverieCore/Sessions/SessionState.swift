@@ -43,6 +43,9 @@ public struct SessionState: Sendable, Equatable, Codable {
         case .sessionStatusRunning:
             if status != .running { runningSince = event.processedAt }
             status = .running
+            startPendingOutcome()
+        case .spanModelRequestStart:
+            startPendingOutcome()
         case .sessionStatusRescheduled:
             status = .rescheduling
         case .sessionStatusIdle, .sessionStatusTerminated:
@@ -79,17 +82,26 @@ public struct SessionState: Sendable, Equatable, Codable {
                         cacheCreationInputTokens: Int(usage["cache_creation_input_tokens"]?.intValue ?? 0)))
                 }
                 let result = event.fields["result"]?.stringValue ?? "failed"
-                outcomeEvaluations[index].result = result
                 outcomeEvaluations[index].explanation = event.fields["explanation"]?.stringValue
                 if SessionState.terminalOutcomeResults.contains(result) {
+                    outcomeEvaluations[index].result = result
                     outcomeEvaluations[index].completedAt = event.processedAt
+                } else {
+                    // `needs_revision`: the agent revises, then the next (0-indexed) cycle is graded.
+                    outcomeEvaluations[index].result = "running"
+                    outcomeEvaluations[index].iteration += 1
                 }
             } else {
-                outcomeEvaluations[index].result = "running"
+                outcomeEvaluations[index].result = "evaluating"
             }
         default:
             break
         }
+    }
+
+    /// The agent starts working on a `pending` outcome: it becomes `running`.
+    private mutating func startPendingOutcome() {
+        if let index = outcomeEvaluations.lastIndex(where: { $0.result == "pending" }) { outcomeEvaluations[index].result = "running" }
     }
 
     /// The outcome still being worked on, if any.

@@ -109,7 +109,7 @@ public struct OperationValidator: Sendable {
                     refused.append(RefusedOperation(action: actionText, path: path, reason: "no content"))
                     continue
                 }
-                if TranscriptGuard.looksLikeInstruction(content) {
+                if TranscriptGuard.looksLikeInjection(content) {
                     quarantined.append(RefusedOperation(
                         action: actionText, path: path, reason: "content reads as an instruction to the dreamer; held for review",
                         content: TranscriptGuard.redactSecrets(content)))

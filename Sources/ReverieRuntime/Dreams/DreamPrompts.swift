@@ -15,12 +15,12 @@ enum DreamPrompts {
         Every candidate must cite the events it rests on.
         """
 
-    static func extractRequest(model: String, digests: [SessionDigest], instructions: String?) -> ModelRequest {
+    static func extractRequest(model: String, digests: [SessionDigest], instructions: String?, maxTokens: Int = 4096) -> ModelRequest {
         var text = ""
         if let instructions, !instructions.isEmpty { text += "# Guidance from the person running this dream\n\(instructions)\n\n" }
         text += "# Session digests\n"
         for digest in digests { text += digest.text + "\n" }
-        return ModelRequest(model: model, system: extractSystem, messages: [.user(text)], tools: [], maxTokens: 4096)
+        return ModelRequest(model: model, system: extractSystem, messages: [.user(text)], tools: [], maxTokens: maxTokens)
     }
 
     static let curateSystem = """
@@ -36,7 +36,7 @@ enum DreamPrompts {
         """
 
     static func curateRequest(model: String, memories: [ExistingMemory], candidates: [LessonCandidate], labels: [String: String],
-                              instructions: String?) -> ModelRequest {
+                              instructions: String?, maxTokens: Int = 8192) -> ModelRequest {
         var text = ""
         if let instructions, !instructions.isEmpty { text += "# Guidance from the person running this dream\n\(instructions)\n\n" }
         text += "# Current memories\n"
@@ -49,7 +49,7 @@ enum DreamPrompts {
             let evidence = candidate.evidence.map { "\(labels[$0.sessionID] ?? $0.sessionID): \($0.eventIDs.joined(separator: ","))" }
             text += "\(index + 1). [\(candidate.kind.rawValue)] \(candidate.text) (evidence: \(evidence.joined(separator: "; ")))\n"
         }
-        return ModelRequest(model: model, system: curateSystem, messages: [.user(text)], tools: [], maxTokens: 8192)
+        return ModelRequest(model: model, system: curateSystem, messages: [.user(text)], tools: [], maxTokens: maxTokens)
     }
 
     /// The first JSON object in a reply's text.

@@ -15,11 +15,7 @@ public struct SessionDigest: Sendable, Equatable {
     }
 
     /// Text removed because it tried to instruct the dreamer.
-    public struct Quarantined: Sendable, Equatable, Codable {
-        public var sessionID: String
-        public var eventID: String
-        public var text: String
-    }
+    public typealias Quarantined = QuarantinedText
 
     public var sessionID: String
     /// The label the dream uses for the session (`S1`, `S2`, …).

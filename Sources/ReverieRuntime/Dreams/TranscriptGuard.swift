@@ -67,7 +67,26 @@ public enum TranscriptGuard {
 
     /// Whether `text` tries to instruct the dreamer.
     public static func looksLikeInstruction(_ text: String) -> Bool {
+        matches(instructionPatterns, text)
+    }
+
+    /// Phrases that have no place in a lesson: they address the reader's instructions or
+    /// memory, or carry destructive or exfiltrating commands. Lessons are imperative by nature
+    /// ("always run the tests"), so proposals are held to these narrower patterns.
+    static let injectionPatterns: [NSRegularExpression] =
+        [instructionPatterns[0], instructionPatterns[1], instructionPatterns[2], instructionPatterns[4], instructionPatterns[5]] + [
+            #"(?i)\brm\s+-[a-z]*r[a-z]*f\b|\brm\s+-[a-z]*f[a-z]*r\b"#,
+            #"(?i)\b(curl|wget)\b[^\n|]*\|\s*(ba|z)?sh\b"#,
+            #"(?i)\b(exfiltrate|upload|send|post)\b.{0,40}\b(secrets?|credentials?|keys?|tokens?|passwords?)\b"#,
+        ].compactMap { try? NSRegularExpression(pattern: $0) }
+
+    /// Whether proposed memory content carries an injected directive.
+    public static func looksLikeInjection(_ text: String) -> Bool {
+        matches(injectionPatterns, text)
+    }
+
+    private static func matches(_ patterns: [NSRegularExpression], _ text: String) -> Bool {
         let range = NSRange(text.startIndex..., in: text)
-        return instructionPatterns.contains { $0.firstMatch(in: text, range: range) != nil }
+        return patterns.contains { $0.firstMatch(in: text, range: range) != nil }
     }
 }

@@ -7,7 +7,7 @@ import ReverieModels
 /// a grader model — in a fresh context holding only the outcome, the rubric and the
 /// deliverable, never the agent's working conversation — for a verdict per criterion.
 /// `needs_revision` sends the agent back to work with the gaps; the loop stops at
-/// `satisfied`, `max_iterations_reached`, `failed` or `interrupted`.
+/// `satisfied`, `max_iterations_reached` (after one acknowledgment turn), `failed` or `interrupted`.
 public struct OutcomeGrader: TurnEndHandler {
     let platform: Platform
     let models: any ModelRouting
@@ -25,7 +25,8 @@ public struct OutcomeGrader: TurnEndHandler {
     public func agentEndedTurn(_ turn: EndedTurn) async throws -> TurnEndDecision {
         guard let outcome = Outcome.active(in: turn.events) else { return .finish }
         let sessionID = turn.session.id
-        let iteration = outcome.completedIterations + 1
+        // Cycles are 0-indexed: 0 is the first evaluation, 1 the one after the first revision.
+        let iteration = outcome.completedIterations
         let start = SessionEvent(type: .spanOutcomeEvaluationStart, fields: ["outcome_id": .string(outcome.id), "iteration": .int(Int64(iteration))])
         try await platform.append([start], to: sessionID)
 
@@ -59,7 +60,7 @@ public struct OutcomeGrader: TurnEndHandler {
                 if satisfied {
                     result = "satisfied"
                 } else {
-                    result = iteration >= outcome.maxIterations ? "max_iterations_reached" : "needs_revision"
+                    result = iteration + 1 >= outcome.maxIterations ? "max_iterations_reached" : "needs_revision"
                     let gaps = verdicts.filter { !$0.passed }.map { "- \($0.criterion): \($0.reason)" }
                     if !gaps.isEmpty { explanation += "\n\nUnmet criteria:\n" + gaps.joined(separator: "\n") }
                 }
@@ -86,6 +87,23 @@ public struct OutcomeGrader: TurnEndHandler {
             ],
             "criteria": .array(verdicts.map(\.json)),
         ])], to: sessionID)
-        return result == "needs_revision" ? .continueWorking : .finish
+        // `needs_revision` sends the agent back to work; `max_iterations_reached` gives it one
+        // final turn to acknowledge the remaining gaps (no further evaluation runs).
+        return result == "needs_revision" || result == "max_iterations_reached" ? .continueWorking : .finish
+    }
+
+    /// An interrupt while an outcome is active (the agent working or revising) ends it as
+    /// `interrupted`, so that later turns are ordinary ones.
+    public func turnInterrupted(events: [SessionEvent]) -> [SessionEvent] {
+        guard let outcome = Outcome.active(in: events) else { return [] }
+        let iteration = JSONValue.int(Int64(outcome.completedIterations))
+        let start = SessionEvent(type: .spanOutcomeEvaluationStart, fields: ["outcome_id": .string(outcome.id), "iteration": iteration])
+        let end = SessionEvent(type: .spanOutcomeEvaluationEnd, fields: [
+            "outcome_id": .string(outcome.id), "outcome_evaluation_start_id": .string(start.id), "iteration": iteration,
+            "result": "interrupted", "explanation": "The user interrupted the session before the outcome was met.",
+            "usage": ["input_tokens": 0, "output_tokens": 0, "cache_read_input_tokens": 0, "cache_creation_input_tokens": 0],
+            "criteria": [],
+        ])
+        return [start, end]
     }
 }

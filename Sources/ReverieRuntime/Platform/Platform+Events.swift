@@ -19,6 +19,7 @@ extension Platform {
         if events.contains(where: { $0.type == .userDefineOutcome }), let active = header.state.activeOutcome {
             throw APIError.invalidRequest("events: outcome '\(active.outcomeID)' is still being worked on; one outcome runs at a time")
         }
+        try await checkThreadReferences(events, sessionID: sessionID)
         try await driver.validate(events, for: header)
         let now = Timestamp.now()
         for index in events.indices { events[index].processedAt = now }

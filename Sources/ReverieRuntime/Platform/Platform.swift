@@ -12,6 +12,7 @@ public struct Platform: Sendable {
     public let hub: EventHub
     public let logger: Logger
     private let driverBox: DriverBox
+    private let dreamBox = DreamSchedulerBox()
     /// Webhook settings, attached by the host at start-up (see `Platform+Webhooks.swift`).
     let webhookBox = WebhookContextBox()
 
@@ -28,6 +29,14 @@ public struct Platform: Sendable {
     /// Attaches a runtime (done once at start-up, after the runtime is built around this platform).
     public func attach(_ driver: any SessionDriver) {
         driverBox.driver = driver
+    }
+
+    /// What runs dreams.
+    public var dreamScheduler: any DreamScheduler { dreamBox.scheduler }
+
+    /// Attaches the dream runner (done once at start-up).
+    public func attach(dreams scheduler: any DreamScheduler) {
+        dreamBox.scheduler = scheduler
     }
 
     /// Appends events to a session's log and publishes them live. Every writer of a log

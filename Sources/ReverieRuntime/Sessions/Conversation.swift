@@ -37,6 +37,15 @@ public enum Conversation {
             case .spanOutcomeEvaluationEnd where event.fields["result"] == "needs_revision":
                 let explanation = event.fields["explanation"]?.stringValue ?? ""
                 add(.user, [.text("A grader reviewed your work and it needs revision:\n\(explanation)\n\nRevise the deliverable to address every gap.")])
+            case .spanOutcomeEvaluationEnd where event.fields["result"] == "max_iterations_reached":
+                let explanation = event.fields["explanation"]?.stringValue ?? ""
+                add(.user, [.text("""
+                    A grader reviewed your work again and it still needs revision, but the evaluation budget is used up: \
+                    there will be no more evaluations.
+                    \(explanation)
+
+                    Briefly tell the user which gaps remain. Do not start another revision.
+                    """)])
             case .agentMessage:
                 add(.assistant, (event.fields["content"]?.arrayValue ?? []).compactMap { block in
                     block["type"] == "text" ? block["text"]?.stringValue.map(ContentBlock.text) : nil

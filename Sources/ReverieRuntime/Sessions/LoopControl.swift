@@ -17,10 +17,12 @@ public final class LoopControl: Sendable {
     /// Whether an interrupt arrived.
     public var isInterrupted: Bool { state.withLock { $0.interrupted } }
 
-    /// Requests an interrupt: the current operation is cancelled.
+    /// Requests an interrupt: the current operation is cancelled, and events that arrived
+    /// before the interrupt no longer ask for another run.
     public func interrupt() {
         let cancel = state.withLock { state -> (@Sendable () -> Void)? in
             state.interrupted = true
+            state.wakeRequested = false
             return state.cancelCurrent
         }
         cancel?()

@@ -14,11 +14,14 @@ public struct RuntimeConfiguration: Sendable {
     public var maxTokens: Int
     /// Model calls allowed in one turn before the session stops with an error (a runaway guard).
     public var maxModelCallsPerTurn: Int
+    /// Child threads of one session that run at once; more wait in a queue.
+    public var maxConcurrentThreads: Int
 
-    public init(dataDirectory: String, maxTokens: Int = 8192, maxModelCallsPerTurn: Int = 100) {
+    public init(dataDirectory: String, maxTokens: Int = 8192, maxModelCallsPerTurn: Int = 100, maxConcurrentThreads: Int = 25) {
         self.dataDirectory = dataDirectory
         self.maxTokens = maxTokens
         self.maxModelCallsPerTurn = maxModelCallsPerTurn
+        self.maxConcurrentThreads = max(1, maxConcurrentThreads)
     }
 }
 
@@ -27,6 +30,14 @@ public protocol TurnEndHandler: Sendable {
     /// Called when the agent (primary thread) ends a turn. Return `.continueWorking` after
     /// appending the events that give the agent something to do (e.g. grader feedback).
     func agentEndedTurn(_ turn: EndedTurn) async throws -> TurnEndDecision
+
+    /// Called when a `user.interrupt` stops the primary thread, with its log: returns events
+    /// to record before the session goes idle (e.g. ending an active outcome).
+    func turnInterrupted(events: [SessionEvent]) -> [SessionEvent]
+}
+
+extension TurnEndHandler {
+    public func turnInterrupted(events: [SessionEvent]) -> [SessionEvent] { [] }
 }
 
 /// The turn that just ended.

@@ -61,7 +61,7 @@ struct SessionLoop: Sendable {
             try await log.refresh()
             state = TurnState(events: log.primary)
             if control.isInterrupted {
-                try await finishInterrupted(state)
+                try await finishInterrupted(state, events: log.primary)
                 return
             }
             switch state.next {
@@ -212,11 +212,12 @@ struct SessionLoop: Sendable {
     // MARK: interruption and recovery
 
     /// After `user.interrupt`: answer open tool calls so the conversation stays valid, then go idle.
-    private func finishInterrupted(_ state: TurnState) async throws {
+    private func finishInterrupted(_ state: TurnState, events log: [SessionEvent]) async throws {
         var events: [SessionEvent] = []
         for call in state.pending where !call.isCustom {
             events.append(toolResult(call.eventID, .error("The tool call was not run: the user interrupted the session.")))
         }
+        events += turnEndHandler?.turnInterrupted(events: log) ?? []
         events.append(idleEvent(["type": "end_turn"]))
         try await platform.append(events, to: sessionID)
     }

@@ -31,6 +31,8 @@ public actor SessionRunner: SessionDriver, Service {
     private var running: [String: Running] = [:]
     private var sandboxes: [String: Sandbox] = [:]
     private var accepting = true
+    /// Each coordinator session's child threads (see `SessionRunner+Threads.swift`).
+    var threadSchedulers: [String: ThreadScheduler] = [:]
 
     public init(
         platform: Platform, models: any ModelRouting, configuration: RuntimeConfiguration, makeBuiltinTools: @escaping ToolFactory,
@@ -65,6 +67,7 @@ public actor SessionRunner: SessionDriver, Service {
         let loops = running.values
         for loop in loops { loop.task.cancel() }
         for loop in loops { await loop.task.value }
+        await stopThreads()
         for sandbox in sandboxes.values { await sandbox.close() }
         sandboxes = [:]
     }
@@ -95,6 +98,7 @@ public actor SessionRunner: SessionDriver, Service {
         if events.contains(where: { $0.type == .userInterrupt && $0.threadID == nil }) {
             running[session.id]?.control.interrupt()
         }
+        await routeThreadInterrupts(events, sessionID: session.id)
         let wakes: Set<EventType> = [.userMessage, .userDefineOutcome, .userToolConfirmation, .userCustomToolResult, .userToolResult]
         if events.contains(where: { wakes.contains($0.type) }) {
             start(sessionID: session.id, resuming: false)
@@ -103,6 +107,7 @@ public actor SessionRunner: SessionDriver, Service {
 
     public func sessionDeleted(id: String) async {
         running[id]?.task.cancel()
+        await stopThreads(sessionID: id)
         if let sandbox = sandboxes.removeValue(forKey: id) { await sandbox.close() }
         try? FileManager.default.removeItem(at: Sandbox.sessionFolder(dataDirectory: configuration.dataDirectory, sessionID: id))
     }
@@ -123,6 +128,7 @@ public actor SessionRunner: SessionDriver, Service {
 
     private func runLoop(sessionID: String, control: LoopControl, resuming: Bool) async {
         var resuming = resuming
+        var control = control
         while true {
             let ending: SessionLoop.Ending
             do {
@@ -132,11 +138,12 @@ public actor SessionRunner: SessionDriver, Service {
                 ending = await recordStartFailure(sessionID: sessionID, error: error)
             }
             resuming = false
-            // Events that arrived while the loop was finishing get a fresh loop.
-            if ending == .idle, accepting, !Task.isCancelled, control.takeWakeRequest(), !control.isInterrupted {
-                continue
+            // Events that arrived while the loop was finishing (after any interrupt) get a fresh loop.
+            guard ending == .idle, accepting, !Task.isCancelled, control.takeWakeRequest() else { break }
+            if control.isInterrupted {
+                control = LoopControl()
+                running[sessionID]?.control = control
             }
-            break
         }
         running[sessionID] = nil
     }
@@ -144,7 +151,8 @@ public actor SessionRunner: SessionDriver, Service {
     private func makeLoop(sessionID: String, control: LoopControl) async throws -> SessionLoop {
         let session = try await platform.session(id: sessionID)
         let sandbox = try await sandbox(for: session)
-        let toolbox = Toolbox(agent: session.agent, sandbox: sandbox, builtins: makeBuiltinTools(session.agent))
+        let toolbox = Toolbox(
+            agent: session.agent, sandbox: sandbox, builtins: makeBuiltinTools(session.agent), runtimeTools: await coordinatorTools(session, sandbox: sandbox))
         let provider = try models.provider(for: session.agent.model.id)
         return SessionLoop(
             platform: platform, session: session, toolbox: toolbox, provider: provider, configuration: configuration, control: control,

@@ -63,7 +63,8 @@ public struct TurnState: Sendable, Equatable {
             case .userMessage, .userDefineOutcome, .agentMessage, .agentThreadMessageReceived:
                 lastRelevant = event.type
             case .spanOutcomeEvaluationEnd:
-                if event.fields["result"] == "needs_revision" { lastRelevant = event.type }
+                // The agent revises, or acknowledges that the evaluation budget is used up.
+                if event.fields["result"] == "needs_revision" || event.fields["result"] == "max_iterations_reached" { lastRelevant = event.type }
             case .spanModelRequestStart:
                 openModelRequestID = event.id
             case .spanModelRequestEnd:

@@ -19,10 +19,13 @@ struct EventStream: Sendable {
     let live: AsyncStream<LiveItem>
     let previews: Set<EventType>
     let heartbeatSeconds: Double
+    /// Which events the stream carries (a thread's stream carries only that thread's).
+    var includes: @Sendable (StoredEvent) -> Bool = { _ in true }
 
     static let replayBatch = 500
 
-    static func open(platform: Platform, sessionID: String, lastEventID: String?, previews: Set<EventType>, heartbeatSeconds: Double)
+    static func open(platform: Platform, sessionID: String, lastEventID: String?, previews: Set<EventType>, heartbeatSeconds: Double,
+                     includes: @escaping @Sendable (StoredEvent) -> Bool = { _ in true })
         async throws -> EventStream
     {
         var resumeSequence: Int64?
@@ -40,7 +43,7 @@ struct EventStream: Sendable {
         }
         return EventStream(
             platform: platform, sessionID: sessionID, startSequence: resumeSequence ?? header.state.lastSequence, live: live,
-            previews: previews, heartbeatSeconds: heartbeatSeconds)
+            previews: previews, heartbeatSeconds: heartbeatSeconds, includes: includes)
     }
 
     func response() -> Response {
@@ -95,7 +98,7 @@ struct EventStream: Sendable {
                         try await replay(after: &cursor, to: &writer)
                         if event.sequence <= cursor { continue }
                     }
-                    try await writer.write(Self.frame(event: event.type.rawValue, id: event.id, data: event.json))
+                    if includes(event) { try await writer.write(Self.frame(event: event.type.rawValue, id: event.id, data: event.json)) }
                     cursor = event.sequence
                 }
             }
@@ -111,10 +114,10 @@ struct EventStream: Sendable {
             if batch.isEmpty { return }
             var buffer = ByteBuffer()
             for event in batch {
-                Self.append(event: event.type.rawValue, id: event.id, data: event.json, to: &buffer)
+                if includes(event) { Self.append(event: event.type.rawValue, id: event.id, data: event.json, to: &buffer) }
                 cursor = event.sequence
             }
-            try await writer.write(buffer)
+            if buffer.readableBytes > 0 { try await writer.write(buffer) }
             if batch.count < Self.replayBatch { return }
         }
     }

@@ -5,7 +5,9 @@ import ReverieCore
 ///
 /// `SQLiteStore` is the embedded implementation. The protocol speaks only domain values, so
 /// another database can implement it without callers changing.
-public protocol Store: AgentStore, EnvironmentStore, SessionStore, EventLogStore, APIKeyStore, OutboxStore, MemoryRepository, WebhookStore, Sendable {
+public protocol Store: AgentStore, EnvironmentStore, SessionStore, EventLogStore, ThreadStore, APIKeyStore, OutboxStore, MemoryRepository, DreamStore,
+    WebhookStore, Sendable
+{
     /// Flushes and releases the database.
     func close() async throws
 }
@@ -106,11 +108,14 @@ public struct EventFilter: Sendable, Equatable {
     public var processedAt: TimeRange
     /// Only events of this thread; nil means all.
     public var threadID: String?
+    /// Only the primary thread's events (those without a thread id).
+    public var primaryThreadOnly: Bool
 
-    public init(types: Set<EventType> = [], processedAt: TimeRange = .unbounded, threadID: String? = nil) {
+    public init(types: Set<EventType> = [], processedAt: TimeRange = .unbounded, threadID: String? = nil, primaryThreadOnly: Bool = false) {
         self.types = types
         self.processedAt = processedAt
         self.threadID = threadID
+        self.primaryThreadOnly = primaryThreadOnly
     }
 }
 

@@ -42,6 +42,7 @@ extension SQLiteStore {
             sql: "UPDATE sessions SET status = ?, state = ? WHERE id = ?",
             arguments: [header.state.status.rawValue, try encode(header.state), header.id])
         try enqueue(outbox, db)
+        try foldThreads(events: stored, sessionID: header.id, db)
         return stored
     }
 
@@ -57,6 +58,7 @@ extension SQLiteStore {
                 query.filter("type IN (\(types.map { _ in "?" }.joined(separator: ",")))", types)
             }
             if let threadID = filter.threadID { query.filter("thread_id = ?", [threadID]) }
+            if filter.primaryThreadOnly { query.filter("thread_id IS NULL") }
             query.filter(filter.processedAt, column: "processed_at")
             return try query.page(
                 db, from: "events", select: "session_id, seq, id, type, processed_at, thread_id, body", page: page,

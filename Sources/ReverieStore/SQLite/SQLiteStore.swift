@@ -128,6 +128,8 @@ enum SQLiteMigrations {
         }
         migrator.registerMigration("v2-memory") { db in try db.execute(sql: SQLiteMemorySchema.v2) }
         migrator.registerMigration("v3-webhooks", migrate: SQLiteStore.migrateWebhooks)
+        migrator.registerMigration("v4-dreams") { db in try db.execute(sql: SQLiteStore.dreamsSchema) }
+        migrator.registerMigration("v5-threads") { db in try db.execute(sql: SQLiteStore.threadsSchema) }
         return migrator
     }
 }

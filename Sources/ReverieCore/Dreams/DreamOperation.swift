@@ -1,4 +1,4 @@
-import ReverieCore
+import Foundation
 
 /// Where a lesson comes from: events of one input session.
 public struct Evidence: Sendable, Equatable, Hashable, Codable {
@@ -27,6 +27,12 @@ public struct LessonCandidate: Sendable, Equatable, Codable {
     public var kind: Kind
     public var text: String
     public var evidence: [Evidence]
+
+    public init(kind: Kind, text: String, evidence: [Evidence]) {
+        self.kind = kind
+        self.text = text
+        self.evidence = evidence
+    }
 }
 
 /// One change a dream makes to the output store: the unit a person reviews.
@@ -38,6 +44,15 @@ public struct DreamOperation: Sendable, Equatable, Codable {
     /// Review state of an applied operation.
     public enum Review: String, Sendable, Codable {
         case pending, accepted, rejected
+
+        /// The review state a decision (`accept`, `reject`) leads to.
+        public init?(decision: String) {
+            switch decision {
+            case "accept": self = .accepted
+            case "reject": self = .rejected
+            default: return nil
+            }
+        }
     }
 
     /// Stable within a dream (`op_1`, `op_2`, …).

@@ -1,0 +1,181 @@
+import Foundation
+import Logging
+import ReverieCore
+import ReverieModels
+import ServiceLifecycle
+
+/// Runs dreams in the background: the `DreamScheduler` the API hands new and canceled dreams
+/// to, and the `Service` that resumes unfinished dreams at start-up.
+///
+/// A dream's plan is saved before anything is written, so a dream interrupted while writing
+/// resumes by re-applying its saved plan; one interrupted earlier starts its model stages
+/// again (its usage keeps what was already spent). A dream never stays `running` without a
+/// task working on it.
+public actor DreamRunner: DreamScheduler, Service {
+    let platform: Platform
+    let models: any ModelRouting
+    let settings: DreamSettings
+    let logger: Logger
+
+    private var tasks: [String: Task<Void, Never>] = [:]
+    private var queue: [String] = []
+    private var accepting = true
+
+    public init(platform: Platform, models: any ModelRouting, settings: DreamSettings = DreamSettings(), logger: Logger = Logger(label: "reverie.dreams")) {
+        self.platform = platform
+        self.models = models
+        self.settings = settings
+        self.logger = logger
+    }
+
+    // MARK: Service
+
+    public func run() async throws {
+        for id in try await platform.store.unfinishedDreamIDs() {
+            logger.info("resuming dream", metadata: ["dream": "\(id)"])
+            enqueue(id)
+        }
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+
+    /// Stops every dream; unfinished ones resume at the next start.
+    public func shutdown() async {
+        accepting = false
+        queue = []
+        let running = tasks.values
+        for task in running { task.cancel() }
+        for task in running { await task.value }
+    }
+
+    // MARK: DreamScheduler
+
+    public func dreamCreated(id: String) async { enqueue(id) }
+
+    public func dreamCanceled(id: String) async {
+        queue.removeAll { $0 == id }
+        tasks[id]?.cancel()
+    }
+
+    /// Dreams with work in progress (for tests and diagnostics).
+    public var activeDreamCount: Int { tasks.count }
+
+    // MARK: running
+
+    private func enqueue(_ id: String) {
+        guard accepting, tasks[id] == nil, !queue.contains(id) else { return }
+        queue.append(id)
+        startQueued()
+    }
+
+    private func startQueued() {
+        while accepting, tasks.count < settings.maxConcurrentDreams, !queue.isEmpty {
+            let id = queue.removeFirst()
+            tasks[id] = Task { await self.execute(id) }
+        }
+    }
+
+    private func finished(_ id: String) {
+        tasks[id] = nil
+        startQueued()
+    }
+
+    private func execute(_ id: String) async {
+        defer { finished(id) }
+        do {
+            try await perform(id)
+        } catch is CancellationError {
+            // Canceled by the API (status already says so) or stopped for shutdown (resumes later).
+        } catch {
+            if Task.isCancelled { return }
+            let failure = error as? DreamFailure ?? Self.failure(for: error)
+            logger.error("dream failed", metadata: ["dream": "\(id)", "error": "\(failure.message)"])
+            _ = try? await transition(id) { dream in
+                dream.status = .failed
+                dream.error = DreamError(type: failure.type, message: failure.message)
+                dream.stage = nil
+            }
+        }
+    }
+
+    private func perform(_ id: String) async throws {
+        guard var dream = try await transition(id, { $0.status = .running }), dream.status == .running else { return }
+        let writer = DreamWriter(platform: platform)
+        var report: DreamReport
+        if let saved = try await platform.store.dreamReport(id: id) {
+            report = saved
+        } else {
+            let provider: any ModelProvider
+            do {
+                provider = try models.provider(for: dream.model)
+            } catch let error as ModelError {
+                throw DreamFailure("invalid_request_error", "model '\(dream.model)' can't be used: \(error.message)")
+            }
+            let observer = DreamPipeline.Observer(
+                stage: { [weak self] stage in try await self?.setStage(id, stage) },
+                usage: { [weak self] usage in try await self?.addUsage(id, usage) })
+            report = try await DreamPipeline(platform: platform, provider: provider, settings: settings).plan(dream, observer: observer)
+            try Task.checkCancellation()
+            // The plan is saved before anything is written: a restart re-applies it.
+            try await platform.store.saveDreamReport(report)
+        }
+        try await setStage(id, "write")
+        dream = try await platform.dream(id: id)
+        let storeID = try await writer.outputStore(for: dream) { [weak self] storeID in
+            try await self?.setOutput(id, storeID)
+        }
+        if report.outputStoreID != storeID {
+            report.outputStoreID = storeID
+            try await platform.store.saveDreamReport(report)
+        }
+        try await writer.apply(report, dream: dream, storeID: storeID)
+        try Task.checkCancellation()
+        _ = try await transition(id) { dream in
+            dream.status = .completed
+            dream.outputStoreID = storeID
+            dream.stage = nil
+        }
+    }
+
+    /// Changes a dream that is still unfinished; returns nil (and changes nothing) once it was
+    /// canceled or ended elsewhere.
+    @discardableResult
+    private func transition(_ id: String, _ change: @escaping @Sendable (inout Dream) -> Void) async throws -> Dream? {
+        let now = Timestamp.now()
+        let dream = try await platform.store.updateDream(id: id) { current in
+            guard !current.status.isTerminal else { return current }
+            var next = current
+            change(&next)
+            next.updatedAt = now
+            if next.status.isTerminal { next.endedAt = now }
+            return next
+        }
+        if dream.status == .canceled { throw CancellationError() }
+        return dream
+    }
+
+    private func setStage(_ id: String, _ stage: String) async throws {
+        try await transition(id) { $0.stage = stage }
+    }
+
+    private func setOutput(_ id: String, _ storeID: String) async throws {
+        try await transition(id) { $0.outputStoreID = storeID }
+    }
+
+    private func addUsage(_ id: String, _ usage: TokenUsage) async throws {
+        try await transition(id) { dream in
+            dream.usage.inputTokens += usage.inputTokens
+            dream.usage.outputTokens += usage.outputTokens
+            dream.usage.cacheReadInputTokens += usage.cacheReadInputTokens
+            dream.usage.cacheCreationInputTokens += usage.cacheCreationInputTokens
+        }
+    }
+
+    static func failure(for error: any Error) -> DreamFailure {
+        if let error = error as? ModelError {
+            return DreamFailure(error.retriesExhausted ? "model_unavailable_error" : "model_request_failed_error", "the dreamer model failed: \(error.description)")
+        }
+        if let error = error as? APIError { return DreamFailure("internal_error", error.message) }
+        return DreamFailure("internal_error", "\(error)")
+    }
+}

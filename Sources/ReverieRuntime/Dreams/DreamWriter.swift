@@ -1,0 +1,82 @@
+import Foundation
+import ReverieCore
+
+/// Applies a dream's plan to its output store, and reverts operations a reviewer rejects.
+/// Every change is a memory version whose actor is the dream. Applying is idempotent (each
+/// operation moves a path to a target state), so a dream interrupted while writing resumes
+/// from its saved plan without doing anything twice.
+public struct DreamWriter: Sendable {
+    let platform: Platform
+
+    public init(platform: Platform) {
+        self.platform = platform
+    }
+
+    /// The store the dream writes: the input store itself (`update_existing`), or a new store
+    /// holding a copy of the input's memories (`create_new`), created once and reused on resume.
+    public func outputStore(for dream: Dream, created: @Sendable (String) async throws -> Void) async throws -> String {
+        if let storeID = dream.inPlaceStoreID { return storeID }
+        let storeID: String
+        if let existing = dream.outputStoreID {
+            storeID = existing
+        } else {
+            let input = try await platform.memoryStore(id: dream.memoryStoreID)
+            let now = Timestamp.now()
+            storeID = ResourceID.make(ResourceID.memoryStore, at: now)
+            let name = String("\(input.name) (dreamed)".prefix(255))
+            let description = "Written by dream \(dream.id) from \(input.id) and \(dream.sessionIDs.count) session(s); review it before agents use it."
+            try await platform.store.createMemoryStore(
+                MemoryStore(id: storeID, name: name, description: description, metadata: input.metadata, createdAt: now, updatedAt: now))
+            try await created(storeID)
+        }
+        let actor = MemoryActor.dream(dream.id)
+        let present = Set(try await platform.memoryPaths(storeID: storeID))
+        for file in try await platform.memoryFiles(storeID: dream.memoryStoreID) where !present.contains(file.path) {
+            try Task.checkCancellation()
+            _ = try await platform.store.createMemory(
+                storeID: storeID, path: file.path, content: file.content, pinned: file.pinned, actor: actor, at: Timestamp.now())
+        }
+        return storeID
+    }
+
+    /// Applies every operation that is not rejected, then writes the Markdown report.
+    public func apply(_ report: DreamReport, dream: Dream, storeID: String) async throws {
+        let actor = MemoryActor.dream(dream.id)
+        for operation in report.operations where operation.review != .rejected {
+            try Task.checkCancellation()
+            try await moveTo(operation.action == .delete ? nil : operation.content, path: operation.path, storeID: storeID, actor: actor)
+        }
+        try await writeMarkdown(report, dream: dream, storeID: storeID)
+    }
+
+    /// Writes the report as Markdown at `CurationRules.reportPath`.
+    public func writeMarkdown(_ report: DreamReport, dream: Dream, storeID: String) async throws {
+        let markdown = DreamReportMarkdown.render(report, dream: dream)
+        try await moveTo(markdown, path: CurationRules.reportPath, storeID: storeID, actor: .dream(dream.id))
+    }
+
+    /// Undoes an applied operation: the path returns to its content before the dream. Refused
+    /// when someone changed the memory since the dream wrote it.
+    public func revert(_ operation: DreamOperation, dreamID: String, storeID: String) async throws {
+        let current = try await platform.readMemory(storeID: storeID, path: operation.path)?.content
+        let written = operation.action == .delete ? nil : operation.content
+        let before = operation.action == .add ? nil : operation.previousContent
+        guard current == written || current == before else {
+            throw APIError.conflict(
+                "memory '\(operation.path)' changed after the dream wrote it; revert it by hand or accept the operation")
+        }
+        try await moveTo(before, path: operation.path, storeID: storeID, actor: .dream(dreamID))
+    }
+
+    /// Puts `content` at `path` (nil deletes it), writing nothing when it is already so.
+    private func moveTo(_ content: String?, path: String, storeID: String, actor: MemoryActor) async throws {
+        let current = try await platform.readMemory(storeID: storeID, path: path)
+        if let content {
+            if current?.content != content {
+                try await platform.writeMemory(storeID: storeID, path: path, content: content, actor: actor)
+            }
+        } else if current != nil {
+            try await platform.deleteMemory(storeID: storeID, path: path, actor: actor)
+        }
+    }
+}

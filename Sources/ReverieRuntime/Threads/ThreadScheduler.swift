@@ -1,0 +1,273 @@
+import Foundation
+import Logging
+import ReverieCore
+import ReverieModels
+import ReverieStore
+
+/// Runs one session's child threads: creates them, delivers messages to them, runs up to
+/// `limit` at once (the rest wait in order, none is dropped), and reports how each ended.
+actor ThreadScheduler {
+    /// How a thread stands in this process.
+    enum Phase: Sendable, Equatable {
+        case queued, running, idle
+    }
+
+    /// What a coordinator learns about a thread it waited for.
+    struct Report: Sendable, Equatable {
+        var threadID: String
+        var agentName: String
+        var ending: ThreadLoop.Ending?
+    }
+
+    private struct Member {
+        var agent: SessionAgent
+        var phase: Phase
+        var control: LoopControl?
+        var task: Task<Void, Never>?
+        var ending: ThreadLoop.Ending?
+        /// A message arrived while the thread was running.
+        var wake = false
+    }
+
+    let platform: Platform
+    let session: Session
+    let sandbox: Sandbox
+    let models: any ModelRouting
+    let configuration: RuntimeConfiguration
+    let makeBuiltinTools: SessionRunner.ToolFactory
+    let logger: Logger
+    let limit: Int
+
+    private var primaryThreadID: String?
+    private var members: [String: Member] = [:]
+    private var order: [String] = []
+    private var queue: [String] = []
+    private var runningCount = 0
+    private var accepting = true
+    private var loaded = false
+    /// Threads a previous process left running; their next run first closes what it left open.
+    private var resuming: Set<String> = []
+    /// The most threads that ran at once (for tests and diagnostics).
+    private(set) var peakRunning = 0
+
+    init(platform: Platform, session: Session, sandbox: Sandbox, models: any ModelRouting, configuration: RuntimeConfiguration,
+         makeBuiltinTools: @escaping SessionRunner.ToolFactory, logger: Logger) {
+        self.platform = platform
+        self.session = session
+        self.sandbox = sandbox
+        self.models = models
+        self.configuration = configuration
+        self.makeBuiltinTools = makeBuiltinTools
+        self.logger = logger
+        self.limit = configuration.maxConcurrentThreads
+    }
+
+    /// The roster's agent names, for tool descriptions and errors.
+    nonisolated var rosterNames: [String] { (session.agent.roster ?? []).map(\.name) }
+
+    // MARK: coordinator operations
+
+    /// Registers the session's existing threads (after a restart) and resumes those that were
+    /// running. Idempotent.
+    func loadIfNeeded() async {
+        guard !loaded else { return }
+        loaded = true
+        let page: Page<SessionThread>
+        do {
+            page = try await platform.store.listThreads(sessionID: session.id, statuses: [], page: PageRequest(limit: 1000, order: .ascending))
+        } catch {
+            logger.error("could not load threads", metadata: ["session": "\(session.id)", "error": "\(error)"])
+            return
+        }
+        for thread in page.items {
+            if thread.isPrimary {
+                primaryThreadID = thread.id
+                continue
+            }
+            guard members[thread.id] == nil else { continue }
+            members[thread.id] = Member(agent: thread.agent, phase: .idle)
+            order.append(thread.id)
+            if thread.status == .running || thread.status == .rescheduling {
+                resuming.insert(thread.id)
+                schedule(thread.id)
+            } else {
+                let sent = try? await platform.store.listEvents(
+                    sessionID: session.id, filter: EventFilter(types: [.agentThreadMessageSent], threadID: thread.id),
+                    page: PageRequest(limit: 1, order: .descending))
+                let reply = try? sent?.items.first?.event().text
+                members[thread.id]?.ending = .finished(reply ?? "")
+            }
+        }
+    }
+
+    /// Starts a thread running the roster agent `name` (or id) on `task`; returns its id.
+    func start(agent name: String, task: String) async throws -> String {
+        guard accepting else { throw CancellationError() }
+        guard let agent = (session.agent.roster ?? []).first(where: { $0.name == name || $0.id == name }) else {
+            throw APIError.invalidRequest(
+                "agent: '\(name)' is not on this coordinator's roster; available: \(rosterNames.joined(separator: ", "))")
+        }
+        let parentID = try await primaryID()
+        let threadID = ResourceID.make(ResourceID.thread)
+        let now = Timestamp.now()
+        let thread = SessionThread(
+            id: threadID, sessionID: session.id, agent: agent, parentThreadID: parentID, state: SessionThreadState(updatedAt: now), createdAt: now)
+        let content: JSONValue = [["type": "text", "text": .string(task)]]
+        let events = [
+            SessionEvent(type: .sessionThreadCreated, fields: ["session_thread_id": .string(threadID), "agent_name": .string(agent.name)]),
+            SessionEvent(type: .agentThreadMessageSent, fields: [
+                "to_session_thread_id": .string(threadID), "to_agent_name": .string(agent.name), "content": content,
+            ]),
+            SessionEvent(type: .agentThreadMessageReceived, fields: [
+                "session_thread_id": .string(threadID), "from_session_thread_id": .string(parentID), "content": content,
+            ]),
+        ]
+        let (_, stored) = try await platform.store.createThread(thread, events: events)
+        platform.hub.publish(stored)
+        members[threadID] = Member(agent: agent, phase: .idle)
+        order.append(threadID)
+        schedule(threadID)
+        return threadID
+    }
+
+    /// Delivers a message to a thread, running it again if it is idle.
+    func send(to threadID: String, message: String) async throws {
+        guard accepting else { throw CancellationError() }
+        guard let member = members[threadID] else {
+            throw APIError.invalidRequest("thread_id: no thread '\(threadID)' was started in this session")
+        }
+        let parentID = try await primaryID()
+        let content: JSONValue = [["type": "text", "text": .string(message)]]
+        try await platform.append([
+            SessionEvent(type: .agentThreadMessageSent, fields: [
+                "to_session_thread_id": .string(threadID), "to_agent_name": .string(member.agent.name), "content": content,
+            ]),
+            SessionEvent(type: .agentThreadMessageReceived, fields: [
+                "session_thread_id": .string(threadID), "from_session_thread_id": .string(parentID), "content": content,
+            ]),
+        ], to: session.id)
+        switch members[threadID]?.phase {
+        case .running?: members[threadID]?.wake = true
+        case .idle?: schedule(threadID)
+        case .queued?, nil: break
+        }
+    }
+
+    /// Waits until every thread in `threadIDs` (all started threads when nil) is idle.
+    /// Throws `CancellationError` when the waiting task is cancelled (an interrupt).
+    func wait(for threadIDs: [String]?) async throws -> [Report] {
+        let ids = threadIDs ?? order
+        for id in ids where members[id] == nil {
+            throw APIError.invalidRequest("thread_ids: no thread '\(id)' was started in this session")
+        }
+        while ids.contains(where: { members[$0]?.phase != .idle }) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return ids.compactMap { id in members[id].map { Report(threadID: id, agentName: $0.agent.name, ending: $0.ending) } }
+    }
+
+    /// Stops one thread (running or queued).
+    func interrupt(_ threadID: String) {
+        guard let member = members[threadID] else { return }
+        switch member.phase {
+        case .running:
+            members[threadID]?.wake = false
+            member.control?.interrupt()
+        case .queued:
+            queue.removeAll { $0 == threadID }
+            members[threadID]?.phase = .idle
+            members[threadID]?.ending = .interrupted
+        case .idle:
+            break
+        }
+    }
+
+    /// Stops every thread.
+    func interruptAll() {
+        for id in order { interrupt(id) }
+    }
+
+    /// Stops every loop (server shutdown or session deletion) and waits for them.
+    func shutdown() async {
+        accepting = false
+        queue = []
+        let tasks = members.values.compactMap(\.task)
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+    }
+
+    /// Threads of this session known to this process, with their phases.
+    var phases: [String: Phase] { members.mapValues(\.phase) }
+
+    // MARK: scheduling
+
+    private func primaryID() async throws -> String {
+        if let primaryThreadID { return primaryThreadID }
+        let id = try await platform.store.ensurePrimaryThread(sessionID: session.id, agent: session.agent)
+        primaryThreadID = id
+        return id
+    }
+
+    private func schedule(_ threadID: String) {
+        guard accepting else { return }
+        if runningCount < limit {
+            launch(threadID)
+        } else {
+            members[threadID]?.phase = .queued
+            queue.append(threadID)
+        }
+    }
+
+    private func launch(_ threadID: String) {
+        guard let member = members[threadID], let parentID = primaryThreadID else { return }
+        let control = LoopControl()
+        runningCount += 1
+        peakRunning = max(peakRunning, runningCount)
+        members[threadID]?.phase = .running
+        members[threadID]?.control = control
+        members[threadID]?.wake = false
+        let loop: ThreadLoop
+        do {
+            loop = ThreadLoop(
+                platform: platform, sessionID: session.id, threadID: threadID, parentThreadID: parentID, agent: member.agent, session: session,
+                toolbox: Toolbox(agent: member.agent, sandbox: sandbox, builtins: makeBuiltinTools(member.agent)),
+                provider: try models.provider(for: member.agent.model.id), configuration: configuration, control: control, logger: logger,
+                resuming: resuming.remove(threadID) != nil)
+        } catch {
+            let message = (error as? ModelError)?.description ?? (error as? APIError)?.message ?? "\(error)"
+            let platform = platform, sessionID = session.id, name = member.agent.name
+            members[threadID]?.task = Task {
+                _ = try? await platform.append([
+                    SessionEvent(type: .sessionError, fields: [
+                        "session_thread_id": .string(threadID),
+                        "error": ["type": "unknown_error", "message": .string("The thread could not run: \(message)"), "retry_status": ["type": "terminal"]],
+                    ]),
+                    SessionEvent(type: .sessionThreadStatusIdle, fields: [
+                        "session_thread_id": .string(threadID), "agent_name": .string(name), "stop_reason": ["type": "end_turn"],
+                    ]),
+                ], to: sessionID)
+                self.finished(threadID, .failed("The thread could not run: \(message)"))
+            }
+            return
+        }
+        members[threadID]?.task = Task {
+            let ending = await loop.run()
+            self.finished(threadID, ending)
+        }
+    }
+
+    private func finished(_ threadID: String, _ ending: ThreadLoop.Ending) {
+        runningCount -= 1
+        members[threadID]?.task = nil
+        members[threadID]?.control = nil
+        members[threadID]?.ending = ending
+        members[threadID]?.phase = .idle
+        if members[threadID]?.wake == true, ending != .shutdown {
+            members[threadID]?.wake = false
+            schedule(threadID)
+        }
+        while accepting, runningCount < limit, !queue.isEmpty {
+            launch(queue.removeFirst())
+        }
+    }
+}

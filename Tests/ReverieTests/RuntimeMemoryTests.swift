@@ -1,0 +1,94 @@
+import Foundation
+import ReverieCore
+import ReverieMockLLM
+import ReverieModels
+import Testing
+
+/// Memory stores mounted into running sessions: the agent's ordinary file tools read and
+/// write memories, changes are versions by the session, reads are recorded, and read-only
+/// mounts refuse writes with an error the model sees.
+@Suite struct RuntimeMemoryTests {
+    /// Makes a store named "Team Notes" holding `/style.md`, returning its id.
+    func makeStore(_ server: TestServer) async throws -> String {
+        let store = try await server.post("/v1/memory_stores", ["name": "Team Notes"])
+        let id = try #require(store.json["id"]?.stringValue)
+        let memory = try await server.post("/v1/memory_stores/\(id)/memories", ["path": "/style.md", "content": "Use short sentences.\n"])
+        #expect(memory.status == 200)
+        return id
+    }
+
+    static let scenario = """
+        {"rules": [
+          {"name": "read style", "last_user_contains": "remember",
+           "reply": [{"type": "tool_use", "name": "read", "input": {"file_path": "/mnt/memory/team-notes/style.md"}}]},
+          {"name": "write lesson", "last_user_contains": "Use short sentences",
+           "reply": [{"type": "tool_use", "name": "write",
+                      "input": {"file_path": "/mnt/memory/team-notes/lessons/x.md", "content": "Check the tests first.\\n"}}]},
+          {"name": "done", "last_user_regex": "(Created|read-only)", "reply": "Noted: {{last_user}}"}
+        ]}
+        """
+
+    @Test func theAgentsWritesBecomeVersionsByTheSessionAndReadsAreRecorded() async throws {
+        try await RuntimeHarness.with(try runtimeScenario(Self.scenario)) { harness in
+            let server = harness.server
+            let store = try await makeStore(server)
+            let session = try await server.makeRuntimeSession(resources: [
+                ["type": "memory_store", "memory_store_id": .string(store), "access": "read_write", "instructions": "Team conventions."],
+            ])
+            try await server.say(session, "Please remember this lesson.")
+            let events = try await server.waitForIdle(session)
+            let results = events.ofType("agent.tool_result")
+            #expect(results.count == 2)
+            #expect(results.allSatisfy { $0["is_error"] == false })
+            #expect(results.first?.contentText.contains("Use short sentences.") == true)
+            #expect(results.last?.contentText.contains("Created /mnt/memory/team-notes/lessons/x.md") == true)
+
+            // The write is a memory at /lessons/x.md whose version was made by the session.
+            let versions = try await server.get("/v1/memory_stores/\(store)/memory_versions?limit=100").json["data"]?.arrayValue ?? []
+            let created = try #require(versions.first { $0["path"] == "/lessons/x.md" })
+            #expect(created["operation"] == "created")
+            #expect(created["created_by"] == ["type": "session_actor", "session_id": .string(session)])
+            let memories = try await server.get("/v1/memory_stores/\(store)/memories?limit=100").json["data"]?.arrayValue ?? []
+            let paths = Set(memories.compactMap { $0["path"]?.stringValue })
+            #expect(paths.isSuperset(of: ["/style.md", "/lessons/x.md"]))
+
+            // The read of /style.md is recorded against the session.
+            let reads = try await server.platform.memoryReads(sessionID: session)
+            let style = try #require(memories.first { $0["path"] == "/style.md" }?["id"]?.stringValue)
+            #expect(reads.contains { $0.storeID == store && $0.memoryID == style })
+
+            // The model was told about the mount in its system prompt.
+            let first = try #require(await harness.agentRequests().first)
+            #expect(first.systemText.contains("/mnt/memory/team-notes"))
+            #expect(first.systemText.contains("Team conventions."))
+            // Nothing was written to the session's workspace instead.
+            #expect(!FileManager.default.fileExists(atPath: server.sessionFolder(session).appendingPathComponent("workspace/lessons").path))
+        }
+    }
+
+    @Test func aReadOnlyMountRefusesWritesWithAToolError() async throws {
+        try await RuntimeHarness.with(try runtimeScenario(Self.scenario)) { harness in
+            let server = harness.server
+            let store = try await makeStore(server)
+            let session = try await server.makeRuntimeSession(resources: [
+                ["type": "memory_store", "memory_store_id": .string(store), "access": "read_only"],
+            ])
+            try await server.say(session, "Please remember this lesson.")
+            let events = try await server.waitForIdle(session)
+            let results = events.ofType("agent.tool_result")
+            #expect(results.count == 2)
+            #expect(results.first?["is_error"] == false, "reading is allowed")
+            let refused = try #require(results.last)
+            #expect(refused["is_error"] == true)
+            #expect(refused.contentText.contains("read-only"))
+            // The agent went on and finished its turn.
+            #expect(events.ofType("agent.message").last?.contentText.contains("read-only") == true)
+            #expect(events.last?["stop_reason"] == ["type": "end_turn"])
+
+            let versions = try await server.get("/v1/memory_stores/\(store)/memory_versions?limit=100").json["data"]?.arrayValue ?? []
+            #expect(versions.count == 1, "only the version the API created")
+            #expect(!versions.contains { $0["created_by"]?["type"] == "session_actor" })
+            #expect(try await server.platform.memoryReads(sessionID: session).count == 1)
+        }
+    }
+}
