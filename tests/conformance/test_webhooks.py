@@ -4,8 +4,8 @@
   list with `SyncPage` paging, delete, regenerate_signing_secret).
 * A receiver on loopback that verifies every delivery three ways: the SDK's
   `client.beta.webhooks.unwrap(...)`, the `standardwebhooks` package, and a plain HMAC.
-* A real session run by the agent runtime (against `reverie mock-llm`) whose whole life
-  reaches the receiver.
+* A real session run by the agent runtime, and real dreams run by the dream runner (both
+  against `reverie mock-llm`), whose whole lives reach the receiver.
 * Delivery after `kill -9`: after a session finished but before its events were delivered,
   and while a delivery was in flight.
 
@@ -25,8 +25,6 @@ import base64
 import hashlib
 import hmac
 import json
-import re
-import subprocess
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,7 +35,7 @@ import httpx
 import pytest
 import standardwebhooks
 
-from conftest import ReverieServer, reverie_binary
+from conftest import ReverieServer
 
 ORG_EVENTS = ["external_key.failed", "external_key.recovered"]
 SESSION_EVENTS = [
@@ -47,7 +45,6 @@ SESSION_EVENTS = [
 ]
 DREAM_EVENTS = ["dream.created", "dream.running", "dream.completed", "dream.failed", "dream.canceled"]
 ALLOW = "--webhooks-allow-private"
-MOCK_LISTENING = re.compile(r"mock-llm listening on (http://127\.0\.0\.1:\d+)")
 
 
 # -- helpers -----------------------------------------------------------------------------------
@@ -164,44 +161,23 @@ def receiver() -> Iterator[Receiver]:
     instance.close()
 
 
-@pytest.fixture
-def mock_llm(tmp_path) -> Iterator[str]:
-    """`reverie mock-llm` on a free port (every request gets a short text reply); yields its URL."""
-    log = open(tmp_path / "mock-llm.log", "w", encoding="utf-8")
-    process = subprocess.Popen(
-        [str(reverie_binary()), "mock-llm", "--port", "0", "--log-level", "error"],
-        stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True, bufsize=1,
-    )
-    log.close()
-    found: list[str] = []
-    ready = threading.Event()
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            match = MOCK_LISTENING.search(line)
-            if match and not found:
-                found.append(match.group(1))
-                ready.set()
-        ready.set()
-
-    threading.Thread(target=pump, daemon=True).start()
-    if not ready.wait(30) or not found:
-        process.kill()
-        pytest.fail("mock-llm did not start")
-    try:
-        yield found[0]
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+def runtime_env(mock) -> dict[str, str]:
+    """The environment of a server whose models are the mock model server `mock`."""
+    return {"ANTHROPIC_BASE_URL": mock.url, "ANTHROPIC_API_KEY": "mock-key"}
 
 
-def runtime_env(mock_url: str) -> dict[str, str]:
-    return {"ANTHROPIC_BASE_URL": mock_url, "ANTHROPIC_API_KEY": "mock-key"}
+def dreamer_scenario(latency_ms: int = 0) -> dict:
+    """The dreamer's extraction and curation replies (one lesson added); anything else gets "ok"."""
+    evidence = [{"session": "S1", "events": ["e1"]}]
+    extract = {"candidates": [{"kind": "workflow", "text": "Run the tests first.", "evidence": evidence}]}
+    curate = {"operations": [{"op": "add", "path": "/lessons/tests.md", "content": "Run the tests first.", "rationale": "asked for", "evidence": evidence}]}
+    return {
+        "rules": [
+            {"name": "extract", "system_contains": "propose lessons", "reply": json.dumps(extract), "latency_ms": latency_ms},
+            {"name": "curate", "system_contains": "You maintain a memory store", "reply": json.dumps(curate), "latency_ms": latency_ms},
+        ],
+        "fallback": {"reply": "ok"},
+    }
 
 
 # -- endpoint management -----------------------------------------------------------------------
@@ -335,7 +311,7 @@ def test_receiver_verifies_the_api_resource_events(make_server, receiver) -> Non
 def test_receiver_sees_every_event_of_a_running_sessions_life(make_server, receiver, mock_llm) -> None:
     """The agent runtime runs a session with an outcome against the mock model: the receiver
     sees it created, running, graded, idle, archived and deleted, each signed, each once."""
-    server = make_server(ALLOW, runtime=True, env=runtime_env(mock_llm))
+    server = make_server(ALLOW, runtime=True, env=runtime_env(mock_llm({})))
     client = lenient(server)
     endpoint = client.beta.organization.webhooks.create(url=receiver.url, enabled_events=SESSION_EVENTS)
     outcome = {
@@ -363,11 +339,46 @@ def test_receiver_sees_every_event_of_a_running_sessions_life(make_server, recei
     assert by_time.index("session.running") < by_time.index("session.outcome_evaluation_ended") < by_time.index("session.idled")
 
 
+def test_receiver_sees_every_event_of_a_dreams_life(make_server, receiver, mock_llm) -> None:
+    """Dreams run by the dream runner against the mock model: one completes, one is canceled
+    while running, one fails (its model server is gone). Each status change arrives once."""
+    mock = mock_llm(dreamer_scenario())
+    server = make_server(ALLOW, runtime=True, env=runtime_env(mock))
+    client = lenient(server)
+    endpoint = client.beta.organization.webhooks.create(url=receiver.url, enabled_events=DREAM_EVENTS)
+    store = client.beta.memory_stores.create(name="team")
+    session_id = make_session(client)
+    client.beta.sessions.events.send(session_id, events=[{"type": "user.message", "content": [{"type": "text", "text": "hi"}]}])
+    wait_until(lambda: client.beta.sessions.retrieve(session_id).status == "idle", what="the session to answer")
+    inputs = [{"type": "memory_store", "memory_store_id": store.id}, {"type": "sessions", "session_ids": [session_id]}]
+
+    def dream_reaching(status: str) -> str:
+        dream = client.beta.dreams.create(inputs=inputs, model="claude-dreamer")
+        wait_until(lambda: client.beta.dreams.retrieve(dream.id).status == status, what=f"dream {status}")
+        return dream.id
+
+    completed = dream_reaching("completed")
+    mock.set_scenario(dreamer_scenario(latency_ms=20_000))
+    canceled = dream_reaching("running")
+    client.beta.dreams.cancel(canceled)
+    mock.close()
+    failed = dream_reaching("failed")
+
+    requests = receiver.wait_for(lambda r: len(r) >= 9)
+    time.sleep(0.3)
+    assert len(receiver.requests) == 9
+    events = [verify(client, endpoint.signing_secret, headers, body) for headers, body in requests]
+    assert len({event.id for event in events}) == 9
+    for dream_id, last in [(completed, "dream.completed"), (canceled, "dream.canceled"), (failed, "dream.failed")]:
+        mine = sorted((e for e in events if e.data.id == dream_id), key=lambda e: (e.created_at, e.id))
+        assert [e.data.type for e in mine] == ["dream.created", "dream.running", last], dream_id
+
+
 def test_kill_9_after_a_session_finished_loses_nothing(make_server, receiver, mock_llm, tmp_path) -> None:
     """A session runs to idle on a server that does not deliver; the server is killed with
     SIGKILL before any delivery; a new server on the same data delivers every event."""
     data_dir = tmp_path / "killed"
-    first = make_server(ALLOW, "--no-webhook-delivery", data_dir=data_dir, runtime=True, env=runtime_env(mock_llm))
+    first = make_server(ALLOW, "--no-webhook-delivery", data_dir=data_dir, runtime=True, env=runtime_env(mock_llm({})))
     client = lenient(first)
     endpoint = client.beta.organization.webhooks.create(
         url=receiver.url, enabled_events=["session.created", "session.running", "session.idled"]
