@@ -180,6 +180,10 @@ import Testing
         #expect(outbox.attributes == ["session_thread_id": "sthr_9"])
         let idle = SessionEvent(type: .sessionStatusIdle, processedAt: Date(), fields: ["stop_reason": ["type": "end_turn"]])
         #expect(OutboxEvent.forSessionEvent(idle, sessionID: "sesn_1")?.attributes == [:])
+        // A status event inside a child thread is not the session's status.
+        var threadIdle = idle
+        threadIdle.threadID = "sthr_9"
+        #expect(OutboxEvent.forSessionEvent(threadIdle, sessionID: "sesn_1") == nil)
     }
 
     @Test func everyEmittedTypeIsAccepted() {

@@ -192,6 +192,51 @@ import ReverieModels
         #expect(requests.allSatisfy { $0.verifies(with: endpoint.secret) && $0.json["data"]?["id"]?.stringValue == sessionID })
     }
 
+    /// A coordinator delegates to a specialist thread: the thread's creation and idling arrive
+    /// naming the thread, and the session's own status changes arrive once each.
+    @Test func multiAgentSessionNotifiesItsThreads() async throws {
+        let rules: [JSONValue] = [
+            [
+                "name": "coord-start", "system_contains": "You coordinate", "last_user_contains": "Check the data",
+                "reply": [toolUse("start_thread", ["agent": "checker", "task": "Check the data set."])],
+            ],
+            ["name": "coord-wait", "system_contains": "You coordinate", "last_user_contains": "Started thread", "reply": [toolUse("wait_for_threads", [:])]],
+            ["name": "coord-done", "system_contains": "You coordinate", "last_user_contains": "finished:", "reply": "The data is fine."],
+            ["name": "checker", "system_contains": "You check", "reply": "All rows check out."],
+        ]
+        let mock = MockLLMServer(scenario: try threadScenario(rules))
+        try await mock.start()
+        let receiver = try await WebhookReceiver.start()
+        let server = try await TestServer.start { configuration in
+            Self.fast(&configuration)
+            configuration.models = ModelCatalogConfiguration(
+                providers: ["mock": ProviderSettings(kind: .anthropic, baseURL: mock.baseURL ?? "", apiKey: "test", retry: .none)],
+                routes: [ModelRoute(match: "*", provider: "mock")])
+        }
+        defer { Task { await server.stop(); await receiver.stop(); await mock.stop() } }
+        let endpoint = try await createEndpoint(server, url: receiver.url, events: WebhookEventType.session)
+        let checker = try await server.post("/v1/agents", ["name": "checker", "model": "mock-model", "system": "You check data."])
+        let lead = try await server.post("/v1/agents", [
+            "name": "lead", "model": "mock-model", "system": "You coordinate checks.",
+            "multiagent": ["type": "coordinator", "agents": [checker.json["id"] ?? .null]],
+        ])
+        let environment = try await server.post("/v1/environments", ["name": "env"])
+        let created = try await server.post("/v1/sessions", [
+            "agent": lead.json["id"] ?? .null, "environment_id": environment.json["id"] ?? .null,
+            "initial_events": [["type": "user.message", "content": [["type": "text", "text": "Check the data"]]]],
+        ])
+        let sessionID = try #require(created.json["id"]?.stringValue)
+        let requests = try await receiver.wait { $0.map(\.eventType).contains("session.idled") }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(receiver.received.count == requests.count)
+        #expect(requests.map(\.eventType).sorted() == ["session.created", "session.idled", "session.running", "session.thread_created", "session.thread_idled"])
+        #expect(requests.allSatisfy { $0.verifies(with: endpoint.secret) && $0.json["data"]?["id"]?.stringValue == sessionID })
+        let threadEvents = requests.filter { $0.eventType.hasPrefix("session.thread_") }
+        let threadID = try #require(threadEvents.first?.json["data"]?["session_thread_id"]?.stringValue)
+        #expect(threadID.hasPrefix("sthr_"))
+        #expect(threadEvents.allSatisfy { $0.json["data"]?["session_thread_id"]?.stringValue == threadID })
+    }
+
     @Test func dreamEventsAreDeliverable() async throws {
         let receiver = try await WebhookReceiver.start()
         let server = try await TestServer.start(configure: Self.fast)

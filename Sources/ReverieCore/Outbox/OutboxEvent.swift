@@ -55,6 +55,9 @@ public struct OutboxEvent: Sendable, Equatable, Codable {
         case .sessionThreadStatusTerminated: type = "session.thread_terminated"
         default: return nil
         }
+        // Session-level notices come from the primary thread only; thread notices name their thread.
+        let threadScoped = WebhookEventType.threadScoped.contains(type)
+        guard threadScoped == (event.threadID != nil) else { return nil }
         var attributes: [String: String] = [:]
         if WebhookEventType.threadScoped.contains(type), let threadID = event.threadID { attributes["session_thread_id"] = threadID }
         return OutboxEvent(type: type, resourceID: sessionID, createdAt: event.processedAt, attributes: attributes)
