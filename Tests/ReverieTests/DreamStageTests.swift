@@ -134,3 +134,30 @@ import Testing
         #expect(result.operations.first?.evidence.first?.sessionID == session.id)
     }
 }
+
+/// Dreams over multi-agent sessions: every thread is digested, labelled by its agent.
+@Suite struct DreamThreadDigestTests {
+    @Test func everyThreadIsDigestedUnderItsAgentsName() async throws {
+        func threadEvent(_ type: EventType, _ thread: String, _ fields: [String: JSONValue]) -> SessionEvent {
+            var fields = fields
+            fields["session_thread_id"] = .string(thread)
+            return SessionEvent(type: type, fields: fields)
+        }
+        var events = [DreamStageTests.text(.userMessage, "Build the site with two specialists.")]
+        for (thread, name) in [("sthr_a", "frontend"), ("sthr_b", "backend")] {
+            events.append(SessionEvent(type: .sessionThreadCreated, fields: ["session_thread_id": .string(thread), "agent_name": .string(name)]))
+            let use = threadEvent(.agentToolUse, thread, ["name": "bash", "input": ["command": "npm test"]])
+            events.append(use)
+            events.append(threadEvent(.agentToolResult, thread, [
+                "tool_use_id": .string(use.id), "is_error": true, "content": [["type": "text", "text": "npm: command not found"]],
+            ]))
+        }
+        let (session, log) = try await DreamStageTests.session(events)
+        let digest = SessionDigester().digest(session: session, label: "S1", events: log, rawCharacters: 0)
+        #expect(digest.text.contains("[frontend] TOOL ERROR bash: npm: command not found"))
+        #expect(digest.text.contains("[backend] TOOL ERROR bash: npm: command not found"))
+        // Each thread's lines cite that thread's own events.
+        let errors = digest.lines.filter { $0.text.contains("TOOL ERROR") }.map(\.eventID)
+        #expect(Set(errors).count == 2)
+    }
+}

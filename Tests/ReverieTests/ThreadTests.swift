@@ -275,6 +275,46 @@ struct ThreadTests {
         }
     }
 
+    @Test func aThreadStillRunningUnderAnIdleCoordinatorResumesAfterARestart() async throws {
+        let rules: [JSONValue] = [
+            [
+                "name": "coord-start", "system_contains": "You coordinate", "last_user_contains": "Fire and forget",
+                "reply": [toolUse("start_thread", ["agent": "slow", "task": "A long job."])],
+            ],
+            ["name": "coord-done", "system_contains": "You coordinate", "last_user_contains": "Started thread", "reply": "Started; not waiting."],
+            ["name": "slow", "system_contains": "You are slow", "latency_ms": 30_000, "times": 1, "reply": "too late"],
+            ["name": "slow-again", "system_contains": "You are slow", "reply": "long job done"],
+        ]
+        try await ThreadFixture.with(try threadScenario(rules)) { fixture in
+            let slow = try await fixture.agent("slow", system: "You are slow.")
+            let lead = try await fixture.agent("lead", system: "You coordinate one.", roster: [slow])
+            let sessionID = try await fixture.session(agent: lead, message: "Fire and forget")
+            // The coordinator ends its turn while the thread's model call is still in flight.
+            let events = try await fixture.waitFor(sessionID) { events in
+                events.contains { $0.threadID == nil && $0.type == .agentMessage && $0.text == "Started; not waiting." }
+                    && events.contains { $0.threadID != nil && $0.type == .spanModelRequestStart }
+            }
+            let threadID = try #require(events.first { $0.type == .sessionThreadCreated }?.threadID)
+            let second = try await fixture.restarted()
+            do {
+                let deadline = ContinuousClock.now + .seconds(30)
+                var status: JSONValue?
+                while ContinuousClock.now < deadline {
+                    status = try await second.server.get("/v1/sessions/\(sessionID)/threads/\(threadID)").json["status"]
+                    if status == "idle" { break }
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(status == "idle", "the thread must not stay running after a restart")
+                let log = try await second.server.get("/v1/sessions/\(sessionID)/threads/\(threadID)/events?limit=100")
+                #expect(log.json["data"]?.arrayValue?.contains { $0["type"] == "agent.message" } == true)
+            } catch {
+                await second.server.stop()
+                throw error
+            }
+            await second.server.stop()
+        }
+    }
+
     @Test func thirtyRequestedThreadsRunTwentyFiveAtOnceAndAllComplete() async throws {
         let rules: [JSONValue] = [
             [

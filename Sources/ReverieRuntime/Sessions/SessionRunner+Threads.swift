@@ -11,6 +11,17 @@ extension SessionRunner {
         return CoordinatorTools.tools(scheduler)
     }
 
+    /// Resumes the running threads of a session whose coordinator is idle.
+    func resumeThreads(sessionID: String) async {
+        do {
+            let session = try await platform.session(id: sessionID)
+            let sandbox = try await sandbox(for: session)
+            _ = await coordinatorTools(session, sandbox: sandbox)
+        } catch {
+            logger.error("could not resume threads", metadata: ["session": "\(sessionID)", "error": "\(error)"])
+        }
+    }
+
     /// The session's thread scheduler, made on first use.
     func threadScheduler(for session: Session, sandbox: Sandbox) -> ThreadScheduler {
         if let existing = threadSchedulers[session.id] { return existing }

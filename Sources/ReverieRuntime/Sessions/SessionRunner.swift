@@ -52,9 +52,15 @@ public actor SessionRunner: SessionDriver, Service {
 
     /// Resumes sessions left running by a previous process, then waits for shutdown.
     public func run() async throws {
-        for id in try await platform.store.activeSessionIDs() {
+        let active = try await platform.store.activeSessionIDs()
+        for id in active {
             logger.info("resuming session", metadata: ["session": "\(id)"])
             start(sessionID: id, resuming: true)
+        }
+        // Threads left running under a coordinator that had already gone idle resume on their own.
+        for id in try await platform.store.sessionIDsWithActiveThreads() where !active.contains(id) {
+            logger.info("resuming threads", metadata: ["session": "\(id)"])
+            await resumeThreads(sessionID: id)
         }
         // Returns when graceful shutdown begins (or throws if the task is cancelled).
         try? await gracefulShutdown()

@@ -15,6 +15,9 @@ public protocol ThreadStore: Sendable {
     func listThreads(sessionID: String, statuses: Set<SessionStatus>, page: PageRequest) async throws -> Page<SessionThread>
     /// Atomic read-modify-write of a thread (archiving); throws `APIError.notFound` when missing.
     func updateThread(sessionID: String, id: String, _ change: @Sendable (SessionThread) throws -> SessionThread) async throws -> SessionThread
+    /// Sessions with a child thread still `running` or `rescheduling` (to resume after a restart,
+    /// even when the coordinator itself went idle).
+    func sessionIDsWithActiveThreads() async throws -> [String]
     /// Inserts the session's primary thread row if it has none (a snapshot of `agent`); returns its id.
     func ensurePrimaryThread(sessionID: String, agent: SessionAgent) async throws -> String
 }

@@ -60,6 +60,14 @@ extension SQLiteStore {
         try await read { db in try Self.primaryThreadID(sessionID: sessionID, db) }
     }
 
+    public func sessionIDsWithActiveThreads() async throws -> [String] {
+        try await read { db in
+            try String.fetchAll(
+                db,
+                sql: "SELECT DISTINCT session_id FROM session_threads WHERE parent_thread_id IS NOT NULL AND status IN ('running', 'rescheduling') ORDER BY session_id")
+        }
+    }
+
     public func listThreads(sessionID: String, statuses: Set<SessionStatus>, page: PageRequest) async throws -> Page<SessionThread> {
         try await read { db in
             guard try Bool.fetchOne(db, sql: "SELECT 1 FROM sessions WHERE id = ?", arguments: [sessionID]) != nil else {
