@@ -39,7 +39,7 @@ extension SQLiteStore {
                 updated_at INTEGER NOT NULL,
                 UNIQUE (endpoint_id, event_id)
             );
-            CREATE INDEX webhook_deliveries_due ON webhook_deliveries(endpoint_id, state, next_attempt_at, id);
+            CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_attempt_at);
             CREATE INDEX webhook_deliveries_by_endpoint ON webhook_deliveries(endpoint_id, created_at, id);
 
             CREATE TABLE webhook_attempts (
@@ -56,6 +56,14 @@ extension SQLiteStore {
                 response_excerpt TEXT NOT NULL
             );
             CREATE INDEX webhook_attempts_by_delivery ON webhook_attempts(delivery_id, started_at, id);
+            """)
+    }
+
+    /// The `v6-webhook-claims` migration: due deliveries are looked up per endpoint.
+    static func migrateWebhookClaims(_ db: Database) throws {
+        try db.execute(sql: """
+            DROP INDEX webhook_deliveries_due;
+            CREATE INDEX webhook_deliveries_due_by_endpoint ON webhook_deliveries(endpoint_id, state, next_attempt_at, id);
             """)
     }
 

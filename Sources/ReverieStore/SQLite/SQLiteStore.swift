@@ -130,6 +130,7 @@ enum SQLiteMigrations {
         migrator.registerMigration("v3-webhooks", migrate: SQLiteStore.migrateWebhooks)
         migrator.registerMigration("v4-dreams") { db in try db.execute(sql: SQLiteStore.dreamsSchema) }
         migrator.registerMigration("v5-threads") { db in try db.execute(sql: SQLiteStore.threadsSchema) }
+        migrator.registerMigration("v6-webhook-claims", migrate: SQLiteStore.migrateWebhookClaims)
         return migrator
     }
 }
