@@ -103,8 +103,7 @@ struct SessionLoop: Sendable {
             tools: toolbox.definitions, maxTokens: configuration.maxTokens)
         let start = SessionEvent(type: .spanModelRequestStart)
         try await platform.append([start], to: sessionID)
-        let messageID = ResourceID.make(ResourceID.event)
-        let previews = PreviewPublisher(hub: platform.hub, sessionID: sessionID, messageID: messageID)
+        let previews = PreviewPublisher(hub: platform.hub, sessionID: sessionID)
         let provider = self.provider
         let (platform, sessionID) = (self.platform, self.sessionID)
         let response: ModelResponse
@@ -115,6 +114,7 @@ struct SessionLoop: Sendable {
                 }
                 // Each failed attempt that will be retried is logged as it happens.
                 return try await retrying.complete(request, onEvent: { event in await previews.publish(event) }) { attempt in
+                    previews.restart()
                     _ = try? await platform.append([Self.retryingEvent(attempt)], to: sessionID)
                 }
             }
@@ -144,7 +144,7 @@ struct SessionLoop: Sendable {
             }
         }
         if !text.isEmpty {
-            produced.append(SessionEvent(id: messageID, type: .agentMessage, fields: ["content": .array(text)]))
+            produced.append(SessionEvent(id: previews.messageID, type: .agentMessage, fields: ["content": .array(text)]))
         }
         for case .toolUse(_, let name, let input) in response.content {
             if toolbox.isCustom(name) {
