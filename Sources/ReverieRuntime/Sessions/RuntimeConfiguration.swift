@@ -42,6 +42,8 @@ extension TurnEndHandler {
 
 /// The turn that just ended.
 public struct EndedTurn: Sendable {
+    /// The session as its loop started (the agent snapshot is current; usage and outcome
+    /// state may be older than the log).
     public var session: Session
     public var events: [SessionEvent]
     public var sandbox: Sandbox

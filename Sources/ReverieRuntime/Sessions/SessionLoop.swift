@@ -48,45 +48,45 @@ struct SessionLoop: Sendable {
     }
 
     private func drive(resuming: Bool) async throws {
-        var log = EventLogView(platform: platform, sessionID: sessionID)
+        let log = EventLogView(platform: platform, sessionID: sessionID)
         try await log.refresh()
-        var state = TurnState(events: log.primary)
-        if resuming { try await closeInterruptedWork(state) }
+        var state = log.turn
+        if resuming { try await closeInterruptedWork(state, log: log) }
         if try await platform.store.sessionHeader(id: sessionID)?.status != .running {
-            try await platform.append([SessionEvent(type: .sessionStatusRunning)], to: sessionID)
+            try await log.append([SessionEvent(type: .sessionStatusRunning)])
         }
         var modelCalls = 0
         while true {
             try Task.checkCancellation()
             try await log.refresh()
-            state = TurnState(events: log.primary)
+            state = log.turn
             if control.isInterrupted {
-                try await finishInterrupted(state, events: log.primary)
+                try await finishInterrupted(state, log: log)
                 return
             }
             switch state.next {
             case .callModel:
                 modelCalls += 1
                 if modelCalls > configuration.maxModelCallsPerTurn {
-                    try await platform.append([
+                    try await log.append([
                         errorEvent(type: "unknown_error", message: "The turn made more than \(configuration.maxModelCallsPerTurn) model calls and was stopped.", retry: "terminal"),
                         idleEvent(["type": "end_turn"]),
-                    ], to: sessionID)
+                    ])
                     return
                 }
-                if try await callModel(events: log.primary) == .stopped { return }
+                if try await callModel(log: log) == .stopped { return }
             case .handleCalls:
-                if try await handleCalls(state.pending) == .waiting { return }
+                if try await handleCalls(state.pending, log: log) == .waiting { return }
             case .turnEnded:
                 if let handler = turnEndHandler {
-                    let current = try await platform.session(id: sessionID)
+                    // The session as the loop started (its agent is pinned; no need to read it again).
                     let decision = try await handler.agentEndedTurn(
-                        EndedTurn(session: current, events: log.primary, sandbox: toolbox.sandbox, control: control))
+                        EndedTurn(session: session, events: log.primary, sandbox: toolbox.sandbox, control: control))
                     if decision == .continueWorking { continue }
                 }
                 try await log.refresh()
-                if TurnState(events: log.primary).next != .turnEnded { continue }
-                try await platform.append([idleEvent(["type": "end_turn"])], to: sessionID)
+                if log.turn.next != .turnEnded { continue }
+                try await log.append([idleEvent(["type": "end_turn"])])
                 return
             }
         }
@@ -96,15 +96,14 @@ struct SessionLoop: Sendable {
 
     private enum CallResult { case continued, stopped }
 
-    private func callModel(events: [SessionEvent]) async throws -> CallResult {
-        let (messages, additions) = Conversation.build(from: events)
+    private func callModel(log: EventLogView) async throws -> CallResult {
+        let (messages, additions) = Conversation.build(from: log.primary)
         let request = ModelRequest(
             model: session.agent.model.id, system: SystemPrompt.compose(for: session, additions: additions), messages: messages,
             tools: toolbox.definitions, maxTokens: configuration.maxTokens)
         let start = SessionEvent(type: .spanModelRequestStart)
-        try await platform.append([start], to: sessionID)
-        let messageID = ResourceID.make(ResourceID.event)
-        let previews = PreviewPublisher(hub: platform.hub, sessionID: sessionID, messageID: messageID)
+        try await log.append([start])
+        let previews = PreviewPublisher(hub: platform.hub, sessionID: sessionID)
         let provider = self.provider
         let (platform, sessionID) = (self.platform, self.sessionID)
         let response: ModelResponse
@@ -115,20 +114,21 @@ struct SessionLoop: Sendable {
                 }
                 // Each failed attempt that will be retried is logged as it happens.
                 return try await retrying.complete(request, onEvent: { event in await previews.publish(event) }) { attempt in
+                    previews.restart()
                     _ = try? await platform.append([Self.retryingEvent(attempt)], to: sessionID)
                 }
             }
         } catch let error where control.isInterrupted || error is CancellationError {
             if !control.isInterrupted { throw error }
-            try await platform.append([modelRequestEnd(start.id, usage: TokenUsage(), isError: true)], to: sessionID)
+            try await log.append([modelRequestEnd(start.id, usage: TokenUsage(), isError: true)])
             return .continued
         } catch {
             let failure = ModelFailure(error)
-            try await platform.append([
+            try await log.append([
                 modelRequestEnd(start.id, usage: TokenUsage(), isError: true),
                 errorEvent(type: failure.errorType, message: failure.message, retry: failure.retryStatus),
                 idleEvent(["type": .string(failure.stopReason)]),
-            ], to: sessionID)
+            ])
             return .stopped
         }
         var produced: [SessionEvent] = []
@@ -144,7 +144,7 @@ struct SessionLoop: Sendable {
             }
         }
         if !text.isEmpty {
-            produced.append(SessionEvent(id: messageID, type: .agentMessage, fields: ["content": .array(text)]))
+            produced.append(SessionEvent(id: previews.messageID, type: .agentMessage, fields: ["content": .array(text)]))
         }
         for case .toolUse(_, let name, let input) in response.content {
             if toolbox.isCustom(name) {
@@ -159,7 +159,7 @@ struct SessionLoop: Sendable {
             }
         }
         produced.append(modelRequestEnd(start.id, usage: response.usage, isError: false))
-        try await platform.append(produced, to: sessionID)
+        try await log.append(produced)
         return .continued
     }
 
@@ -167,7 +167,7 @@ struct SessionLoop: Sendable {
 
     private enum CallsResult { case progressed, waiting }
 
-    private func handleCalls(_ pending: [TurnState.PendingCall]) async throws -> CallsResult {
+    private func handleCalls(_ pending: [TurnState.PendingCall], log: EventLogView) async throws -> CallsResult {
         var waiting: [String] = []
         var progressed = false
         for call in pending {
@@ -179,26 +179,26 @@ struct SessionLoop: Sendable {
             switch call.confirmation {
             case .deny(let message)?:
                 let reason = message.map { "The user denied this tool call: \($0)" } ?? "The user denied this tool call."
-                try await platform.append([toolResult(call.eventID, .error(reason))], to: sessionID)
+                try await log.append([toolResult(call.eventID, .error(reason))])
                 progressed = true
             case .allow?:
-                try await execute(call)
+                try await execute(call, log: log)
                 progressed = true
             case nil:
                 if toolbox.policy(for: call.name) == .alwaysAsk {
                     waiting.append(call.eventID)
                 } else {
-                    try await execute(call)
+                    try await execute(call, log: log)
                     progressed = true
                 }
             }
         }
         if progressed { return .progressed }
-        try await platform.append([idleEvent(["type": "requires_action", "event_ids": .array(waiting.map(JSONValue.string))])], to: sessionID)
+        try await log.append([idleEvent(["type": "requires_action", "event_ids": .array(waiting.map(JSONValue.string))])])
         return .waiting
     }
 
-    private func execute(_ call: TurnState.PendingCall) async throws {
+    private func execute(_ call: TurnState.PendingCall, log: EventLogView) async throws {
         let toolbox = self.toolbox
         let output: ToolOutput
         do {
@@ -206,24 +206,24 @@ struct SessionLoop: Sendable {
         } catch where control.isInterrupted {
             output = .error("The tool call was interrupted by the user before it finished.")
         }
-        try await platform.append([toolResult(call.eventID, output)], to: sessionID)
+        try await log.append([toolResult(call.eventID, output)])
     }
 
     // MARK: interruption and recovery
 
     /// After `user.interrupt`: answer open tool calls so the conversation stays valid, then go idle.
-    private func finishInterrupted(_ state: TurnState, events log: [SessionEvent]) async throws {
+    private func finishInterrupted(_ state: TurnState, log: EventLogView) async throws {
         var events: [SessionEvent] = []
         for call in state.pending where !call.isCustom {
             events.append(toolResult(call.eventID, .error("The tool call was not run: the user interrupted the session.")))
         }
-        events += turnEndHandler?.turnInterrupted(events: log) ?? []
+        events += turnEndHandler?.turnInterrupted(events: log.primary) ?? []
         events.append(idleEvent(["type": "end_turn"]))
-        try await platform.append(events, to: sessionID)
+        try await log.append(events)
     }
 
     /// After a restart: close the model request and tool calls the crash left open.
-    private func closeInterruptedWork(_ state: TurnState) async throws {
+    private func closeInterruptedWork(_ state: TurnState, log: EventLogView) async throws {
         var events: [SessionEvent] = []
         if let open = state.openModelRequestID {
             events.append(modelRequestEnd(open, usage: TokenUsage(), isError: true))
@@ -235,7 +235,7 @@ struct SessionLoop: Sendable {
                     "The tool call was interrupted by a server restart; it may or may not have completed. Check its effects before retrying.")))
             }
         }
-        if !events.isEmpty { try await platform.append(events, to: sessionID) }
+        if !events.isEmpty { try await log.append(events) }
     }
 
     // MARK: event builders

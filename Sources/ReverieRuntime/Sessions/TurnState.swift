@@ -32,58 +32,67 @@ public struct TurnState: Sendable, Equatable {
         case turnEnded
     }
 
-    public var pending: [PendingCall] = []
-    public var next: Next = .turnEnded
+    /// Tool calls without a result, oldest first.
+    public var pending: [PendingCall] { order.compactMap { calls[$0] } }
+    /// What to do next.
+    public var next: Next {
+        if !calls.isEmpty { return .handleCalls }
+        switch lastRelevant {
+        case .userMessage?, .userDefineOutcome?, .agentToolResult?, .userCustomToolResult?, .spanOutcomeEvaluationEnd?,
+            .agentThreadMessageReceived?:
+            return .callModel
+        default:
+            return .turnEnded
+        }
+    }
     /// The id of the model request that started and never ended (a crash or interrupt mid-call).
-    public var openModelRequestID: String?
+    public private(set) var openModelRequestID: String?
+
+    private var calls: [String: PendingCall] = [:]
+    /// Ids of the calls in `calls`, in the order they were made.
+    private var order: [String] = []
+    private var lastRelevant: EventType?
 
     public init(events: [SessionEvent]) {
-        var calls: [String: PendingCall] = [:]
-        var order: [String] = []
-        var lastRelevant: EventType?
-        for event in events {
-            switch event.type {
-            case .agentToolUse, .agentCustomToolUse:
-                calls[event.id] = PendingCall(
-                    eventID: event.id, name: event.fields["name"]?.stringValue ?? "", input: event.fields["input"] ?? [:],
-                    isCustom: event.type == .agentCustomToolUse, confirmation: nil)
-                order.append(event.id)
-                lastRelevant = event.type
-            case .agentToolResult:
-                if let id = event.fields["tool_use_id"]?.stringValue { calls[id] = nil }
-                lastRelevant = event.type
-            case .userCustomToolResult:
-                if let id = event.fields["custom_tool_use_id"]?.stringValue { calls[id] = nil }
-                lastRelevant = event.type
-            case .userToolConfirmation:
-                if let id = event.fields["tool_use_id"]?.stringValue, calls[id] != nil {
-                    calls[id]?.confirmation =
-                        event.fields["result"] == "allow" ? .allow : .deny(message: event.fields["deny_message"]?.stringValue)
-                }
-            case .userMessage, .userDefineOutcome, .agentMessage, .agentThreadMessageReceived:
-                lastRelevant = event.type
-            case .spanOutcomeEvaluationEnd:
-                // The agent revises, or acknowledges that the evaluation budget is used up.
-                if event.fields["result"] == "needs_revision" || event.fields["result"] == "max_iterations_reached" { lastRelevant = event.type }
-            case .spanModelRequestStart:
-                openModelRequestID = event.id
-            case .spanModelRequestEnd:
-                openModelRequestID = nil
-            default:
-                break
+        for event in events { apply(event) }
+    }
+
+    /// Folds one more event of the log in (the loop keeps its state up to date this way).
+    public mutating func apply(_ event: SessionEvent) {
+        switch event.type {
+        case .agentToolUse, .agentCustomToolUse:
+            if calls[event.id] == nil { order.append(event.id) }
+            calls[event.id] = PendingCall(
+                eventID: event.id, name: event.fields["name"]?.stringValue ?? "", input: event.fields["input"] ?? [:],
+                isCustom: event.type == .agentCustomToolUse, confirmation: nil)
+            lastRelevant = event.type
+        case .agentToolResult:
+            if let id = event.fields["tool_use_id"]?.stringValue { answer(id) }
+            lastRelevant = event.type
+        case .userCustomToolResult:
+            if let id = event.fields["custom_tool_use_id"]?.stringValue { answer(id) }
+            lastRelevant = event.type
+        case .userToolConfirmation:
+            if let id = event.fields["tool_use_id"]?.stringValue, calls[id] != nil {
+                calls[id]?.confirmation =
+                    event.fields["result"] == "allow" ? .allow : .deny(message: event.fields["deny_message"]?.stringValue)
             }
+        case .userMessage, .userDefineOutcome, .agentMessage, .agentThreadMessageReceived:
+            lastRelevant = event.type
+        case .spanOutcomeEvaluationEnd:
+            // The agent revises, or acknowledges that the evaluation budget is used up.
+            if event.fields["result"] == "needs_revision" || event.fields["result"] == "max_iterations_reached" { lastRelevant = event.type }
+        case .spanModelRequestStart:
+            openModelRequestID = event.id
+        case .spanModelRequestEnd:
+            openModelRequestID = nil
+        default:
+            break
         }
-        pending = order.compactMap { calls[$0] }
-        if !pending.isEmpty {
-            next = .handleCalls
-        } else {
-            switch lastRelevant {
-            case .userMessage?, .userDefineOutcome?, .agentToolResult?, .userCustomToolResult?, .spanOutcomeEvaluationEnd?,
-                .agentThreadMessageReceived?:
-                next = .callModel
-            default:
-                next = .turnEnded
-            }
-        }
+    }
+
+    private mutating func answer(_ id: String) {
+        guard calls.removeValue(forKey: id) != nil else { return }
+        if let index = order.lastIndex(of: id) { order.remove(at: index) }
     }
 }
