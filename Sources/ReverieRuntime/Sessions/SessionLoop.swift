@@ -114,7 +114,9 @@ struct SessionLoop: Sendable {
     /// Calls the model; `carrying` are events not yet stored that precede the request (they
     /// are written with its `span.model_request_start`).
     private func callModel(log: EventLogView, carrying: [SessionEvent] = []) async throws -> CallResult {
-        let (messages, additions) = Conversation.build(from: carrying.isEmpty ? log.primary : log.primary + carrying)
+        var conversation = log.conversation
+        for event in carrying { conversation.add(event) }
+        let (messages, additions) = (conversation.messages, conversation.systemAdditions)
         let request = ModelRequest(
             model: session.agent.model.id, system: SystemPrompt.compose(for: session, additions: additions), messages: messages,
             tools: toolbox.definitions, maxTokens: configuration.maxTokens)
