@@ -31,7 +31,7 @@ struct BenchSteps: AsyncParsableCommand {
         var logger = Logger(label: "reverie.bench")
         logger.logLevel = .error
         let scenario = Self.scenario(steps: steps)
-        let mock = MockLLMServer(scenario: scenario, configuration: MockLLMConfiguration(recordLimit: 1))
+        let mock = MockLLMServer(scenario: scenario, configuration: MockLLMConfiguration(recordLimit: 1), logger: logger)
         try await mock.start()
         let store = try SQLiteStore(path: (directory as NSString).appendingPathComponent("reverie.sqlite"), logger: logger)
         let platform = Platform(store: store, logger: logger)
@@ -54,6 +54,7 @@ struct BenchSteps: AsyncParsableCommand {
         var perStep: [Double] = []
         var modelPerStep: [Double] = []
         var totalPerStep: [Double] = []
+        let cpuBefore = processCPUMilliseconds()
         for _ in 0..<turns {
             let result = try await turn(platform: platform, mock: mock, scenario: scenario, agent: agent.id, environment: environment.id, timer: timer)
             guard result.modelCalls == steps else {
@@ -63,10 +64,12 @@ struct BenchSteps: AsyncParsableCommand {
             modelPerStep.append(result.model / Double(steps))
             perStep.append((result.total - result.model) / Double(steps))
         }
+        let cpuPerStep = (processCPUMilliseconds() - cpuBefore) / Double(turns * steps)
         let mean = perStep.reduce(0, +) / Double(perStep.count)
         print("end to end:        \(formatted(totalPerStep.reduce(0, +) / Double(turns), 3)) ms/step")
         print("model round trip:  \(formatted(modelPerStep.reduce(0, +) / Double(turns), 3)) ms/step (HTTP to the mock, streamed reply parsed)")
         print("platform overhead: \(formatted(mean, 3)) ms/step (min \(formatted(perStep.min() ?? 0, 3)), max \(formatted(perStep.max() ?? 0, 3)) over \(turns) turns); target ≤ 2 ms")
+        print("process CPU:       \(formatted(cpuPerStep, 3)) ms/step (user + system, the in-process mock included)")
         await runner.shutdown()
         try await catalog.shutdown()
         try await store.close()
@@ -319,6 +322,22 @@ actor RSSSampler {
             try? await Task.sleep(for: .milliseconds(50))
         }
     }
+}
+
+#if canImport(Glibc)
+/// `RUSAGE_SELF` as Glibc's `getrusage` takes it.
+private let rusageSelf = __rusage_who_t(RUSAGE_SELF.rawValue)
+#else
+private let rusageSelf = RUSAGE_SELF
+#endif
+
+/// User plus system CPU time this process has used, in milliseconds.
+func processCPUMilliseconds() -> Double {
+    var usage = rusage()
+    guard getrusage(rusageSelf, &usage) == 0 else { return 0 }
+    let user = Double(usage.ru_utime.tv_sec) * 1000 + Double(usage.ru_utime.tv_usec) / 1000
+    let system = Double(usage.ru_stime.tv_sec) * 1000 + Double(usage.ru_stime.tv_usec) / 1000
+    return user + system
 }
 
 func milliseconds(_ duration: Duration) -> Double {

@@ -123,6 +123,59 @@ import Testing
         }
     }
 
+    @Test(arguments: ["allow", "deny"])
+    func callsThatNeedConfirmationWaitForTheUser(answer: String) async throws {
+        let scenario = try runtimeScenario("""
+            {"rules": [
+              {"name": "start", "last_user_contains": "two things",
+               "reply": [{"type": "tool_use", "name": "write", "input": {"file_path": "a.txt", "content": "A"}},
+                         {"type": "tool_use", "name": "bash", "input": {"command": "cat a.txt; echo ran"}}]},
+              {"name": "after bash", "last_user_contains": "Aran", "reply": "Both done."},
+              {"name": "after deny", "last_user_contains": "denied this tool call: not now", "reply": "Skipped the command."}
+            ]}
+            """)
+        try await RuntimeHarness.with(scenario) { harness in
+            let server = harness.server
+            let agent = try await server.makeAgent(tools: [[
+                "type": "agent_toolset_20260401", "configs": [["name": "bash", "permission_policy": ["type": "always_ask"]]],
+            ]])
+            let session = try await server.makeRuntimeSession(agent: agent)
+            try await server.say(session, "Do two things.")
+            let waiting = try await server.waitForIdle(session)
+            #expect(waiting.types == [
+                "user.message", "session.status_running", "span.model_request_start", "agent.tool_use", "agent.tool_use", "span.model_request_end",
+                "agent.tool_result", "session.status_idle",
+            ])
+            let uses = waiting.ofType("agent.tool_use")
+            #expect(uses.map { $0["evaluated_permission"]?.stringValue } == ["allow", "ask"])
+            #expect(uses.last?["evaluation"] == ["type": "always_ask"])
+            #expect(waiting.ofType("agent.tool_result").first?["tool_use_id"] == uses.first?["id"])
+            let bashID = try #require(uses.last?["id"])
+            #expect(waiting.last?["stop_reason"] == ["type": "requires_action", "event_ids": [bashID]])
+            #expect(try await server.session(session)["status"] == "idle")
+
+            var confirmation: [String: JSONValue] = ["type": "user.tool_confirmation", "tool_use_id": bashID, "result": .string(answer)]
+            if answer == "deny" { confirmation["deny_message"] = "not now" }
+            try await server.send(session, [.object(confirmation)])
+            let events = try await server.waitForIdle(session, count: 2)
+            #expect(events.after(lastOf: "user.tool_confirmation").types == [
+                "session.status_running", "agent.tool_result", "span.model_request_start", "agent.message", "span.model_request_end",
+                "session.status_idle",
+            ])
+            let result = try #require(events.ofType("agent.tool_result").last)
+            #expect(result["tool_use_id"] == bashID)
+            #expect(result["is_error"] == .bool(answer == "deny"))
+            #expect(events.ofType("agent.message").last?.contentText == (answer == "allow" ? "Both done." : "Skipped the command."))
+            #expect(events.last?["stop_reason"] == ["type": "end_turn"])
+            // The command ran only when allowed.
+            let requests = await harness.agentRequests()
+            let last = try #require(requests.last)
+            let results = last.messages.last?["content"]?.arrayValue ?? []
+            #expect(results.compactMap { $0["tool_use_id"] } == uses.map { $0["id"] ?? .null })
+            #expect(requests.count == 2)
+        }
+    }
+
     @Test(arguments: [false, true])
     func openAICompatibleProviderRunsTheLoop(streaming: Bool) async throws {
         let scenario = try runtimeScenario("""

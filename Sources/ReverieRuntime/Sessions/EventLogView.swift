@@ -3,8 +3,8 @@ import ReverieStore
 
 /// The loop's copy of a session's log, kept up to date incrementally: events the loop
 /// appends itself are added as they are stored (not read back), other writers' events are
-/// read from the store by `refresh()`. The primary thread's events and its `TurnState` are
-/// maintained as events arrive, so each step costs the same however long the log is.
+/// read from the store by `refresh()`. The primary thread's events, its `TurnState` and its
+/// `Conversation` are updated as events arrive, so no step re-reads or re-folds the log.
 ///
 /// Used by one loop task only (not shared).
 final class EventLogView {
@@ -14,6 +14,8 @@ final class EventLogView {
     private(set) var primary: [SessionEvent] = []
     /// Where the primary thread's turn stands.
     private(set) var turn = TurnState(events: [])
+    /// The primary thread's conversation, as the model is sent it.
+    private(set) var conversation = Conversation()
     private var lastSequence: Int64 = 0
 
     init(platform: Platform, sessionID: String) {
@@ -52,6 +54,7 @@ final class EventLogView {
         if event.threadID == nil {
             primary.append(event)
             turn.apply(event)
+            conversation.add(event)
         }
     }
 }

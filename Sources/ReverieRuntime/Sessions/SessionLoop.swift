@@ -76,7 +76,22 @@ struct SessionLoop: Sendable {
                 }
                 if try await callModel(log: log) == .stopped { return }
             case .handleCalls:
-                if try await handleCalls(state.pending, log: log) == .waiting { return }
+                switch try await handleCalls(state.pending, log: log) {
+                case .waiting:
+                    return
+                case .progressed(carried: nil):
+                    continue
+                case .progressed(carried: let result?):
+                    // The last result is written together with the start of the model request
+                    // that follows it: one write instead of two per step.
+                    try await log.refresh()
+                    guard !control.isInterrupted, modelCalls < configuration.maxModelCallsPerTurn else {
+                        try await log.append([result])
+                        continue
+                    }
+                    modelCalls += 1
+                    if try await callModel(log: log, carrying: [result]) == .stopped { return }
+                }
             case .turnEnded:
                 if let handler = turnEndHandler {
                     // The session as the loop started (its agent is pinned; no need to read it again).
@@ -96,13 +111,17 @@ struct SessionLoop: Sendable {
 
     private enum CallResult { case continued, stopped }
 
-    private func callModel(log: EventLogView) async throws -> CallResult {
-        let (messages, additions) = Conversation.build(from: log.primary)
+    /// Calls the model; `carrying` are events not yet stored that precede the request (they
+    /// are written with its `span.model_request_start`).
+    private func callModel(log: EventLogView, carrying: [SessionEvent] = []) async throws -> CallResult {
+        var conversation = log.conversation
+        for event in carrying { conversation.add(event) }
+        let (messages, additions) = (conversation.messages, conversation.systemAdditions)
         let request = ModelRequest(
             model: session.agent.model.id, system: SystemPrompt.compose(for: session, additions: additions), messages: messages,
             tools: toolbox.definitions, maxTokens: configuration.maxTokens)
         let start = SessionEvent(type: .spanModelRequestStart)
-        try await log.append([start])
+        try await log.append(carrying + [start])
         let previews = PreviewPublisher(hub: platform.hub, sessionID: sessionID)
         let provider = self.provider
         let (platform, sessionID) = (self.platform, self.sessionID)
@@ -165,40 +184,51 @@ struct SessionLoop: Sendable {
 
     // MARK: tool calls
 
-    private enum CallsResult { case progressed, waiting }
+    private enum CallsResult: Equatable {
+        /// Some calls were answered. `carried`: the last result, not yet written, when every
+        /// call is now answered (the model is called next).
+        case progressed(carried: SessionEvent?)
+        case waiting
+    }
 
     private func handleCalls(_ pending: [TurnState.PendingCall], log: EventLogView) async throws -> CallsResult {
         var waiting: [String] = []
         var progressed = false
-        for call in pending {
-            if control.isInterrupted { return .progressed }
+        var carried: SessionEvent?
+        for (index, call) in pending.enumerated() {
+            if control.isInterrupted { return .progressed(carried: nil) }
             if call.isCustom {
                 waiting.append(call.eventID)
                 continue
             }
+            let result: SessionEvent
             switch call.confirmation {
             case .deny(let message)?:
                 let reason = message.map { "The user denied this tool call: \($0)" } ?? "The user denied this tool call."
-                try await log.append([toolResult(call.eventID, .error(reason))])
-                progressed = true
+                result = toolResult(call.eventID, .error(reason))
             case .allow?:
-                try await execute(call, log: log)
-                progressed = true
+                result = try await execute(call)
             case nil:
                 if toolbox.policy(for: call.name) == .alwaysAsk {
                     waiting.append(call.eventID)
-                } else {
-                    try await execute(call, log: log)
-                    progressed = true
+                    continue
                 }
+                result = try await execute(call)
+            }
+            progressed = true
+            if index == pending.count - 1, waiting.isEmpty {
+                carried = result
+            } else {
+                try await log.append([result])
             }
         }
-        if progressed { return .progressed }
+        if progressed { return .progressed(carried: carried) }
         try await log.append([idleEvent(["type": "requires_action", "event_ids": .array(waiting.map(JSONValue.string))])])
         return .waiting
     }
 
-    private func execute(_ call: TurnState.PendingCall, log: EventLogView) async throws {
+    /// Runs a call and returns its `agent.tool_result` (not yet written).
+    private func execute(_ call: TurnState.PendingCall) async throws -> SessionEvent {
         let toolbox = self.toolbox
         let output: ToolOutput
         do {
@@ -206,7 +236,7 @@ struct SessionLoop: Sendable {
         } catch where control.isInterrupted {
             output = .error("The tool call was interrupted by the user before it finished.")
         }
-        try await log.append([toolResult(call.eventID, output)])
+        return toolResult(call.eventID, output)
     }
 
     // MARK: interruption and recovery

@@ -27,17 +27,16 @@ public struct Toolbox: Sendable {
         self.policies = policies
         self.custom = Dictionary(agent.customTools.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.runtimeTools = runtimeTools
-    }
-
-    /// What the model is told it may call.
-    public var definitions: [ToolDefinition] {
-        let builtinDefinitions = builtins.values.map(\.definition).sorted { $0.name < $1.name }
+        let builtinDefinitions = enabled.values.map(\.definition).sorted { $0.name < $1.name }
         let runtimeDefinitions = runtimeTools.values.map(\.definition).sorted { $0.name < $1.name }
         let customDefinitions = custom.values.sorted { $0.name < $1.name }.map {
             ToolDefinition(name: $0.name, description: $0.description, inputSchema: .object($0.inputSchema))
         }
-        return builtinDefinitions + runtimeDefinitions + customDefinitions
+        self.definitions = builtinDefinitions + runtimeDefinitions + customDefinitions
     }
+
+    /// What the model is told it may call (made once; every model call sends it).
+    public let definitions: [ToolDefinition]
 
     /// Whether the client runs this tool.
     public func isCustom(_ name: String) -> Bool { custom[name] != nil && builtins[name] == nil && runtimeTools[name] == nil }
