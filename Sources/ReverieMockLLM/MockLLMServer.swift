@@ -40,7 +40,7 @@ public final class MockLLMServer: Sendable {
     public let configuration: MockLLMConfiguration
     let state: MockLLMState
     let logger: Logger
-    private let running = Mutex<(task: Task<Void, any Error>?, port: Int?)>((nil, nil))
+    private let running = Mutex<(task: Task<Void, any Error>?, port: Int?, group: ServiceGroup?)>((nil, nil, nil))
 
     public init(scenario: MockScenario = MockScenario(), configuration: MockLLMConfiguration = MockLLMConfiguration(), logger: Logger? = nil) {
         self.configuration = configuration
@@ -66,42 +66,60 @@ public final class MockLLMServer: Sendable {
             continuation.yield(port)
             continuation.finish()
         }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: application)], logger: logger))
         let task = Task {
             defer { continuation.finish() }
-            try await application.runService(gracefulShutdownSignals: [])
+            try await group.run()
         }
         for await port in ports {
-            running.withLock { $0 = (task, port) }
+            running.withLock { $0 = (task, port, group) }
             return port
         }
         try await task.value
         throw MockScenarioError("the mock model server stopped before it listened")
     }
 
-    /// Stops a server started with `start()`; in-flight requests are cancelled.
+    /// Stops a server started with `start()`: it stops accepting connections, and requests still
+    /// waiting out their scenario latency end at once.
+    ///
+    /// The stop is a graceful shutdown, not a cancellation: cancelling a NIO server while a
+    /// connection it accepted is still queued traps (swift-nio#2813).
     public func stop() async {
-        let task = running.withLock { state in
-            let task = state.task
-            state = (nil, nil)
-            return task
+        let (task, group) = running.withLock { state in
+            defer { state = (nil, nil, nil) }
+            return (state.task, state.group)
         }
         guard let task else { return }
-        task.cancel()
-        _ = try? await task.value
+        await group?.triggerGracefulShutdown()
+        let stopped = await withTaskGroup(of: Bool.self) { race in
+            race.addTask {
+                _ = try? await task.value
+                return true
+            }
+            race.addTask {
+                try? await Task.sleep(for: .seconds(10))
+                return false
+            }
+            let first = await race.next() ?? false
+            race.cancelAll()
+            return first
+        }
+        if !stopped {
+            task.cancel()
+            _ = try? await task.value
+        }
     }
 
     /// Serves until one of `signals` arrives (or the task is cancelled). `onListening` receives the bound port.
     ///
-    /// A signal stops the server at once: requests still waiting out their scenario latency are
-    /// cancelled rather than awaited (a graceful drain could otherwise take as long as the
-    /// longest `latency_ms`, while their clients have often gone already).
+    /// A signal shuts the server down gracefully and promptly: requests still waiting out their
+    /// scenario latency end at once instead of being awaited.
     public func run(signals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let application = application { [self] port in
             running.withLock { $0.port = port }
             await onListening(port)
         }
-        let group = ServiceGroup(configuration: .init(services: [.init(service: application)], cancellationSignals: signals, logger: logger))
-        try await group.run()
+        try await application.runService(gracefulShutdownSignals: signals)
     }
 
     /// The recorded requests, oldest first.

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import NIOCore
 import ReverieCore
+import ServiceLifecycle
 
 /// Answers `POST /v1/messages` and `POST /v1/chat/completions` from the scenario.
 struct MockModelHandler: Sendable {
@@ -36,7 +37,7 @@ struct MockModelHandler: Sendable {
         let conversation = MockConversation(api: api, body: body)
         let plan = await state.plan(conversation, request: recorded)
         let latency = plan.step.latencyMs ?? plan.defaults.latencyMs
-        if latency > 0 { try await Task.sleep(for: .milliseconds(latency)) }
+        if latency > 0 { try await Self.pause(milliseconds: latency) }
         if plan.failing, let status = plan.step.failWith {
             return failure(api: api, status: status, message: plan.step.errorMessage, retryAfter: plan.step.retryAfter)
         }
@@ -87,7 +88,7 @@ struct MockModelHandler: Sendable {
             status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
             body: ResponseBody { writer in
                 for (index, frame) in frames.enumerated() {
-                    if chunkDelayMs > 0, index > 0 { try await Task.sleep(for: .milliseconds(chunkDelayMs)) }
+                    if chunkDelayMs > 0, index > 0 { try await Self.pause(milliseconds: chunkDelayMs) }
                     try await writer.write(frame)
                 }
                 try await writer.finish(nil)
@@ -109,6 +110,12 @@ struct MockModelHandler: Sendable {
             json = MockOpenAIWire.error(type: type, message: message ?? "injected \(type) (HTTP \(status))")
         }
         return MockResponse.json(json, status: HTTPResponse.Status(code: status), headers: headers)
+    }
+
+    /// A scripted wait that ends early (throwing) when the server shuts down, so a graceful
+    /// shutdown never waits out a long `latency_ms`.
+    static func pause(milliseconds: Int) async throws {
+        try await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(milliseconds)) }
     }
 
     static func frame(event: String?, data: JSONValue) -> ByteBuffer {

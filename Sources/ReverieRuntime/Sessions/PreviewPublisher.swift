@@ -29,6 +29,8 @@ final class PreviewPublisher: Sendable {
 
     func publish(_ event: ModelStreamEvent) async {
         guard case .textDelta(let index, let text) = event else { return }
+        // Nobody is watching: skip building the frames (a later subscriber gets the final event).
+        guard hub.subscriberCount(sessionID: sessionID) > 0 else { return }
         let (messageID, first) = state.withLock { state -> (String, Bool) in
             defer { state.started = true }
             return (state.messageID, !state.started)

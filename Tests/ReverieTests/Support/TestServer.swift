@@ -7,6 +7,7 @@ import ReverieCore
 import ReverieRuntime
 import ReverieServer
 import ReverieStore
+import ServiceLifecycle
 
 /// A real Reverie server on a free loopback port, over a fresh SQLite file.
 final class TestServer: Sendable {
@@ -15,15 +16,25 @@ final class TestServer: Sendable {
     let port: Int
     let directory: String
     private let task: Task<Void, any Error>
+    /// Runs the host as a service, so `stop()` can shut it down gracefully.
+    private let group: ServiceGroup
 
     var platform: Platform { host.platform }
     var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    private init(host: ReverieHost, port: Int, directory: String, task: Task<Void, any Error>) {
+    private init(host: ReverieHost, port: Int, directory: String, task: Task<Void, any Error>, group: ServiceGroup) {
         self.host = host
         self.port = port
         self.directory = directory
         self.task = task
+        self.group = group
+    }
+
+    /// The host as a `Service`: its own service group follows this one's graceful shutdown.
+    private struct HostService: Service {
+        let host: ReverieHost
+        let onListening: @Sendable (Int) async -> Void
+        func run() async throws { try await host.run(signals: [], onListening: onListening) }
     }
 
     /// Starts a server; `configure` adjusts the configuration first.
@@ -36,18 +47,36 @@ final class TestServer: Sendable {
         logger.logLevel = .warning
         let host = try ReverieHost(configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let task = Task {
-            try await host.run(signals: []) { port in continuation.yield(port) }
-        }
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: HostService(host: host) { port in continuation.yield(port) })], logger: logger))
+        let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw TestFailure("server did not start") }
-        return TestServer(host: host, port: port, directory: directory, task: task)
+        return TestServer(host: host, port: port, directory: directory, task: task, group: group)
     }
 
-    /// Stops the server gracefully and waits for it.
+    /// Stops the server gracefully (as SIGTERM does) and waits for it. Cancelling instead can
+    /// trap in NIO when a connection was accepted but not yet served (swift-nio#2813).
     func stop() async {
-        task.cancel()
-        _ = try? await task.value
+        await group.triggerGracefulShutdown()
+        let task = self.task
+        let stopped = await withTaskGroup(of: Bool.self) { race in
+            race.addTask {
+                _ = try? await task.value
+                return true
+            }
+            race.addTask {
+                try? await Task.sleep(for: .seconds(15))
+                return false
+            }
+            let first = await race.next() ?? false
+            race.cancelAll()
+            return first
+        }
+        if !stopped {
+            task.cancel()
+            _ = try? await task.value
+        }
     }
 
     // MARK: HTTP
