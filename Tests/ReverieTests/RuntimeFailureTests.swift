@@ -139,6 +139,30 @@ import Testing
         }
     }
 
+    @Test func aMessageSentWithAnInterruptStartsAFreshTurn() async throws {
+        let scenario = try runtimeScenario("""
+            {"rules": [{"name": "slow", "last_user_contains": "take your time", "times": 1, "latency_ms": 20000, "reply": "too late"}],
+             "fallback": {"reply": "Answering the new message."}}
+            """)
+        try await RuntimeHarness.with(scenario) { harness in
+            let server = harness.server
+            let session = try await server.makeRuntimeSession()
+            try await server.say(session, "take your time")
+            try await server.waitForEvents(session, "model request start") { $0.count(ofType: "span.model_request_start") == 1 }
+            // The interrupt stops the slow call; the message after it must still be answered.
+            try await server.send(session, [["type": "user.interrupt"], userMessage("new question instead")])
+            let events = try await server.waitForIdle(session, count: 2, timeout: .seconds(10))
+            #expect(events.types == [
+                "user.message", "session.status_running", "span.model_request_start", "user.interrupt", "user.message",
+                "span.model_request_end", "session.status_idle",
+                "session.status_running", "span.model_request_start", "agent.message", "span.model_request_end", "session.status_idle",
+            ])
+            #expect(events.ofType("agent.message").map(\.contentText) == ["Answering the new message."])
+            let last = try #require(await harness.agentRequests().last)
+            #expect(last.messages.last?.contentText.contains("new question instead") == true)
+        }
+    }
+
     @Test func anInterruptStopsARunningToolAndAnswersTheCall() async throws {
         let scenario = try runtimeScenario("""
             {"rules": [{"name": "sleepy", "last_user_contains": "wait a while",

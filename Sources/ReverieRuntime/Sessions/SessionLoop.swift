@@ -84,7 +84,13 @@ struct SessionLoop: Sendable {
                 case .progressed(carried: let result?):
                     // The last result is written together with the start of the model request
                     // that follows it: one write instead of two per step.
-                    try await log.refresh()
+                    do {
+                        try await log.refresh()
+                    } catch {
+                        // Never lose a result: a call without one would run again.
+                        _ = try? await log.append([result])
+                        throw error
+                    }
                     guard !control.isInterrupted, modelCalls < configuration.maxModelCallsPerTurn else {
                         try await log.append([result])
                         continue
