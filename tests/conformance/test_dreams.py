@@ -4,16 +4,12 @@ dreamer model is `reverie mock-llm`, with strict response validation."""
 from __future__ import annotations
 
 import json
-import select
-import subprocess
 import time
-from pathlib import Path
 
 import anthropic
 import httpx
 import pytest
 
-from conftest import reverie_binary
 from support import expect_error, make_agent, make_environment
 
 EXTRACT = {"candidates": [{"kind": "workflow", "text": "Run the tests first.", "evidence": [{"session": "S1", "events": ["e1"]}]}]}
@@ -35,41 +31,14 @@ def _scenario(latency_ms: int = 0) -> dict:
     }
 
 
-@pytest.fixture(scope="module")
-def mock_url(tmp_path_factory: pytest.TempPathFactory):
-    scenario = tmp_path_factory.mktemp("mock") / "scenario.json"
-    scenario.write_text(json.dumps(_scenario()))
-    process = subprocess.Popen(
-        [str(reverie_binary()), "mock-llm", "--port", "0", "--scenario", str(scenario)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True,
-    )
-    url = None
-    deadline = time.monotonic() + 30
-    assert process.stdout is not None
-    while url is None and time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 1.0)
-        if ready:
-            line = process.stdout.readline()
-            if not line:
-                break
-            if line.startswith("mock-llm listening on "):
-                url = line.strip().removeprefix("mock-llm listening on ")
-    if url is None:
-        process.kill()
-        pytest.fail("mock-llm did not report its port")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-
-
-def _set_scenario(mock_url: str, scenario: dict) -> None:
-    httpx.put(f"{mock_url}/_mock/scenario", json=scenario).raise_for_status()
+@pytest.fixture
+def mock(mock_llm):
+    return mock_llm(_scenario())
 
 
 @pytest.fixture
-def dream_server(make_server, mock_url):
-    _set_scenario(mock_url, _scenario())
-    return make_server(runtime=True, env={"ANTHROPIC_BASE_URL": mock_url})
+def dream_server(make_server, mock):
+    return make_server(runtime=True, env={"ANTHROPIC_BASE_URL": mock.url})
 
 
 def _inputs(client: anthropic.Anthropic):
@@ -146,8 +115,8 @@ def test_dream_lifecycle_parses_strictly(dream_server) -> None:
     assert [m.path for m in client.beta.memory_stores.memories.list(output, path_prefix="/lessons/")] == []
 
 
-def test_cancel_is_idempotent_and_in_place_dreams_conflict(dream_server, mock_url) -> None:
-    _set_scenario(mock_url, _scenario(latency_ms=30_000))
+def test_cancel_is_idempotent_and_in_place_dreams_conflict(dream_server, mock) -> None:
+    mock.set_scenario(_scenario(latency_ms=30_000))
     client = dream_server.client()
     store, sessions = _inputs(client)
     inputs = [{"type": "memory_store", "memory_store_id": store.id}, {"type": "sessions", "session_ids": sessions}]

@@ -3,17 +3,13 @@
 
 from __future__ import annotations
 
-import json
 import queue
-import select
-import subprocess
 import threading
 import time
 
 import anthropic
 import pytest
 
-from conftest import reverie_binary
 from support import expect_error, make_agent, make_environment
 
 SCENARIO = {
@@ -39,36 +35,9 @@ SCENARIO = {
 }
 
 
-@pytest.fixture(scope="module")
-def mock_url(tmp_path_factory: pytest.TempPathFactory):
-    scenario = tmp_path_factory.mktemp("mock") / "scenario.json"
-    scenario.write_text(json.dumps(SCENARIO))
-    process = subprocess.Popen(
-        [str(reverie_binary()), "mock-llm", "--port", "0", "--scenario", str(scenario)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True,
-    )
-    url = None
-    deadline = time.monotonic() + 30
-    assert process.stdout is not None
-    while url is None and time.monotonic() < deadline:
-        ready, _, _ = select.select([process.stdout], [], [], 1.0)
-        if ready:
-            line = process.stdout.readline()
-            if not line:
-                break
-            if line.startswith("mock-llm listening on "):
-                url = line.strip().removeprefix("mock-llm listening on ")
-    if url is None:
-        process.kill()
-        pytest.fail("mock-llm did not report its port")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
-
-
 @pytest.fixture
-def runtime_server(make_server, mock_url):
-    return make_server(runtime=True, env={"ANTHROPIC_BASE_URL": mock_url})
+def runtime_server(make_server, mock_llm):
+    return make_server(runtime=True, env={"ANTHROPIC_BASE_URL": mock_llm(SCENARIO).url})
 
 
 def _finished_session(client: anthropic.Anthropic):
