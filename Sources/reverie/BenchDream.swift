@@ -131,17 +131,14 @@ final class TimedProvider: ModelProvider, Sendable {
     var promptTokens: Int { totals.withLock { $0.promptTokens } }
 
     func complete(_ request: ModelRequest, onEvent: @escaping @Sendable (ModelStreamEvent) async -> Void) async throws -> ModelResponse {
-        let prompt = (request.system ?? "") + request.messages.flatMap(\.content).compactMap { block -> String? in
-            if case .text(let text) = block { return text }
-            return nil
-        }.joined()
+        let promptTokens = DreamPipeline.promptTokens(request)
         let started = ContinuousClock.now
         let response = try await base.complete(request, onEvent: onEvent)
         let elapsed = ContinuousClock.now - started
         totals.withLock {
             $0.elapsed += elapsed
             $0.calls += 1
-            $0.promptTokens += DreamBudget.estimate(prompt)
+            $0.promptTokens += promptTokens
         }
         return response
     }

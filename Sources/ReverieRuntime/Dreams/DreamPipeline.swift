@@ -121,11 +121,16 @@ public struct DreamPipeline: Sendable {
 
     /// Tokens a call may use: its prompt (estimated) and its longest reply.
     static func cost(_ request: ModelRequest) -> Int {
+        promptTokens(request) + request.maxTokens
+    }
+
+    /// The estimated tokens of a request's prompt: its system prompt and message text.
+    public static func promptTokens(_ request: ModelRequest) -> Int {
         let prompt = (request.system ?? "") + request.messages.flatMap(\.content).compactMap { block -> String? in
             if case .text(let text) = block { return text }
             return nil
         }.joined()
-        return DreamBudget.estimate(prompt) + request.maxTokens
+        return DreamBudget.estimate(prompt)
     }
 
     /// How many secrets the proposals held (they are redacted before anything is written).
