@@ -184,7 +184,8 @@ import ReverieModels
         ])
         let sessionID = try #require(created.json["id"]?.stringValue)
         let expected = ["session.created", "session.running", "session.outcome_evaluation_ended", "session.idled"]
-        let requests = try await receiver.wait { $0.map(\.eventType).contains("session.idled") }
+        // Deliveries run concurrently, so they may arrive in any order: wait for all of them.
+        let requests = try await receiver.wait { $0.count >= expected.count }
         try await Task.sleep(for: .milliseconds(300))
         #expect(receiver.received.count == requests.count)
         let ordered = requests.sorted { ($0.json["created_at"]?.stringValue ?? "", $0.webhookID) < ($1.json["created_at"]?.stringValue ?? "", $1.webhookID) }
@@ -226,7 +227,8 @@ import ReverieModels
             "initial_events": [["type": "user.message", "content": [["type": "text", "text": "Check the data"]]]],
         ])
         let sessionID = try #require(created.json["id"]?.stringValue)
-        let requests = try await receiver.wait { $0.map(\.eventType).contains("session.idled") }
+        // Deliveries run concurrently, so they may arrive in any order: wait for all of them.
+        let requests = try await receiver.wait { $0.count >= expected.count }
         try await Task.sleep(for: .milliseconds(300))
         #expect(receiver.received.count == requests.count)
         #expect(requests.map(\.eventType).sorted() == ["session.created", "session.idled", "session.running", "session.thread_created", "session.thread_idled"])
