@@ -227,11 +227,12 @@ import ReverieModels
             "initial_events": [["type": "user.message", "content": [["type": "text", "text": "Check the data"]]]],
         ])
         let sessionID = try #require(created.json["id"]?.stringValue)
+        let expected = ["session.created", "session.idled", "session.running", "session.thread_created", "session.thread_idled"]
         // Deliveries run concurrently, so they may arrive in any order: wait for all of them.
         let requests = try await receiver.wait { $0.count >= expected.count }
         try await Task.sleep(for: .milliseconds(300))
         #expect(receiver.received.count == requests.count)
-        #expect(requests.map(\.eventType).sorted() == ["session.created", "session.idled", "session.running", "session.thread_created", "session.thread_idled"])
+        #expect(requests.map(\.eventType).sorted() == expected)
         #expect(requests.allSatisfy { $0.verifies(with: endpoint.secret) && $0.json["data"]?["id"]?.stringValue == sessionID })
         let threadEvents = requests.filter { $0.eventType.hasPrefix("session.thread_") }
         let threadID = try #require(threadEvents.first?.json["data"]?["session_thread_id"]?.stringValue)
