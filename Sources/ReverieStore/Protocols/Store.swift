@@ -90,7 +90,7 @@ public struct SessionFilter: Sendable, Equatable {
 public protocol EventLogStore: Sendable {
     /// Appends events to a session's log and folds them into its derived state, atomically.
     /// `check` sees the session as it is inside the transaction and may refuse the append.
-    func appendEvents(_ events: [SessionEvent], to sessionID: String, check: @Sendable (SessionHeader) throws -> Void)
+    func appendEvents(_ events: [SessionEvent], to sessionID: String, check: @escaping @Sendable (SessionHeader) throws -> Void)
         async throws -> (SessionHeader, [StoredEvent])
     /// The session's header (identity, archive mark and derived state).
     func sessionHeader(id: String) async throws -> SessionHeader?

@@ -15,9 +15,10 @@ extension SQLiteStore {
 
     /// Records outbox events in the current transaction.
     static func enqueue(_ events: [OutboxEvent], _ db: Database) throws {
+        guard !events.isEmpty else { return }
+        let statement = try db.cachedStatement(sql: "INSERT INTO outbox (id, type, resource_id, created_at, attributes) VALUES (?, ?, ?, ?, ?)")
         for event in events {
-            try db.execute(
-                sql: "INSERT INTO outbox (id, type, resource_id, created_at, attributes) VALUES (?, ?, ?, ?, ?)",
+            try statement.execute(
                 arguments: [
                     event.id, event.type, event.resourceID, Timestamp.micros(event.createdAt),
                     event.attributes.isEmpty ? nil : try encode(event.attributes),

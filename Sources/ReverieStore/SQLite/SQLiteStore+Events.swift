@@ -3,14 +3,66 @@ import GRDB
 import ReverieCore
 
 extension SQLiteStore {
-    public func appendEvents(_ events: [SessionEvent], to sessionID: String, check: @Sendable (SessionHeader) throws -> Void)
+    public func appendEvents(_ events: [SessionEvent], to sessionID: String, check: @escaping @Sendable (SessionHeader) throws -> Void)
         async throws -> (SessionHeader, [StoredEvent])
     {
-        try await write { db in
-            guard var header = try Self.header(id: sessionID, db) else { throw APIError.notFound("session", sessionID) }
-            try check(header)
-            let stored = try Self.append(events, to: &header, db)
-            return (header, stored)
+        let cancellation = EventAppendQueue.Cancellation()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                guard !Task.isCancelled else { return continuation.resume(throwing: CancellationError()) }
+                let request = EventAppendQueue.Request(
+                    events: events, sessionID: sessionID, check: check, cancellation: cancellation, continuation: continuation)
+                if appendQueue.enqueue(request) {
+                    Task { await self.drainAppends() }
+                }
+            }
+        } onCancel: {
+            cancellation.cancel()
+        }
+    }
+
+    /// Commits queued appends, a batch per write transaction, until the queue is empty.
+    private func drainAppends() async {
+        while let batch = appendQueue.nextBatch() {
+            await commit(batch)
+        }
+    }
+
+    /// Commits a batch of appends in one transaction. Each runs in its own savepoint, so one
+    /// refused or failing append leaves the others untouched; if the commit itself fails,
+    /// every append in the batch fails with it.
+    private func commit(_ batch: [EventAppendQueue.Request]) async {
+        let cache = headers
+        do {
+            let results = try await write { db in
+                var touched: [String: SessionHeader] = [:]
+                var results: [Result<(SessionHeader, [StoredEvent]), any Error>] = []
+                results.reserveCapacity(batch.count)
+                for request in batch {
+                    do {
+                        if request.cancellation.isCancelled { throw CancellationError() }
+                        guard var header = try touched[request.sessionID] ?? cache.header(id: request.sessionID)
+                            ?? Self.header(id: request.sessionID, db)
+                        else { throw APIError.notFound("session", request.sessionID) }
+                        try request.check(header)
+                        var stored: [StoredEvent] = []
+                        try db.inSavepoint {
+                            stored = try Self.append(request.events, to: &header, db)
+                            return .commit
+                        }
+                        touched[header.id] = header
+                        results.append(.success((header, stored)))
+                    } catch {
+                        results.append(.failure(error))
+                    }
+                }
+                let headers = Array(touched.values)
+                db.afterNextTransaction(onCommit: { _ in cache.store(headers) }, onRollback: { _ in cache.remove(headers.map(\.id)) })
+                return results
+            }
+            for (request, result) in zip(batch, results) { request.continuation.resume(with: result) }
+        } catch {
+            for request in batch { request.continuation.resume(throwing: error) }
         }
     }
 
@@ -38,9 +90,8 @@ extension SQLiteStore {
             stored.append(record)
             if let outboxEvent = OutboxEvent.forSessionEvent(event, sessionID: header.id) { outbox.append(outboxEvent) }
         }
-        try db.execute(
-            sql: "UPDATE sessions SET status = ?, state = ? WHERE id = ?",
-            arguments: [header.state.status.rawValue, try encode(header.state), header.id])
+        try db.cachedStatement(sql: "UPDATE sessions SET status = ?, state = ? WHERE id = ?")
+            .execute(arguments: [header.state.status.rawValue, try encode(header.state), header.id])
         try enqueue(outbox, db)
         try foldThreads(events: stored, sessionID: header.id, db)
         return stored

@@ -37,11 +37,14 @@ extension SQLiteStore {
     }
 
     public func sessionHeader(id: String) async throws -> SessionHeader? {
-        try await read { db in try Self.header(id: id, db) }
+        if let header = headers.header(id: id) { return header }
+        return try await read { db in try Self.header(id: id, db) }
     }
 
     public func updateSession(id: String, _ change: @Sendable (Session) throws -> Session) async throws -> Session {
-        try await write { db in
+        let cache = headers
+        return try await write { db in
+            cache.remove(id: id)
             guard let row = try Row.fetchOne(db, sql: "SELECT state, body FROM sessions WHERE id = ?", arguments: [id]) else {
                 throw APIError.notFound("session", id)
             }
@@ -83,7 +86,9 @@ extension SQLiteStore {
     }
 
     public func deleteSession(id: String, check: @Sendable (SessionHeader) throws -> Void) async throws {
+        let cache = headers
         try await write { db in
+            cache.remove(id: id)
             guard let header = try Self.header(id: id, db) else { throw APIError.notFound("session", id) }
             try check(header)
             try db.execute(sql: "DELETE FROM events WHERE session_id = ?", arguments: [id])
@@ -105,10 +110,8 @@ extension SQLiteStore {
     }
 
     static func header(id: String, _ db: Database) throws -> SessionHeader? {
-        guard
-            let row = try Row.fetchOne(
-                db, sql: "SELECT environment_id, archived_at, state FROM sessions WHERE id = ?", arguments: [id])
-        else { return nil }
+        let statement = try db.cachedStatement(sql: "SELECT environment_id, archived_at, state FROM sessions WHERE id = ?")
+        guard let row = try Row.fetchOne(statement, arguments: [id]) else { return nil }
         return SessionHeader(
             id: id, environmentID: row["environment_id"], archivedAt: (row["archived_at"] as Int64?).map(Timestamp.fromMicros),
             state: try decode(SessionState.self, row["state"]))

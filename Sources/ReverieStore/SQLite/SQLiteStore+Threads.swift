@@ -25,7 +25,9 @@ extension SQLiteStore {
     ]
 
     public func createThread(_ thread: SessionThread, events: [SessionEvent]) async throws -> (SessionHeader, [StoredEvent]) {
-        try await write { db in
+        let cache = headers
+        return try await write { db in
+            cache.remove(id: thread.sessionID)
             guard var header = try Self.header(id: thread.sessionID, db) else { throw APIError.notFound("session", thread.sessionID) }
             if header.archivedAt != nil { throw APIError.archived("session", header.id) }
             if let parent = thread.parentThreadID, try Self.threadRow(sessionID: thread.sessionID, id: parent, db) == nil {

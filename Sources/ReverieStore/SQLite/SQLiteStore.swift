@@ -10,6 +10,10 @@ import ReverieCore
 public final class SQLiteStore: Store {
     let pool: DatabasePool
     let logger: Logger
+    /// Committed headers of recently appended-to sessions.
+    let headers = SessionHeaderCache()
+    /// Appends waiting to be committed together.
+    let appendQueue = EventAppendQueue()
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
     public init(path: String, logger: Logger = Logger(label: "reverie.store")) throws {
