@@ -43,6 +43,47 @@ import Testing
         #expect(try await store.sessionHeader(id: sessionID)?.state.lastSequence == 200)
     }
 
+    /// Concurrent appends share transactions (group commit): a refused append among them fails
+    /// alone, the others are stored with gapless sequences, and the state every append
+    /// returned is the one that is stored (read back after reopening the file).
+    @Test func refusedAppendsInABurstLeaveTheOthersIntact() async throws {
+        let (store, directory) = try makeStore()
+        let sessions = [try await makeSession(store), try await makeSession(store), try await makeSession(store)]
+        let outcomes = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+            for index in 0..<150 {
+                group.addTask {
+                    let sessionID = sessions[index % sessions.count]
+                    do {
+                        _ = try await store.appendEvents([message("\(index)")], to: sessionID) { _ in
+                            if index % 5 == 0 { throw APIError.invalidRequest("refused \(index)") }
+                        }
+                        return (sessionID, true)
+                    } catch let error as APIError {
+                        #expect(error.message == "refused \(index)")
+                        return (sessionID, false)
+                    }
+                }
+            }
+            var outcomes: [(String, Bool)] = []
+            for try await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        #expect(outcomes.filter { !$0.1 }.count == 30)
+        var cached: [String: SessionHeader] = [:]
+        for sessionID in sessions { cached[sessionID] = try await store.sessionHeader(id: sessionID) }
+        try await store.close()
+        let reopened = try SQLiteStore(path: directory + "/reverie.sqlite")
+        for sessionID in sessions {
+            let accepted = outcomes.filter { $0.0 == sessionID && $0.1 }.count
+            let events = try await reopened.events(sessionID: sessionID, after: 0, limit: 1000)
+            #expect(events.map(\.sequence) == Array(1...Int64(accepted)))
+            #expect(try events.allSatisfy { Int(try $0.event().text).map { $0 % 5 != 0 } == true })
+            let stored = try #require(try await reopened.sessionHeader(id: sessionID))
+            #expect(stored.state.lastSequence == Int64(accepted))
+            #expect(cached[sessionID] == stored)
+        }
+    }
+
     @Test func appendFoldsStatusAndUsage() async throws {
         let (store, _) = try makeStore()
         let sessionID = try await makeSession(store)

@@ -114,3 +114,28 @@ struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// Values that build their own JSON (`JSONRepresentable`) write what `JSONEncoder` writes.
+@Suite struct DirectJSONTests {
+    static let states: [SessionState] = [
+        SessionState(updatedAt: Date(timeIntervalSince1970: 1_700_000_000)),
+        SessionState(
+            status: .running, usage: SessionUsage(inputTokens: 12, outputTokens: 7, cacheReadInputTokens: 3, cacheCreationInputTokens: 5),
+            activeSeconds: 12.345678, runningSince: Date(timeIntervalSince1970: 1_700_000_100.123456),
+            outcomeEvaluations: [
+                OutcomeEvaluation(outcomeID: "outc_1", description: "Say \"hi\" / é", iteration: 2, result: "satisfied", explanation: "ok",
+                                  completedAt: Date(timeIntervalSince1970: 1_700_000_200.5)),
+                OutcomeEvaluation(outcomeID: "outc_2", description: "", iteration: 0, result: "pending"),
+            ],
+            lastSequence: 9_007_199_254_740_993, updatedAt: Date(timeIntervalSince1970: 1_700_000_300.000001)),
+        SessionState(status: .terminated, activeSeconds: 1e-7, lastSequence: 1, updatedAt: Date(timeIntervalSince1970: 0)),
+    ]
+
+    /// Values that build their JSON directly write exactly the bytes `JSONEncoder` writes for them.
+    @Test(arguments: states)
+    func directStateJSONMatchesItsCodableEncoding(state: SessionState) throws {
+        let foundation = String(decoding: try JSONCoding.encoder().encode(state), as: UTF8.self)
+        #expect(try JSONCoding.string(state) == foundation)
+        #expect(try JSONCoding.decode(SessionState.self, from: JSONCoding.string(state)) == state)
+    }
+}

@@ -30,12 +30,14 @@ public enum JSONCoding {
     /// Encodes a value to a UTF-8 string.
     public static func string<T: Encodable>(_ value: T) throws -> String {
         if let json = value as? JSONValue { return String(decoding: try JSONValueBytes.write(json), as: UTF8.self) }
+        if let value = value as? any JSONRepresentable { return String(decoding: try JSONValueBytes.write(value.json), as: UTF8.self) }
         return String(decoding: try encoder().encode(value), as: UTF8.self)
     }
 
     /// Encodes a value to bytes.
     public static func data<T: Encodable>(_ value: T) throws -> Data {
         if let json = value as? JSONValue { return Data(try JSONValueBytes.write(json)) }
+        if let value = value as? any JSONRepresentable { return Data(try JSONValueBytes.write(value.json)) }
         return try encoder().encode(value)
     }
 

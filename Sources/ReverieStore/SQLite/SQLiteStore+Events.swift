@@ -47,7 +47,7 @@ extension SQLiteStore {
                         try request.check(header)
                         var stored: [StoredEvent] = []
                         try db.inSavepoint {
-                            stored = try Self.append(request.events, to: &header, db)
+                            stored = try Self.append(request.events, to: &header, savingState: false, db)
                             return .commit
                         }
                         touched[header.id] = header
@@ -56,7 +56,9 @@ extension SQLiteStore {
                         results.append(.failure(error))
                     }
                 }
+                // Each session's state is written once, as the batch left it.
                 let headers = Array(touched.values)
+                for header in headers { try Self.saveState(of: header, db) }
                 db.afterNextTransaction(onCommit: { _ in cache.store(headers) }, onRollback: { _ in cache.remove(headers.map(\.id)) })
                 return results
             }
@@ -67,8 +69,11 @@ extension SQLiteStore {
     }
 
     /// Appends events inside the current transaction: numbers them, folds them into the
-    /// session's state, and records the outbox events they cause.
-    static func append(_ events: [SessionEvent], to header: inout SessionHeader, _ db: Database) throws -> [StoredEvent] {
+    /// session's state, and records the outbox events they cause. Without `savingState` the
+    /// caller writes the new state itself (once for several appends) before committing.
+    static func append(_ events: [SessionEvent], to header: inout SessionHeader, savingState: Bool = true, _ db: Database) throws
+        -> [StoredEvent]
+    {
         guard !events.isEmpty else { return [] }
         var stored: [StoredEvent] = []
         stored.reserveCapacity(events.count)
@@ -90,11 +95,16 @@ extension SQLiteStore {
             stored.append(record)
             if let outboxEvent = OutboxEvent.forSessionEvent(event, sessionID: header.id) { outbox.append(outboxEvent) }
         }
-        try db.cachedStatement(sql: "UPDATE sessions SET status = ?, state = ? WHERE id = ?")
-            .execute(arguments: [header.state.status.rawValue, try encode(header.state), header.id])
+        if savingState { try saveState(of: header, db) }
         try enqueue(outbox, db)
         try foldThreads(events: stored, sessionID: header.id, db)
         return stored
+    }
+
+    /// Writes a session's derived state.
+    static func saveState(of header: SessionHeader, _ db: Database) throws {
+        try db.cachedStatement(sql: "UPDATE sessions SET status = ?, state = ? WHERE id = ?")
+            .execute(arguments: [header.state.status.rawValue, try encode(header.state), header.id])
     }
 
     public func listEvents(sessionID: String, filter: EventFilter, page: PageRequest) async throws -> Page<StoredEvent> {
