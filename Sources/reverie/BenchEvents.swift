@@ -32,7 +32,7 @@ struct BenchEvents: AsyncParsableCommand {
 
     func run() async throws {
         let harness = try await BenchHarness.start(dataDirectory: dataDirectory)
-        print("reverie bench events: \(clients) clients, \(formatted(seconds))s per phase, 1 event per request")
+        print("reverie bench events: \(clients) keep-alive connections, \(formatted(seconds))s per phase, 1 event per request")
         let one = try await harness.makeSessions(1)
         let single = try await appendPhase(harness, sessions: one)
         print("append, 1 session:      \(formatted(single.rate, 0)) acknowledged events/s (\(single.count) events, p50 \(formatted(single.p50, 2)) ms, p99 \(formatted(single.p99, 2)) ms per request, \(single.errors) errors)")
@@ -58,23 +58,25 @@ struct BenchEvents: AsyncParsableCommand {
         let results = try await withThrowingTaskGroup(of: ([Double], Int).self) { group in
             for client in 0..<clients {
                 group.addTask {
-                    var latencies: [Double] = []
-                    var errors = 0
-                    var index = 0
-                    while ContinuousClock.now < deadline {
-                        let session = sessions[(client + index * clients) % sessions.count]
-                        index += 1
-                        let body = #"{"events":[{"type":"user.message","content":[{"type":"text","text":"bench event \#(client)-\#(index)"}]}]}"#
-                        let begin = ContinuousClock.now
-                        let (status, _) = try await harness.request(.POST, "/v1/sessions/\(session)/events", body: body)
-                        let elapsed = ContinuousClock.now - begin
-                        if status == 200 {
-                            latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
-                        } else {
-                            errors += 1
+                    try await BenchLoadConnection.with(port: harness.port, apiKey: harness.apiKey) { send in
+                        var latencies: [Double] = []
+                        var errors = 0
+                        var index = 0
+                        while ContinuousClock.now < deadline {
+                            let session = sessions[(client + index * clients) % sessions.count]
+                            index += 1
+                            let body = #"{"events":[{"type":"user.message","content":[{"type":"text","text":"bench event \#(client)-\#(index)"}]}]}"#
+                            let begin = ContinuousClock.now
+                            let status = try await send(.POST, "/v1/sessions/\(session)/events", body)
+                            let elapsed = ContinuousClock.now - begin
+                            if status == 200 {
+                                latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+                            } else {
+                                errors += 1
+                            }
                         }
+                        return (latencies, errors)
                     }
-                    return (latencies, errors)
                 }
             }
             var all: [Double] = []
