@@ -47,6 +47,11 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-tokens"), help: "max_tokens of each model call.")
     var maxTokens = 8192
 
+    @Option(
+        name: .customLong("sandbox-idle-seconds"),
+        help: "Seconds a session's sandbox (its bash shell and what it started) stays open after the session stops working; 0 keeps it while the server runs. Files always stay.")
+    var sandboxIdleSeconds = 600.0
+
     @Option(name: .customLong("dream-duplicate-threshold"), help: "Similarity (0–1) at which a dream merges two memories as duplicates.")
     var dreamDuplicateThreshold = CurationRules().duplicateThreshold
 
@@ -60,6 +65,7 @@ struct Serve: AsyncParsableCommand {
         guard (0...1).contains(dreamDuplicateThreshold) else { throw ValidationError("--dream-duplicate-threshold must be between 0 and 1") }
         guard (0...1).contains(dreamMaxDeleteShare) else { throw ValidationError("--dream-max-delete-share must be between 0 and 1") }
         guard maxConcurrentDreams >= 1 else { throw ValidationError("--max-concurrent-dreams must be at least 1") }
+        guard sandboxIdleSeconds >= 0, sandboxIdleSeconds.isFinite else { throw ValidationError("--sandbox-idle-seconds must be 0 or more") }
     }
     @Flag(name: .customLong("webhooks-allow-private"), help: "Accept webhook receivers on loopback, private and link-local addresses (and plain http).")
     var webhooksAllowPrivate = false
@@ -92,7 +98,9 @@ struct Serve: AsyncParsableCommand {
             server: ServerConfiguration(
                 host: host, port: port, maxBodyBytes: maxBodyBytes, heartbeatSeconds: heartbeatSeconds, staticAPIKeys: staticKeys),
             models: models,
-            runtime: RuntimeConfiguration(dataDirectory: dataDirectory, maxTokens: maxTokens),
+            runtime: RuntimeConfiguration(
+                dataDirectory: dataDirectory, maxTokens: maxTokens,
+                sandboxIdleTimeout: sandboxIdleSeconds > 0 ? .milliseconds(Int64(sandboxIdleSeconds * 1000)) : nil),
             dreams: DreamSettings(
                 rules: CurationRules(duplicateThreshold: dreamDuplicateThreshold, maxDeleteShare: dreamMaxDeleteShare),
                 maxConcurrentDreams: maxConcurrentDreams),

@@ -16,12 +16,20 @@ public struct RuntimeConfiguration: Sendable {
     public var maxModelCallsPerTurn: Int
     /// Child threads of one session that run at once; more wait in a queue.
     public var maxConcurrentThreads: Int
+    /// How long a session's sandbox (its bash shell and the processes it started) stays open
+    /// after the session stops working; nil keeps it while the server runs. Files stay either
+    /// way: the next turn opens a fresh sandbox on the same folder, with a new shell.
+    public var sandboxIdleTimeout: Duration?
 
-    public init(dataDirectory: String, maxTokens: Int = 8192, maxModelCallsPerTurn: Int = 100, maxConcurrentThreads: Int = 25) {
+    public init(
+        dataDirectory: String, maxTokens: Int = 8192, maxModelCallsPerTurn: Int = 100, maxConcurrentThreads: Int = 25,
+        sandboxIdleTimeout: Duration? = .seconds(600)
+    ) {
         self.dataDirectory = dataDirectory
         self.maxTokens = maxTokens
         self.maxModelCallsPerTurn = maxModelCallsPerTurn
         self.maxConcurrentThreads = max(1, maxConcurrentThreads)
+        self.sandboxIdleTimeout = sandboxIdleTimeout
     }
 }
 

@@ -23,13 +23,15 @@ public actor SessionRunner: SessionDriver, Service {
     let turnEndHandler: (any TurnEndHandler)?
     let logger: Logger
 
-    private struct Running {
+    struct Running {
         var control: LoopControl
         var task: Task<Void, Never>
     }
 
-    private var running: [String: Running] = [:]
-    private var sandboxes: [String: Sandbox] = [:]
+    var running: [String: Running] = [:]
+    var sandboxes: [String: Sandbox] = [:]
+    /// When each session's last loop ended (see `SessionRunner+Eviction.swift`).
+    var idleSince: [String: ContinuousClock.Instant] = [:]
     private var accepting = true
     /// Each coordinator session's child threads (see `SessionRunner+Threads.swift`).
     var threadSchedulers: [String: ThreadScheduler] = [:]
@@ -62,8 +64,10 @@ public actor SessionRunner: SessionDriver, Service {
             logger.info("resuming threads", metadata: ["session": "\(id)"])
             await resumeThreads(sessionID: id)
         }
+        let sweeper = Task { await self.closeIdleSandboxesPeriodically() }
         // Returns when graceful shutdown begins (or throws if the task is cancelled).
         try? await gracefulShutdown()
+        sweeper.cancel()
         await shutdown()
     }
 
@@ -114,6 +118,7 @@ public actor SessionRunner: SessionDriver, Service {
     public func sessionDeleted(id: String) async {
         running[id]?.task.cancel()
         await stopThreads(sessionID: id)
+        idleSince[id] = nil
         if let sandbox = sandboxes.removeValue(forKey: id) { await sandbox.close() }
         try? FileManager.default.removeItem(at: Sandbox.sessionFolder(dataDirectory: configuration.dataDirectory, sessionID: id))
     }
@@ -152,6 +157,7 @@ public actor SessionRunner: SessionDriver, Service {
             }
         }
         running[sessionID] = nil
+        idleSince[sessionID] = .now
     }
 
     private func makeLoop(sessionID: String, control: LoopControl) async throws -> SessionLoop {
@@ -165,7 +171,8 @@ public actor SessionRunner: SessionDriver, Service {
             turnEndHandler: turnEndHandler, logger: logger)
     }
 
-    /// The session's sandbox, created on first use and kept while the server runs.
+    /// The session's sandbox, created on first use and kept until the session has been idle
+    /// for `configuration.sandboxIdleTimeout`.
     func sandbox(for session: Session) async throws -> Sandbox {
         if let existing = sandboxes[session.id] { return existing }
         let volumes = try await makeExtraVolumes(session)

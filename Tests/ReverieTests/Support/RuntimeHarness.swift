@@ -13,6 +13,8 @@ struct RuntimeHarness {
     let kind: ProviderKind
     let retry: RetryPolicy
     let streaming: Bool?
+    /// Further server settings, applied at every (re)start.
+    let configure: @Sendable (inout HostConfiguration) -> Void
 
     /// Retries that take milliseconds, so failure tests stay fast.
     static let fastRetry = RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(5), maxDelay: .milliseconds(20), maxRetryAfter: .milliseconds(50))
@@ -20,13 +22,14 @@ struct RuntimeHarness {
     /// Starts a mock with `scenario` and a server whose every model routes to it.
     static func start(
         _ scenario: MockScenario, kind: ProviderKind = .anthropic, retry: RetryPolicy = fastRetry, streaming: Bool? = nil,
-        timeout: Duration = .seconds(20)
+        timeout: Duration = .seconds(20), configure: @escaping @Sendable (inout HostConfiguration) -> Void = { _ in }
     ) async throws -> RuntimeHarness {
         let mock = MockLLMServer(scenario: scenario)
         try await mock.start()
         do {
-            let server = try await startServer(mock: mock, kind: kind, retry: retry, streaming: streaming, timeout: timeout, directory: nil)
-            return RuntimeHarness(mock: mock, server: server, kind: kind, retry: retry, streaming: streaming)
+            let server = try await startServer(
+                mock: mock, kind: kind, retry: retry, streaming: streaming, timeout: timeout, directory: nil, configure: configure)
+            return RuntimeHarness(mock: mock, server: server, kind: kind, retry: retry, streaming: streaming, configure: configure)
         } catch {
             await mock.stop()
             throw error
@@ -44,12 +47,14 @@ struct RuntimeHarness {
     }
 
     private static func startServer(
-        mock: MockLLMServer, kind: ProviderKind, retry: RetryPolicy, streaming: Bool?, timeout: Duration, directory: String?
+        mock: MockLLMServer, kind: ProviderKind, retry: RetryPolicy, streaming: Bool?, timeout: Duration, directory: String?,
+        configure: @Sendable (inout HostConfiguration) -> Void
     ) async throws -> TestServer {
         let url = mock.baseURL ?? ""
         return try await TestServer.start(directory: directory) { configuration in
             configuration.models = models(mockURL: url, kind: kind, retry: retry, streaming: streaming, timeout: timeout)
             configuration.tools.bash.defaultTimeout = .seconds(30)
+            configure(&configuration)
         }
     }
 
@@ -58,7 +63,8 @@ struct RuntimeHarness {
     mutating func restartServer() async throws {
         await server.stop()
         server = try await Self.startServer(
-            mock: mock, kind: kind, retry: retry, streaming: streaming, timeout: .seconds(20), directory: server.directory)
+            mock: mock, kind: kind, retry: retry, streaming: streaming, timeout: .seconds(20), directory: server.directory,
+            configure: configure)
     }
 
     func stop() async {
