@@ -147,6 +147,38 @@ import Testing
         }
     }
 
+    /// A restart while the grader is judging resumes the grading inside the span it opened:
+    /// every `span.outcome_evaluation_start` gets its end.
+    @Test func gradingCutShortByARestartResumesInItsOwnSpan() async throws {
+        let scenario = try runtimeScenario("""
+            {"rules": [
+              {"name": "slow grader", "system_contains": "\(graderMarker)", "times": 1, "latency_ms": 20000, "reply": \(Self.verdict("satisfied", "late", passed: true))},
+              {"name": "grader", "system_contains": "\(graderMarker)", "reply": \(Self.verdict("satisfied", "ok", passed: true))},
+              {"name": "agent", "reply": "Work done."}
+            ]}
+            """)
+        var harness = try await RuntimeHarness.start(scenario)
+        do {
+            let session = try await harness.server.makeRuntimeSession()
+            try await harness.server.send(session, [Self.defineOutcome("Work", rubric: "- Done")])
+            try await harness.server.waitForEvents(session, "grading") { $0.count(ofType: "span.outcome_evaluation_ongoing") == 1 }
+            try await harness.restartServer()
+            let events = try await harness.server.waitForIdle(session, timeout: .seconds(15))
+            let starts = events.ofType("span.outcome_evaluation_start")
+            let ends = events.ofType("span.outcome_evaluation_end")
+            #expect(starts.count == 1)
+            #expect(ends.count == 1)
+            #expect(ends.first?["outcome_evaluation_start_id"] == starts.first?["id"])
+            #expect(ends.first?["result"] == "satisfied")
+            #expect(events.last?["stop_reason"] == ["type": "end_turn"])
+            #expect(await harness.graderRequests().count == 2)
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
     @Test func anInterruptWhileTheAgentRevisesEndsTheOutcomeInterrupted() async throws {
         let scenario = try runtimeScenario("""
             {"rules": [

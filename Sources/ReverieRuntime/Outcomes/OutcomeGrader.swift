@@ -27,8 +27,15 @@ public struct OutcomeGrader: TurnEndHandler {
         let sessionID = turn.session.id
         // Cycles are 0-indexed: 0 is the first evaluation, 1 the one after the first revision.
         let iteration = outcome.completedIterations
-        let start = SessionEvent(type: .spanOutcomeEvaluationStart, fields: ["outcome_id": .string(outcome.id), "iteration": .int(Int64(iteration))])
-        try await platform.append([start], to: sessionID)
+        // A grading a restart cut short is resumed inside its own span rather than left open.
+        let startID: String
+        if let open = Self.openEvaluationStart(of: outcome.id, in: turn.events) {
+            startID = open
+        } else {
+            let start = SessionEvent(type: .spanOutcomeEvaluationStart, fields: ["outcome_id": .string(outcome.id), "iteration": .int(Int64(iteration))])
+            try await platform.append([start], to: sessionID)
+            startID = start.id
+        }
 
         var verdicts: [CriterionVerdict] = []
         var usage = TokenUsage()
@@ -78,7 +85,7 @@ public struct OutcomeGrader: TurnEndHandler {
             explanation = "The grader could not judge the deliverable: \((error as? ModelError)?.description ?? "\(error)")"
         }
         try await platform.append([SessionEvent(type: .spanOutcomeEvaluationEnd, fields: [
-            "outcome_id": .string(outcome.id), "outcome_evaluation_start_id": .string(start.id), "iteration": .int(Int64(iteration)),
+            "outcome_id": .string(outcome.id), "outcome_evaluation_start_id": .string(startID), "iteration": .int(Int64(iteration)),
             "result": .string(result), "explanation": .string(explanation),
             "usage": [
                 "input_tokens": .int(Int64(usage.inputTokens)), "output_tokens": .int(Int64(usage.outputTokens)),
@@ -90,6 +97,18 @@ public struct OutcomeGrader: TurnEndHandler {
         // `needs_revision` sends the agent back to work; `max_iterations_reached` gives it one
         // final turn to acknowledge the remaining gaps (no further evaluation runs).
         return result == "needs_revision" || result == "max_iterations_reached" ? .continueWorking : .finish
+    }
+
+    /// The id of the outcome's latest `span.outcome_evaluation_start` if no end closed it.
+    static func openEvaluationStart(of outcomeID: String, in events: [SessionEvent]) -> String? {
+        for event in events.reversed() where event.fields["outcome_id"]?.stringValue == outcomeID {
+            switch event.type {
+            case .spanOutcomeEvaluationEnd: return nil
+            case .spanOutcomeEvaluationStart: return event.id
+            default: continue
+            }
+        }
+        return nil
     }
 
     /// An interrupt while an outcome is active (the agent working or revising) ends it as
