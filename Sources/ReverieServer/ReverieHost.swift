@@ -124,3 +124,19 @@ public final class ReverieHost: Sendable {
         if let failure { throw failure }
     }
 }
+
+/// A host run as one `Service` of an enclosing `ServiceGroup` (tests, benchmarks, embedding):
+/// the host's own services stop gracefully when that group shuts down.
+public struct ReverieHostService: Service {
+    public let host: ReverieHost
+    let onListening: @Sendable (Int) async -> Void
+
+    public init(host: ReverieHost, onListening: @escaping @Sendable (Int) async -> Void = { _ in }) {
+        self.host = host
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        try await host.run(signals: [], onListening: onListening)
+    }
+}

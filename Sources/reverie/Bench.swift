@@ -7,12 +7,13 @@ import NIOHTTP1
 import ReverieCore
 import ReverieModels
 import ReverieServer
+import ServiceLifecycle
 
 /// `reverie bench`: load tests that print figures for docs/PERFORMANCE.md.
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run benchmarks against an in-process server on a fresh database and print figures.",
-        subcommands: [BenchEvents.self, BenchSteps.self, BenchSessions.self, BenchThreads.self, BenchDream.self, BenchWebhooks.self])
+        subcommands: [BenchEvents.self, BenchMemory.self, BenchSteps.self, BenchSessions.self, BenchThreads.self, BenchDream.self, BenchWebhooks.self])
 }
 
 /// Shared set-up: a server on a free port over a temporary data directory, and an HTTP client.
@@ -20,33 +21,41 @@ struct BenchHarness {
     let host: ReverieHost
     let port: Int
     let client: HTTPClient
+    let group: ServiceGroup
     let task: Task<Void, any Error>
     let apiKey = "bench-key"
 
-    /// `models` routes agents' models (the runtime is off without it).
-    static func start(dataDirectory: String?, heartbeatSeconds: Double = 15, models: ModelCatalogConfiguration? = nil) async throws -> BenchHarness {
+    /// `models` routes agents' models (the runtime is off without it); `configure` adjusts
+    /// the rest of the configuration.
+    static func start(
+        dataDirectory: String?, heartbeatSeconds: Double = 15, models: ModelCatalogConfiguration? = nil,
+        configure: (inout HostConfiguration) -> Void = { _ in }
+    ) async throws -> BenchHarness {
         let directory = dataDirectory ?? (NSTemporaryDirectory() + "reverie-bench-" + UUID().uuidString)
         var logger = Logger(label: "reverie.bench")
         logger.logLevel = .error
-        let host = try ReverieHost(
-            configuration: HostConfiguration(
-                dataDirectory: directory,
-                server: ServerConfiguration(port: 0, heartbeatSeconds: heartbeatSeconds, staticAPIKeys: ["bench-key"]),
-                models: models),
-            logger: logger)
+        var configuration = HostConfiguration(
+            dataDirectory: directory,
+            server: ServerConfiguration(port: 0, heartbeatSeconds: heartbeatSeconds, staticAPIKeys: ["bench-key"]),
+            models: models)
+        configure(&configuration)
+        let host = try ReverieHost(configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let task = Task { try await host.run(signals: []) { continuation.yield($0) } }
+        let group = ServiceGroup(configuration: .init(
+            services: [.init(service: ReverieHostService(host: host) { continuation.yield($0) })], logger: logger))
+        let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw ValidationError("server did not start") }
-        var configuration = HTTPClient.Configuration()
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 2048
-        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        return BenchHarness(host: host, port: port, client: client, task: task)
+        var clientConfiguration = HTTPClient.Configuration()
+        clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 2048
+        let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+        return BenchHarness(host: host, port: port, client: client, group: group, task: task)
     }
 
+    /// Stops the client, then the server gracefully (as SIGTERM does).
     func stop() async throws {
         try await client.shutdown()
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
     }
 

@@ -93,7 +93,7 @@ struct BenchDream: AsyncParsableCommand {
     }
 
     static func ms(_ duration: Duration) -> String {
-        String(format: "%.0f", Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15)
+        String(format: "%.0f", duration.milliseconds)
     }
 
     /// A working session of about `kilobytes` KB: a request, tool calls with large outputs

@@ -67,10 +67,10 @@ struct BenchEvents: AsyncParsableCommand {
                             index += 1
                             let body = #"{"events":[{"type":"user.message","content":[{"type":"text","text":"bench event \#(client)-\#(index)"}]}]}"#
                             let begin = ContinuousClock.now
-                            let status = try await send(.POST, "/v1/sessions/\(session)/events", body)
+                            let (status, _) = try await send(.POST, "/v1/sessions/\(session)/events", body)
                             let elapsed = ContinuousClock.now - begin
                             if status == 200 {
-                                latencies.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+                                latencies.append(elapsed.milliseconds)
                             } else {
                                 errors += 1
                             }
@@ -88,7 +88,7 @@ struct BenchEvents: AsyncParsableCommand {
             return (all, errors)
         }
         let elapsed = ContinuousClock.now - start
-        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let wall = elapsed.seconds
         let sorted = results.0.sorted()
         return AppendResult(count: sorted.count, rate: Double(sorted.count) / wall, p50: percentile(sorted, 50), p99: percentile(sorted, 99), errors: results.1)
     }

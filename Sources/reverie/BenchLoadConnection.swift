@@ -9,8 +9,9 @@ import NIOPosix
 struct BenchLoadConnection {
     typealias Channel = NIOAsyncChannel<HTTPClientResponsePart, HTTPClientRequestPart>
 
-    /// A request's outcome: the status code (0 when the connection ended first).
-    typealias Send = (_ method: HTTPMethod, _ path: String, _ body: String) async throws -> Int
+    /// Sends a request and returns the response's status code (0 when the connection ended
+    /// first) and body.
+    typealias Send = (_ method: HTTPMethod, _ path: String, _ body: String?) async throws -> (status: Int, body: ByteBuffer)
 
     /// Opens a connection to `127.0.0.1:port`, runs `body` with a function that sends one
     /// request and waits for its response, then closes the connection.
@@ -31,17 +32,23 @@ struct BenchLoadConnection {
             headers.add(name: "content-type", value: "application/json")
             return try await body { method, path, text in
                 var head = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: headers)
-                head.headers.add(name: "content-length", value: String(text.utf8.count))
-                try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(ByteBuffer(string: text))), .end(nil)])
+                if let text {
+                    head.headers.add(name: "content-length", value: String(text.utf8.count))
+                    try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(ByteBuffer(string: text))), .end(nil)])
+                } else {
+                    head.headers.remove(name: "content-type")
+                    try await outbound.write(contentsOf: [.head(head), .end(nil)])
+                }
                 var status = 0
+                var received = ByteBuffer()
                 while let part = try await responses.next() {
                     switch part {
                     case .head(let response): status = Int(response.status.code)
-                    case .body: continue
-                    case .end: return status
+                    case .body(var chunk): received.writeBuffer(&chunk)
+                    case .end: return (status, received)
                     }
                 }
-                return 0
+                return (0, received)
             }
         }
     }

@@ -104,10 +104,10 @@ struct BenchSteps: AsyncParsableCommand {
                 break
             }
         }
-        let total = milliseconds(ContinuousClock.now - start)
+        let total = (ContinuousClock.now - start).milliseconds
         guard let idle, idle.json.contains(#""end_turn""#) else { throw ValidationError("the turn did not end normally: \(idle?.json ?? "no idle event")") }
         let (model, calls) = timer.totals
-        return TurnResult(total: total, model: milliseconds(model), modelCalls: calls)
+        return TurnResult(total: total, model: model.milliseconds, modelCalls: calls)
     }
 
     /// `write` a small file, then `read` it (steps − 2) times, then a final message.
@@ -182,7 +182,7 @@ struct BenchSessions: AsyncParsableCommand {
                         guard case .event(let event) = item else { continue }
                         if event.type == .sessionError { sawError = true }
                         if event.type == .sessionStatusIdle {
-                            let finished = seconds(ContinuousClock.now - start)
+                            let finished = (ContinuousClock.now - start).seconds
                             let ended = event.json.contains(#""end_turn""#)
                             return SessionRun(ok: ended && !sawError, seconds: finished, reason: ended ? (sawError ? "session.error" : nil) : event.json)
                         }
@@ -194,7 +194,7 @@ struct BenchSessions: AsyncParsableCommand {
             for await run in group { runs.append(run) }
             return runs
         }
-        let elapsed = seconds(ContinuousClock.now - start)
+        let elapsed = (ContinuousClock.now - start).seconds
         sampling.cancel()
         let peakSampled = await sampler.peak
         let after = MemoryFigures.current()
@@ -338,14 +338,6 @@ func processCPUMilliseconds() -> Double {
     let user = Double(usage.ru_utime.tv_sec) * 1000 + Double(usage.ru_utime.tv_usec) / 1000
     let system = Double(usage.ru_stime.tv_sec) * 1000 + Double(usage.ru_stime.tv_usec) / 1000
     return user + system
-}
-
-func milliseconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
-}
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
 }
 
 func mib(_ bytes: Int) -> String { formatted(Double(bytes) / 1_048_576, 0) }

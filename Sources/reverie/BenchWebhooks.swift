@@ -30,20 +30,13 @@ struct BenchWebhooks: AsyncParsableCommand {
 
     func run() async throws {
         let receiver = try await BenchReceiver.start()
-        let directory = NSTemporaryDirectory() + "reverie-bench-" + UUID().uuidString
-        var logger = Logger(label: "reverie.bench")
-        logger.logLevel = .error
-        let configuration = HostConfiguration(
-            dataDirectory: directory, server: ServerConfiguration(port: 0, staticAPIKeys: ["bench-key"]),
-            webhooks: WebhookConfiguration(
+        let (concurrency, pollMilliseconds) = (self.concurrency, self.pollMilliseconds)
+        let harness = try await BenchHarness.start(dataDirectory: nil) { configuration in
+            configuration.webhooks = WebhookConfiguration(
                 addressPolicy: WebhookAddressPolicy(allowPrivateNetworks: true), maxConcurrentDeliveries: concurrency,
-                maxConcurrentPerEndpoint: concurrency, pollInterval: .milliseconds(pollMilliseconds)))
-        let host = try ReverieHost(configuration: configuration, logger: logger)
-        let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let task = Task { try await host.run(signals: []) { continuation.yield($0) } }
-        var iterator = ports.makeAsyncIterator()
-        guard await iterator.next() != nil else { throw ValidationError("server did not start") }
-        let platform = host.platform
+                maxConcurrentPerEndpoint: concurrency, pollInterval: .milliseconds(pollMilliseconds))
+        }
+        let platform = harness.host.platform
         print("reverie bench webhooks: receiver on loopback, \(concurrency) deliveries in flight, poll \(pollMilliseconds) ms")
 
         // Throughput: queue `events` events at once, time until the receiver has them all.
@@ -78,10 +71,9 @@ struct BenchWebhooks: AsyncParsableCommand {
         delays.sort()
         print("idle→webhook: p50 \(formatted(percentile(delays, 50), 2)) ms, p99 \(formatted(percentile(delays, 99), 2)) ms, max \(formatted(delays.last ?? .nan, 2)) ms (\(idles) idles)")
 
-        task.cancel()
-        _ = try? await task.value
+        try await harness.stop()
         await receiver.stop()
-        try? FileManager.default.removeItem(atPath: directory)
+        try? FileManager.default.removeItem(atPath: harness.host.configuration.dataDirectory)
     }
 }
 
@@ -160,12 +152,5 @@ final class BenchReceiver: Sendable {
     func stop() async {
         task.cancel()
         _ = try? await task.value
-    }
-}
-
-extension Duration {
-    fileprivate var seconds: Double {
-        let (whole, fraction) = components
-        return Double(whole) + Double(fraction) / 1e18
     }
 }

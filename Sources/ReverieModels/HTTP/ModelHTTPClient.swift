@@ -122,11 +122,3 @@ public final class ModelHTTPClient: Sendable {
         return ModelError(.connection, "could not reach the model server: \(error)")
     }
 }
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
-    }
-}

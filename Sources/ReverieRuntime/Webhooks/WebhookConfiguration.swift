@@ -49,11 +49,3 @@ public struct WebhookConfiguration: Sendable {
     /// dies mid-send, the delivery becomes due again after this.
     public var lease: Duration { requestTimeout * 2 + .seconds(5) }
 }
-
-extension Duration {
-    /// The duration in seconds.
-    var seconds: Double {
-        let (whole, fraction) = components
-        return Double(whole) + Double(fraction) / 1e18
-    }
-}

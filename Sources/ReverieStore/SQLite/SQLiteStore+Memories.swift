@@ -81,16 +81,15 @@ extension SQLiteStore {
                 }
             }
             var items: [MemoryListItem] = []
-            let batch = max(query.limit + 1, 16)
+            // Rows are stepped lazily: a folder deeper than `depth` is listed once and the scan
+            // restarts past it, so only one row of each such folder is ever read.
             scan: while items.count <= query.limit {
-                let rows = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT \(columns) FROM memories WHERE store_id = ? AND path \(inclusive ? ">=" : ">") ? AND path < ?
-                        ORDER BY path LIMIT ?
-                        """,
-                    arguments: [storeID, lower, end, batch])
-                for row in rows {
+                let statement = try db.cachedStatement(sql: """
+                    SELECT \(columns) FROM memories WHERE store_id = ? AND path \(inclusive ? ">=" : ">") ? AND path < ?
+                    ORDER BY path
+                    """)
+                let rows = try Row.fetchCursor(statement, arguments: [storeID, lower, end])
+                while let row = try rows.next() {
                     let memory = Self.memory(row)
                     let segments = MemoryPath.segments(memory.path)
                     if query.depth > 0, segments.count - baseDepth > query.depth {
@@ -105,7 +104,7 @@ extension SQLiteStore {
                     inclusive = false
                     if items.count > query.limit { break scan }
                 }
-                if rows.count < batch { break }
+                break
             }
             let hasMore = items.count > query.limit
             if hasMore { items.removeLast(items.count - query.limit) }

@@ -30,13 +30,6 @@ final class TestServer: Sendable {
         self.group = group
     }
 
-    /// The host as a `Service`: its own service group follows this one's graceful shutdown.
-    private struct HostService: Service {
-        let host: ReverieHost
-        let onListening: @Sendable (Int) async -> Void
-        func run() async throws { try await host.run(signals: [], onListening: onListening) }
-    }
-
     /// Starts a server; `configure` adjusts the configuration first.
     static func start(directory: String? = nil, configure: (inout HostConfiguration) -> Void = { _ in }) async throws -> TestServer {
         let directory = directory ?? TemporaryDirectory.make()
@@ -48,7 +41,7 @@ final class TestServer: Sendable {
         let host = try ReverieHost(configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let group = ServiceGroup(configuration: .init(
-            services: [.init(service: HostService(host: host) { port in continuation.yield(port) })], logger: logger))
+            services: [.init(service: ReverieHostService(host: host) { port in continuation.yield(port) })], logger: logger))
         let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw TestFailure("server did not start") }

@@ -1,0 +1,12 @@
+extension Duration {
+    /// The duration in seconds.
+    public var seconds: Double {
+        let (whole, fraction) = components
+        return Double(whole) + Double(fraction) / 1e18
+    }
+
+    /// The duration in milliseconds.
+    public var milliseconds: Double {
+        seconds * 1000
+    }
+}
