@@ -35,6 +35,8 @@ import Testing
             let deadline = ContinuousClock.now + .seconds(10)
             while await runner.openSandboxCount > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
             #expect(await runner.openSandboxCount == 0)
+            // The sandbox leaves the table before its shell is stopped and reaped.
+            while kill(pid, 0) == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
             #expect(kill(pid, 0) != 0, "the idle session's shell was stopped")
             #expect(FileManager.default.fileExists(atPath: workspace.appendingPathComponent("shell.pid").path), "files stay")
 
