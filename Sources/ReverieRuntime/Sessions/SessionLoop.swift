@@ -40,7 +40,7 @@ struct SessionLoop: Sendable {
             logger.error("session loop failed", metadata: ["session": "\(sessionID)", "error": "\(error)"])
             let message = (error as? APIError)?.message ?? "\(error)"
             _ = try? await platform.append([
-                errorEvent(type: "unknown_error", message: "The session runtime failed: \(message)", retry: "terminal"),
+                StepEvents.error(type: "unknown_error", message: "The session runtime failed: \(message)", retry: "terminal"),
                 idleEvent(["type": "end_turn"]),
             ], to: sessionID)
             return .idle
@@ -69,7 +69,7 @@ struct SessionLoop: Sendable {
                 modelCalls += 1
                 if modelCalls > configuration.maxModelCallsPerTurn {
                     try await log.append([
-                        errorEvent(type: "unknown_error", message: "The turn made more than \(configuration.maxModelCallsPerTurn) model calls and was stopped.", retry: "terminal"),
+                        StepEvents.error(type: "unknown_error", message: "The turn made more than \(configuration.maxModelCallsPerTurn) model calls and was stopped.", retry: "terminal"),
                         idleEvent(["type": "end_turn"]),
                     ])
                     return
@@ -129,61 +129,40 @@ struct SessionLoop: Sendable {
         let start = SessionEvent(type: .spanModelRequestStart)
         try await log.append(carrying + [start])
         let previews = PreviewPublisher(hub: platform.hub, sessionID: sessionID)
-        let provider = self.provider
         let (platform, sessionID) = (self.platform, self.sessionID)
         let response: ModelResponse
         do {
-            response = try await control.perform {
-                guard let retrying = provider as? RetryingModelProvider else {
-                    return try await provider.complete(request) { event in await previews.publish(event) }
-                }
+            response = try await control.complete(request, with: provider, onEvent: { event in await previews.publish(event) }) { attempt in
                 // Each failed attempt that will be retried is logged as it happens.
-                return try await retrying.complete(request, onEvent: { event in await previews.publish(event) }) { attempt in
-                    previews.restart()
-                    _ = try? await platform.append([Self.retryingEvent(attempt)], to: sessionID)
-                }
+                previews.restart()
+                _ = try? await platform.append([StepEvents.retrying(attempt)], to: sessionID)
             }
         } catch let error where control.isInterrupted || error is CancellationError {
             if !control.isInterrupted { throw error }
-            try await log.append([modelRequestEnd(start.id, usage: TokenUsage(), isError: true)])
+            try await log.append([StepEvents.modelRequestEnd(start.id, usage: TokenUsage(), isError: true)])
             return .continued
         } catch {
             let failure = ModelFailure(error)
             try await log.append([
-                modelRequestEnd(start.id, usage: TokenUsage(), isError: true),
-                errorEvent(type: failure.errorType, message: failure.message, retry: failure.retryStatus),
+                StepEvents.modelRequestEnd(start.id, usage: TokenUsage(), isError: true),
+                StepEvents.error(type: failure.errorType, message: failure.message, retry: failure.retryStatus),
                 idleEvent(["type": .string(failure.stopReason)]),
             ])
             return .stopped
         }
-        var produced: [SessionEvent] = []
-        var text: [JSONValue] = []
-        for block in response.content {
-            switch block {
-            case .thinking:
-                produced.append(SessionEvent(type: .agentThinking))
-            case .text(let value):
-                if !value.isEmpty { text.append(["type": "text", "text": .string(value)]) }
-            case .toolUse, .toolResult, .media:
-                break
-            }
-        }
-        if !text.isEmpty {
-            produced.append(SessionEvent(id: previews.messageID, type: .agentMessage, fields: ["content": .array(text)]))
-        }
-        for case .toolUse(_, let name, let input) in response.content {
+        let toolbox = self.toolbox
+        var produced = StepEvents.reply(response, messageID: previews.messageID) { name, input in
             if toolbox.isCustom(name) {
-                produced.append(SessionEvent(type: .agentCustomToolUse, fields: ["name": .string(name), "input": input]))
-            } else {
-                let policy = toolbox.policy(for: name)
-                produced.append(SessionEvent(type: .agentToolUse, fields: [
-                    "name": .string(name), "input": input,
-                    "evaluated_permission": policy == .alwaysAsk ? "ask" : "allow",
-                    "evaluation": ["type": policy == .alwaysAsk ? "always_ask" : "always_allow"],
-                ]))
+                return SessionEvent(type: .agentCustomToolUse, fields: ["name": .string(name), "input": input])
             }
+            let policy = toolbox.policy(for: name)
+            return SessionEvent(type: .agentToolUse, fields: [
+                "name": .string(name), "input": input,
+                "evaluated_permission": policy == .alwaysAsk ? "ask" : "allow",
+                "evaluation": ["type": policy == .alwaysAsk ? "always_ask" : "always_allow"],
+            ])
         }
-        produced.append(modelRequestEnd(start.id, usage: response.usage, isError: false))
+        produced.append(StepEvents.modelRequestEnd(start.id, usage: response.usage, isError: false))
         try await log.append(produced)
         return .continued
     }
@@ -211,7 +190,7 @@ struct SessionLoop: Sendable {
             switch call.confirmation {
             case .deny(let message)?:
                 let reason = message.map { "The user denied this tool call: \($0)" } ?? "The user denied this tool call."
-                result = toolResult(call.eventID, .error(reason))
+                result = StepEvents.toolResult(call.eventID, .error(reason))
             case .allow?:
                 result = try await execute(call)
             case nil:
@@ -242,7 +221,7 @@ struct SessionLoop: Sendable {
         } catch where control.isInterrupted {
             output = .error("The tool call was interrupted by the user before it finished.")
         }
-        return toolResult(call.eventID, output)
+        return StepEvents.toolResult(call.eventID, output)
     }
 
     // MARK: interruption and recovery
@@ -251,7 +230,7 @@ struct SessionLoop: Sendable {
     private func finishInterrupted(_ state: TurnState, log: EventLogView) async throws {
         var events: [SessionEvent] = []
         for call in state.pending where !call.isCustom {
-            events.append(toolResult(call.eventID, .error("The tool call was not run: the user interrupted the session.")))
+            events.append(StepEvents.toolResult(call.eventID, .error("The tool call was not run: the user interrupted the session.")))
         }
         events += turnEndHandler?.turnInterrupted(events: log.primary) ?? []
         events.append(idleEvent(["type": "end_turn"]))
@@ -262,12 +241,12 @@ struct SessionLoop: Sendable {
     private func closeInterruptedWork(_ state: TurnState, log: EventLogView) async throws {
         var events: [SessionEvent] = []
         if let open = state.openModelRequestID {
-            events.append(modelRequestEnd(open, usage: TokenUsage(), isError: true))
+            events.append(StepEvents.modelRequestEnd(open, usage: TokenUsage(), isError: true))
         }
         for call in state.pending where !call.isCustom {
             let started = call.confirmation == .allow || (call.confirmation == nil && toolbox.policy(for: call.name) != .alwaysAsk)
             if started {
-                events.append(toolResult(call.eventID, .error(
+                events.append(StepEvents.toolResult(call.eventID, .error(
                     "The tool call was interrupted by a server restart; it may or may not have completed. Check its effects before retrying.")))
             }
         }
@@ -278,48 +257,6 @@ struct SessionLoop: Sendable {
 
     private func idleEvent(_ stopReason: JSONValue) -> SessionEvent {
         SessionEvent(type: .sessionStatusIdle, fields: ["stop_reason": stopReason])
-    }
-
-    /// `session.error` with `retry_status: retrying` for a failed model call about to be retried.
-    static func retryingEvent(_ attempt: RetryAttempt) -> SessionEvent {
-        let failure = ModelFailure(attempt.error)
-        let wait = String(format: "%.1f", Double(attempt.delay.components.seconds) + Double(attempt.delay.components.attoseconds) / 1e18)
-        return SessionEvent(type: .sessionError, fields: [
-            "error": [
-                "type": .string(failure.errorType),
-                "message": .string("\(failure.message) (attempt \(attempt.attempt) of \(attempt.maxAttempts); retrying in \(wait) s)"),
-                "retry_status": ["type": "retrying"],
-            ],
-        ])
-    }
-
-    private func errorEvent(type: String, message: String, retry: String) -> SessionEvent {
-        SessionEvent(type: .sessionError, fields: [
-            "error": ["type": .string(type), "message": .string(message), "retry_status": ["type": .string(retry)]],
-        ])
-    }
-
-    private func modelRequestEnd(_ startID: String, usage: TokenUsage, isError: Bool) -> SessionEvent {
-        SessionEvent(type: .spanModelRequestEnd, fields: [
-            "model_request_start_id": .string(startID), "is_error": .bool(isError),
-            "model_usage": [
-                "input_tokens": .int(Int64(usage.inputTokens)), "output_tokens": .int(Int64(usage.outputTokens)),
-                "cache_read_input_tokens": .int(Int64(usage.cacheReadInputTokens)),
-                "cache_creation_input_tokens": .int(Int64(usage.cacheCreationInputTokens)),
-            ],
-        ])
-    }
-
-    private func toolResult(_ toolUseID: String, _ output: ToolOutput) -> SessionEvent {
-        let content: [JSONValue] = output.content.map { item in
-            switch item {
-            case .text(let text): ["type": "text", "text": .string(text)]
-            case .media(let block): block
-            }
-        }
-        return SessionEvent(type: .agentToolResult, fields: [
-            "tool_use_id": .string(toolUseID), "content": .array(content), "is_error": .bool(output.isError),
-        ])
     }
 }
 

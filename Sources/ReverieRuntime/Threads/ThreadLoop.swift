@@ -42,7 +42,7 @@ struct ThreadLoop: Sendable {
             logger.error("thread loop failed", metadata: ["session": "\(sessionID)", "thread": "\(threadID)", "error": "\(error)"])
             let message = (error as? APIError)?.message ?? "\(error)"
             _ = try? await append([
-                errorEvent(type: "unknown_error", message: "The thread runtime failed: \(message)", retry: "terminal"),
+                StepEvents.error(type: "unknown_error", message: "The thread runtime failed: \(message)", retry: "terminal"),
                 statusEvent(.sessionThreadStatusIdle, stopReason: ["type": "end_turn"]),
             ])
             return .failed("The thread runtime failed: \(message)")
@@ -61,9 +61,9 @@ struct ThreadLoop: Sendable {
             let state = TurnState(events: events)
             if control.isInterrupted {
                 var closing: [SessionEvent] = []
-                if let open = state.openModelRequestID { closing.append(modelRequestEnd(open, usage: TokenUsage(), isError: true)) }
+                if let open = state.openModelRequestID { closing.append(StepEvents.modelRequestEnd(open, usage: TokenUsage(), isError: true)) }
                 for call in state.pending {
-                    closing.append(toolResult(call.eventID, .error("The tool call was not run: the thread was interrupted.")))
+                    closing.append(StepEvents.toolResult(call.eventID, .error("The tool call was not run: the thread was interrupted.")))
                 }
                 closing.append(statusEvent(.sessionThreadStatusIdle, stopReason: ["type": "end_turn"]))
                 try await append(closing)
@@ -75,7 +75,7 @@ struct ThreadLoop: Sendable {
                 if modelCalls > configuration.maxModelCallsPerTurn {
                     let message = "The thread made more than \(configuration.maxModelCallsPerTurn) model calls and was stopped."
                     try await append([
-                        errorEvent(type: "unknown_error", message: message, retry: "terminal"),
+                        StepEvents.error(type: "unknown_error", message: message, retry: "terminal"),
                         statusEvent(.sessionThreadStatusIdle, stopReason: ["type": "end_turn"]),
                     ])
                     return .failed(message)
@@ -104,9 +104,9 @@ struct ThreadLoop: Sendable {
         try await log.refresh()
         let state = TurnState(events: log.events)
         var events: [SessionEvent] = []
-        if let open = state.openModelRequestID { events.append(modelRequestEnd(open, usage: TokenUsage(), isError: true)) }
+        if let open = state.openModelRequestID { events.append(StepEvents.modelRequestEnd(open, usage: TokenUsage(), isError: true)) }
         for call in state.pending {
-            events.append(toolResult(call.eventID, .error(
+            events.append(StepEvents.toolResult(call.eventID, .error(
                 "The tool call was interrupted by a server restart; it may or may not have completed. Check its effects before retrying.")))
         }
         if !events.isEmpty { try await append(events) }
@@ -124,48 +124,32 @@ struct ThreadLoop: Sendable {
             tools: toolbox.definitions, maxTokens: configuration.maxTokens)
         let start = SessionEvent(type: .spanModelRequestStart)
         try await append([start])
-        let provider = self.provider
         let record: @Sendable (SessionEvent) async -> Void = { [self] event in _ = try? await append([event]) }
         let response: ModelResponse
         do {
-            response = try await control.perform {
-                guard let retrying = provider as? RetryingModelProvider else {
-                    return try await provider.complete(request) { _ in }
-                }
-                return try await retrying.complete(request, onEvent: { _ in }) { attempt in
-                    await record(SessionLoop.retryingEvent(attempt))
-                }
+            response = try await control.complete(request, with: provider, onEvent: { _ in }) { attempt in
+                await record(StepEvents.retrying(attempt))
             }
         } catch let error where control.isInterrupted || error is CancellationError {
             if !control.isInterrupted { throw error }
-            try await append([modelRequestEnd(start.id, usage: TokenUsage(), isError: true)])
+            try await append([StepEvents.modelRequestEnd(start.id, usage: TokenUsage(), isError: true)])
             return nil
         } catch {
             let failure = ModelFailure(error)
             try await append([
-                modelRequestEnd(start.id, usage: TokenUsage(), isError: true),
-                errorEvent(type: failure.errorType, message: failure.message, retry: failure.retryStatus),
+                StepEvents.modelRequestEnd(start.id, usage: TokenUsage(), isError: true),
+                StepEvents.error(type: failure.errorType, message: failure.message, retry: failure.retryStatus),
                 statusEvent(.sessionThreadStatusIdle, stopReason: ["type": .string(failure.stopReason)]),
             ])
             return .failed(failure.message)
         }
-        var produced: [SessionEvent] = []
-        var text: [JSONValue] = []
-        for block in response.content {
-            switch block {
-            case .thinking: produced.append(SessionEvent(type: .agentThinking))
-            case .text(let value): if !value.isEmpty { text.append(["type": "text", "text": .string(value)]) }
-            case .toolUse, .toolResult, .media: break
-            }
-        }
-        if !text.isEmpty { produced.append(SessionEvent(type: .agentMessage, fields: ["content": .array(text)])) }
-        for case .toolUse(_, let name, let input) in response.content {
+        var produced = StepEvents.reply(response) { name, input in
             // A thread has no client to run custom tools or answer confirmations: its tools run as allowed.
-            produced.append(SessionEvent(type: .agentToolUse, fields: [
+            SessionEvent(type: .agentToolUse, fields: [
                 "name": .string(name), "input": input, "evaluated_permission": "allow", "evaluation": ["type": "always_allow"],
-            ]))
+            ])
         }
-        produced.append(modelRequestEnd(start.id, usage: response.usage, isError: false))
+        produced.append(StepEvents.modelRequestEnd(start.id, usage: response.usage, isError: false))
         try await append(produced)
         return nil
     }
@@ -184,7 +168,7 @@ struct ThreadLoop: Sendable {
                 output = .error("The tool call was interrupted before it finished.")
             }
         }
-        try await append([toolResult(call.eventID, output)])
+        try await append([StepEvents.toolResult(call.eventID, output)])
     }
 
     // MARK: events
@@ -204,34 +188,5 @@ struct ThreadLoop: Sendable {
         var fields: [String: JSONValue] = ["agent_name": .string(agent.name)]
         if let stopReason { fields["stop_reason"] = stopReason }
         return SessionEvent(type: type, fields: fields)
-    }
-
-    private func errorEvent(type: String, message: String, retry: String) -> SessionEvent {
-        SessionEvent(type: .sessionError, fields: [
-            "error": ["type": .string(type), "message": .string(message), "retry_status": ["type": .string(retry)]],
-        ])
-    }
-
-    private func modelRequestEnd(_ startID: String, usage: TokenUsage, isError: Bool) -> SessionEvent {
-        SessionEvent(type: .spanModelRequestEnd, fields: [
-            "model_request_start_id": .string(startID), "is_error": .bool(isError),
-            "model_usage": [
-                "input_tokens": .int(Int64(usage.inputTokens)), "output_tokens": .int(Int64(usage.outputTokens)),
-                "cache_read_input_tokens": .int(Int64(usage.cacheReadInputTokens)),
-                "cache_creation_input_tokens": .int(Int64(usage.cacheCreationInputTokens)),
-            ],
-        ])
-    }
-
-    private func toolResult(_ toolUseID: String, _ output: ToolOutput) -> SessionEvent {
-        let content: [JSONValue] = output.content.map { item in
-            switch item {
-            case .text(let text): ["type": "text", "text": .string(text)]
-            case .media(let block): block
-            }
-        }
-        return SessionEvent(type: .agentToolResult, fields: [
-            "tool_use_id": .string(toolUseID), "content": .array(content), "is_error": .bool(output.isError),
-        ])
     }
 }

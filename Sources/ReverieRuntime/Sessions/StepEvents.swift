@@ -1,0 +1,79 @@
+import ReverieCore
+import ReverieModels
+
+/// The events an agent step records, built the same way by the session loop and by thread
+/// loops.
+enum StepEvents {
+    /// `session.error` with its retry status (`retrying`, `exhausted` or `terminal`).
+    static func error(type: String, message: String, retry: String) -> SessionEvent {
+        SessionEvent(type: .sessionError, fields: [
+            "error": ["type": .string(type), "message": .string(message), "retry_status": ["type": .string(retry)]],
+        ])
+    }
+
+    /// `session.error` with `retry_status: retrying` for a failed model call about to be retried.
+    static func retrying(_ attempt: RetryAttempt) -> SessionEvent {
+        let failure = ModelFailure(attempt.error)
+        let wait = String(format: "%.1f", attempt.delay.seconds)
+        return error(
+            type: failure.errorType, message: "\(failure.message) (attempt \(attempt.attempt) of \(attempt.maxAttempts); retrying in \(wait) s)",
+            retry: "retrying")
+    }
+
+    static func modelRequestEnd(_ startID: String, usage: TokenUsage, isError: Bool) -> SessionEvent {
+        SessionEvent(type: .spanModelRequestEnd, fields: [
+            "model_request_start_id": .string(startID), "is_error": .bool(isError),
+            "model_usage": [
+                "input_tokens": .int(Int64(usage.inputTokens)), "output_tokens": .int(Int64(usage.outputTokens)),
+                "cache_read_input_tokens": .int(Int64(usage.cacheReadInputTokens)),
+                "cache_creation_input_tokens": .int(Int64(usage.cacheCreationInputTokens)),
+            ],
+        ])
+    }
+
+    static func toolResult(_ toolUseID: String, _ output: ToolOutput) -> SessionEvent {
+        let content: [JSONValue] = output.content.map { item in
+            switch item {
+            case .text(let text): ["type": "text", "text": .string(text)]
+            case .media(let block): block
+            }
+        }
+        return SessionEvent(type: .agentToolResult, fields: [
+            "tool_use_id": .string(toolUseID), "content": .array(content), "is_error": .bool(output.isError),
+        ])
+    }
+
+    /// The events of a model reply: `agent.thinking`, one `agent.message` (under `messageID`
+    /// when given, so it keeps the id its live previews had), then a tool-use event per call,
+    /// made by `toolUse` from the tool's name and input.
+    static func reply(_ response: ModelResponse, messageID: String? = nil, toolUse: (String, JSONValue) -> SessionEvent) -> [SessionEvent] {
+        var produced: [SessionEvent] = []
+        var text: [JSONValue] = []
+        for block in response.content {
+            switch block {
+            case .thinking: produced.append(SessionEvent(type: .agentThinking))
+            case .text(let value): if !value.isEmpty { text.append(["type": "text", "text": .string(value)]) }
+            case .toolUse, .toolResult, .media: break
+            }
+        }
+        if !text.isEmpty {
+            produced.append(SessionEvent(id: messageID ?? ResourceID.make(ResourceID.event), type: .agentMessage, fields: ["content": .array(text)]))
+        }
+        for case .toolUse(_, let name, let input) in response.content { produced.append(toolUse(name, input)) }
+        return produced
+    }
+}
+
+extension LoopControl {
+    /// Calls the model so that an interrupt cancels the call. A retrying provider reports each
+    /// failed attempt it will retry to `onRetry`; `onEvent` receives the reply's stream events.
+    func complete(
+        _ request: ModelRequest, with provider: any ModelProvider, onEvent: @escaping @Sendable (ModelStreamEvent) async -> Void,
+        onRetry: @escaping @Sendable (RetryAttempt) async -> Void
+    ) async throws -> ModelResponse {
+        try await perform {
+            guard let retrying = provider as? RetryingModelProvider else { return try await provider.complete(request, onEvent: onEvent) }
+            return try await retrying.complete(request, onEvent: onEvent, onRetry: onRetry)
+        }
+    }
+}
