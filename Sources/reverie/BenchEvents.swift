@@ -35,62 +35,25 @@ struct BenchEvents: AsyncParsableCommand {
         print("reverie bench events: \(clients) keep-alive connections, \(formatted(seconds))s per phase, 1 event per request")
         let one = try await harness.makeSessions(1)
         let single = try await appendPhase(harness, sessions: one)
-        print("append, 1 session:      \(formatted(single.rate, 0)) acknowledged events/s (\(single.count) events, p50 \(formatted(single.p50, 2)) ms, p99 \(formatted(single.p99, 2)) ms per request, \(single.errors) errors)")
+        print("append, 1 session:      \(formatted(single.rate, 0)) acknowledged events/s (\(single.latencies.count) events, p50 \(formatted(single.p50, 2)) ms, p99 \(formatted(single.p99, 2)) ms per request, \(single.errors) errors)")
         let hundred = try await harness.makeSessions(100)
         let spread = try await appendPhase(harness, sessions: hundred)
-        print("append, 100 sessions:   \(formatted(spread.rate, 0)) acknowledged events/s (\(spread.count) events, p50 \(formatted(spread.p50, 2)) ms, p99 \(formatted(spread.p99, 2)) ms per request, \(spread.errors) errors)")
+        print("append, 100 sessions:   \(formatted(spread.rate, 0)) acknowledged events/s (\(spread.latencies.count) events, p50 \(formatted(spread.p50, 2)) ms, p99 \(formatted(spread.p99, 2)) ms per request, \(spread.errors) errors)")
         let latency = try await latencyPhase(harness)
         print("SSE, \(subscribers) subscribers:   delivery latency p50 \(formatted(latency.p50, 2)) ms, p99 \(formatted(latency.p99, 2)) ms, max \(formatted(latency.max, 2)) ms (\(latency.deliveries) deliveries, \(latency.missing) missing)")
         try await harness.stop()
     }
 
-    struct AppendResult {
-        var count: Int
-        var rate: Double
-        var p50: Double
-        var p99: Double
-        var errors: Int
-    }
-
-    func appendPhase(_ harness: BenchHarness, sessions: [String]) async throws -> AppendResult {
+    func appendPhase(_ harness: BenchHarness, sessions: [String]) async throws -> BenchLoadConnection.Load {
         let deadline = ContinuousClock.now + .seconds(seconds)
-        let start = ContinuousClock.now
-        let results = try await withThrowingTaskGroup(of: ([Double], Int).self) { group in
-            for client in 0..<clients {
-                group.addTask {
-                    try await BenchLoadConnection.with(port: harness.port, apiKey: harness.apiKey) { send in
-                        var latencies: [Double] = []
-                        var errors = 0
-                        var index = 0
-                        while ContinuousClock.now < deadline {
-                            let session = sessions[(client + index * clients) % sessions.count]
-                            index += 1
-                            let body = #"{"events":[{"type":"user.message","content":[{"type":"text","text":"bench event \#(client)-\#(index)"}]}]}"#
-                            let begin = ContinuousClock.now
-                            let (status, _) = try await send(.POST, "/v1/sessions/\(session)/events", body)
-                            let elapsed = ContinuousClock.now - begin
-                            if status == 200 {
-                                latencies.append(elapsed.milliseconds)
-                            } else {
-                                errors += 1
-                            }
-                        }
-                        return (latencies, errors)
-                    }
-                }
-            }
-            var all: [Double] = []
-            var errors = 0
-            for try await (latencies, failed) in group {
-                all += latencies
-                errors += failed
-            }
-            return (all, errors)
+        let sent = ReadyCounter()
+        return try await BenchLoadConnection.drive(connections: clients, port: harness.port, apiKey: harness.apiKey) { send in
+            guard ContinuousClock.now < deadline else { return nil }
+            let index = sent.value.add(1, ordering: .relaxed).oldValue
+            let session = sessions[index % sessions.count]
+            let body = #"{"events":[{"type":"user.message","content":[{"type":"text","text":"bench event \#(index)"}]}]}"#
+            return try await send(.POST, "/v1/sessions/\(session)/events", body).status == 200
         }
-        let elapsed = ContinuousClock.now - start
-        let wall = elapsed.seconds
-        let sorted = results.0.sorted()
-        return AppendResult(count: sorted.count, rate: Double(sorted.count) / wall, p50: percentile(sorted, 50), p99: percentile(sorted, 99), errors: results.1)
     }
 
     struct LatencyResult {

@@ -53,3 +53,48 @@ struct BenchLoadConnection {
         }
     }
 }
+
+extension BenchLoadConnection {
+    /// What a load run measured: per-request latencies in milliseconds (sorted), failed
+    /// requests, and the wall time.
+    struct Load {
+        var latencies: [Double]
+        var errors: Int
+        var seconds: Double
+        var rate: Double { Double(latencies.count) / seconds }
+        var p50: Double { percentile(latencies, 50) }
+        var p99: Double { percentile(latencies, 99) }
+    }
+
+    /// Drives `connections` connections at once. Each calls `request` again and again, timing
+    /// every call, until it returns nil; `true` counts a success, `false` a failure.
+    static func drive(
+        connections: Int, port: Int, apiKey: String, _ request: @escaping @Sendable (Send) async throws -> Bool?
+    ) async throws -> Load {
+        let start = ContinuousClock.now
+        let (latencies, errors) = try await withThrowingTaskGroup(of: ([Double], Int).self) { group in
+            for _ in 0..<connections {
+                group.addTask {
+                    try await with(port: port, apiKey: apiKey) { send in
+                        var latencies: [Double] = []
+                        var errors = 0
+                        while true {
+                            let begin = ContinuousClock.now
+                            guard let succeeded = try await request(send) else { break }
+                            if succeeded { latencies.append((ContinuousClock.now - begin).milliseconds) } else { errors += 1 }
+                        }
+                        return (latencies, errors)
+                    }
+                }
+            }
+            var all: [Double] = []
+            var errors = 0
+            for try await (latencies, failed) in group {
+                all += latencies
+                errors += failed
+            }
+            return (all, errors)
+        }
+        return Load(latencies: latencies.sorted(), errors: errors, seconds: (ContinuousClock.now - start).seconds)
+    }
+}

@@ -24,22 +24,6 @@ struct BenchMemory: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Data directory (default: a fresh temporary one).")
     var dataDirectory: String?
 
-    /// One phase's throughput and per-request latencies.
-    struct Phase {
-        var count: Int
-        var seconds: Double
-        var latencies: [Double]
-        var errors: Int
-        var clients: Int
-        var rate: Double { Double(count) / seconds }
-
-        func line(_ name: String, unit: String) -> String {
-            let sorted = latencies.sorted()
-            return "\(name) \(formatted(rate, 0)) \(unit)/s (\(count) in \(formatted(seconds, 2)) s; p50 \(formatted(percentile(sorted, 50), 2)) ms, "
-                + "p99 \(formatted(percentile(sorted, 99), 2)) ms per request at \(clients) in flight; \(errors) errors)"
-        }
-    }
-
     func run() async throws {
         let harness = try await BenchHarness.start(dataDirectory: dataDirectory)
         let store = try await harness.create("/v1/memory_stores", #"{"name":"bench","description":"memory benchmark"}"#)
@@ -58,7 +42,7 @@ struct BenchMemory: AsyncParsableCommand {
             created.set(index, id: id, sha: sha)
             return true
         }
-        print(create.line("create: ", unit: "memories"))
+        print(line("create: ", create, unit: "memories"))
 
         // Update every memory with a content_sha256 precondition (each one a new version).
         let update = try await phase(harness, items: memories) { index, send in
@@ -69,7 +53,7 @@ struct BenchMemory: AsyncParsableCommand {
             let (status, _) = try await send(.POST, "\(base)/\(id)", try JSONCoding.string(body))
             return status == 200
         }
-        print(update.line("update: ", unit: "memories"))
+        print(line("update: ", update, unit: "memories"))
 
         // Read every memory (full view: content included).
         let read = try await phase(harness, items: memories) { index, send in
@@ -77,7 +61,7 @@ struct BenchMemory: AsyncParsableCommand {
             let (status, reply) = try await send(.GET, "\(base)/\(id)", nil)
             return status == 200 && reply.readableBytes > 500
         }
-        print(read.line("read:   ", unit: "memories"))
+        print(line("read:   ", read, unit: "memories"))
 
         // List latency, one request at a time.
         let queries: [(String, (Int) -> String)] = [
@@ -119,39 +103,19 @@ struct BenchMemory: AsyncParsableCommand {
 
     /// Runs `operation` for items 0..<count over `clients` connections, each taking the next item.
     func phase(_ harness: BenchHarness, items count: Int, _ operation: @escaping @Sendable (Int, BenchLoadConnection.Send) async throws -> Bool)
-        async throws -> Phase
+        async throws -> BenchLoadConnection.Load
     {
         let next = ReadyCounter()
-        let start = ContinuousClock.now
-        let (latencies, errors) = try await withThrowingTaskGroup(of: ([Double], Int).self) { group in
-            for _ in 0..<clients {
-                group.addTask {
-                    try await BenchLoadConnection.with(port: harness.port, apiKey: harness.apiKey) { send in
-                        var latencies: [Double] = []
-                        var errors = 0
-                        while true {
-                            let index = next.value.add(1, ordering: .relaxed).oldValue
-                            guard index < count else { break }
-                            let begin = ContinuousClock.now
-                            if try await operation(index, send) {
-                                latencies.append((ContinuousClock.now - begin).milliseconds)
-                            } else {
-                                errors += 1
-                            }
-                        }
-                        return (latencies, errors)
-                    }
-                }
-            }
-            var all: [Double] = []
-            var errors = 0
-            for try await (latencies, failed) in group {
-                all += latencies
-                errors += failed
-            }
-            return (all, errors)
+        return try await BenchLoadConnection.drive(connections: clients, port: harness.port, apiKey: harness.apiKey) { send in
+            let index = next.value.add(1, ordering: .relaxed).oldValue
+            guard index < count else { return nil }
+            return try await operation(index, send)
         }
-        return Phase(count: latencies.count, seconds: (ContinuousClock.now - start).seconds, latencies: latencies, errors: errors, clients: clients)
+    }
+
+    func line(_ name: String, _ load: BenchLoadConnection.Load, unit: String) -> String {
+        "\(name) \(formatted(load.rate, 0)) \(unit)/s (\(load.latencies.count) in \(formatted(load.seconds, 2)) s; p50 \(formatted(load.p50, 2)) ms, "
+            + "p99 \(formatted(load.p99, 2)) ms per request at \(clients) in flight; \(load.errors) errors)"
     }
 
     static func path(_ index: Int) -> String {
