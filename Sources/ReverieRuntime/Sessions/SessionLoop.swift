@@ -150,18 +150,7 @@ struct SessionLoop: Sendable {
             ])
             return .stopped
         }
-        let toolbox = self.toolbox
-        var produced = StepEvents.reply(response, messageID: previews.messageID) { name, input in
-            if toolbox.isCustom(name) {
-                return SessionEvent(type: .agentCustomToolUse, fields: ["name": .string(name), "input": input])
-            }
-            let policy = toolbox.policy(for: name)
-            return SessionEvent(type: .agentToolUse, fields: [
-                "name": .string(name), "input": input,
-                "evaluated_permission": policy == .alwaysAsk ? "ask" : "allow",
-                "evaluation": ["type": policy == .alwaysAsk ? "always_ask" : "always_allow"],
-            ])
-        }
+        var produced = StepEvents.reply(response, messageID: previews.messageID, toolbox: toolbox)
         produced.append(StepEvents.modelRequestEnd(start.id, usage: response.usage, isError: false))
         try await log.append(produced)
         return .continued
@@ -182,22 +171,14 @@ struct SessionLoop: Sendable {
         var carried: SessionEvent?
         for (index, call) in pending.enumerated() {
             if control.isInterrupted { return .progressed(carried: nil) }
-            if call.isCustom {
+            let result: SessionEvent
+            switch call.disposition(toolbox) {
+            case .wait:
                 waiting.append(call.eventID)
                 continue
-            }
-            let result: SessionEvent
-            switch call.confirmation {
-            case .deny(let message)?:
-                let reason = message.map { "The user denied this tool call: \($0)" } ?? "The user denied this tool call."
+            case .deny(let reason):
                 result = StepEvents.toolResult(call.eventID, .error(reason))
-            case .allow?:
-                result = try await execute(call)
-            case nil:
-                if toolbox.policy(for: call.name) == .alwaysAsk {
-                    waiting.append(call.eventID)
-                    continue
-                }
+            case .run:
                 result = try await execute(call)
             }
             progressed = true
@@ -243,12 +224,9 @@ struct SessionLoop: Sendable {
         if let open = state.openModelRequestID {
             events.append(StepEvents.modelRequestEnd(open, usage: TokenUsage(), isError: true))
         }
-        for call in state.pending where !call.isCustom {
-            let started = call.confirmation == .allow || (call.confirmation == nil && toolbox.policy(for: call.name) != .alwaysAsk)
-            if started {
-                events.append(StepEvents.toolResult(call.eventID, .error(
-                    "The tool call was interrupted by a server restart; it may or may not have completed. Check its effects before retrying.")))
-            }
+        for call in state.pending where call.hadStarted(toolbox) {
+            events.append(StepEvents.toolResult(call.eventID, .error(
+                "The tool call was interrupted by a server restart; it may or may not have completed. Check its effects before retrying.")))
         }
         if !events.isEmpty { try await log.append(events) }
     }

@@ -22,6 +22,13 @@ extension SessionRunner {
         }
     }
 
+    /// Runs a thread again after the user answered its tool calls.
+    func wakeThread(_ threadID: String, sessionID: String) async {
+        guard accepting else { return }
+        if threadSchedulers[sessionID] == nil { await resumeThreads(sessionID: sessionID) }
+        await threadSchedulers[sessionID]?.wake(threadID)
+    }
+
     /// The session's thread scheduler, made on first use.
     func threadScheduler(for session: Session, sandbox: Sandbox) -> ThreadScheduler {
         if let existing = threadSchedulers[session.id] { return existing }

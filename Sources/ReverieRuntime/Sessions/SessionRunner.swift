@@ -32,7 +32,7 @@ public actor SessionRunner: SessionDriver, Service {
     var sandboxes: [String: Sandbox] = [:]
     /// When each session's last loop ended (see `SessionRunner+Eviction.swift`).
     var idleSince: [String: ContinuousClock.Instant] = [:]
-    private var accepting = true
+    private(set) var accepting = true
     /// Each coordinator session's child threads (see `SessionRunner+Threads.swift`).
     var threadSchedulers: [String: ThreadScheduler] = [:]
 
@@ -85,23 +85,30 @@ public actor SessionRunner: SessionDriver, Service {
     // MARK: SessionDriver
 
     public nonisolated func validate(_ events: [SessionEvent], for session: SessionHeader) async throws {
-        let answers = events.filter { $0.type == .userToolConfirmation || $0.type == .userCustomToolResult }
+        let answers = events.enumerated().filter { $0.element.type == .userToolConfirmation || $0.element.type == .userCustomToolResult }
         guard !answers.isEmpty else { return }
-        let log = try await platform.store.events(sessionID: session.id, after: 0, limit: Int.max)
-        let state = TurnState(events: try log.map { try $0.event() }.filter { $0.threadID == nil })
-        for (index, event) in answers.enumerated() {
+        let log = try await platform.store.events(sessionID: session.id, after: 0, limit: Int.max).map { try $0.event() }
+        // Each answer is checked against the calls of its thread (the primary one without a thread id).
+        var states: [String?: TurnState] = [:]
+        for (index, event) in answers {
+            let state = states[event.threadID] ?? TurnState(events: log.filter { $0.threadID == event.threadID })
+            states[event.threadID] = state
             if event.type == .userToolConfirmation {
                 let id = event.fields["tool_use_id"]?.stringValue ?? ""
                 guard let call = state.pending.first(where: { $0.eventID == id && !$0.isCustom }), call.confirmation == nil else {
-                    throw APIError.invalidRequest("events[\(index)].tool_use_id: '\(id)' is not a tool call waiting for confirmation")
+                    throw APIError.invalidRequest("events[\(index)].tool_use_id: '\(id)' is not a tool call waiting for confirmation\(Self.inThread(event))")
                 }
             } else {
                 let id = event.fields["custom_tool_use_id"]?.stringValue ?? ""
                 guard state.pending.contains(where: { $0.eventID == id && $0.isCustom }) else {
-                    throw APIError.invalidRequest("events[\(index)].custom_tool_use_id: '\(id)' is not a custom tool call waiting for a result")
+                    throw APIError.invalidRequest("events[\(index)].custom_tool_use_id: '\(id)' is not a custom tool call waiting for a result\(Self.inThread(event))")
                 }
             }
         }
+    }
+
+    private static func inThread(_ event: SessionEvent) -> String {
+        event.threadID.map { " in thread '\($0)'" } ?? ""
     }
 
     public func eventsAppended(_ events: [StoredEvent], session: SessionHeader) async {
@@ -110,7 +117,11 @@ public actor SessionRunner: SessionDriver, Service {
         }
         await routeThreadInterrupts(events, sessionID: session.id)
         let wakes: Set<EventType> = [.userMessage, .userDefineOutcome, .userToolConfirmation, .userCustomToolResult, .userToolResult]
-        if events.contains(where: { wakes.contains($0.type) }) {
+        // Answers to a thread's tool calls wake that thread; everything else, the session's loop.
+        for threadID in Set(events.filter { wakes.contains($0.type) }.compactMap(\.threadID)) {
+            await wakeThread(threadID, sessionID: session.id)
+        }
+        if events.contains(where: { wakes.contains($0.type) && $0.threadID == nil }) {
             start(sessionID: session.id, resuming: false)
         }
     }

@@ -43,10 +43,24 @@ enum StepEvents {
         ])
     }
 
+    /// The event of one tool call the model made: `agent.custom_tool_use` for a custom tool
+    /// (the client runs it), else `agent.tool_use` with the permission its policy gives.
+    static func toolUse(_ name: String, input: JSONValue, toolbox: Toolbox) -> SessionEvent {
+        if toolbox.isCustom(name) {
+            return SessionEvent(type: .agentCustomToolUse, fields: ["name": .string(name), "input": input])
+        }
+        let asks = toolbox.policy(for: name) == .alwaysAsk
+        return SessionEvent(type: .agentToolUse, fields: [
+            "name": .string(name), "input": input,
+            "evaluated_permission": asks ? "ask" : "allow",
+            "evaluation": ["type": asks ? "always_ask" : "always_allow"],
+        ])
+    }
+
     /// The events of a model reply: `agent.thinking`, one `agent.message` (under `messageID`
     /// when given, so it keeps the id its live previews had), then a tool-use event per call,
-    /// made by `toolUse` from the tool's name and input.
-    static func reply(_ response: ModelResponse, messageID: String? = nil, toolUse: (String, JSONValue) -> SessionEvent) -> [SessionEvent] {
+    /// each made by `toolUse`.
+    static func reply(_ response: ModelResponse, messageID: String? = nil, toolbox: Toolbox) -> [SessionEvent] {
         var produced: [SessionEvent] = []
         var text: [JSONValue] = []
         for block in response.content {
@@ -59,7 +73,7 @@ enum StepEvents {
         if !text.isEmpty {
             produced.append(SessionEvent(id: messageID ?? ResourceID.make(ResourceID.event), type: .agentMessage, fields: ["content": .array(text)]))
         }
-        for case .toolUse(_, let name, let input) in response.content { produced.append(toolUse(name, input)) }
+        for case .toolUse(_, let name, let input) in response.content { produced.append(toolUse(name, input: input, toolbox: toolbox)) }
         return produced
     }
 }

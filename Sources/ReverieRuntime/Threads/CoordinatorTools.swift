@@ -29,6 +29,7 @@ enum CoordinatorTools {
                 failed += 1
                 lines.append("\(head) FAILED: \(message)")
             case .interrupted?: lines.append("\(head) was interrupted before it finished.")
+            case .requiresAction?: lines.append("\(head) is waiting for the user to answer its tool calls.")
             case .shutdown?, nil: lines.append("\(head) has not finished.")
             }
         }

@@ -29,6 +29,9 @@ struct ThreadLoop: Sendable {
         case finished(String)
         /// The model failed (after its retries); the message says why.
         case failed(String)
+        /// Tool calls wait for the user: a confirmation (`always_ask`) or a custom tool's result,
+        /// sent with this thread's `session_thread_id`.
+        case requiresAction
         case interrupted
         case shutdown
     }
@@ -62,7 +65,7 @@ struct ThreadLoop: Sendable {
             if control.isInterrupted {
                 var closing: [SessionEvent] = []
                 if let open = state.openModelRequestID { closing.append(StepEvents.modelRequestEnd(open, usage: TokenUsage(), isError: true)) }
-                for call in state.pending {
+                for call in state.pending where !call.isCustom {
                     closing.append(StepEvents.toolResult(call.eventID, .error("The tool call was not run: the thread was interrupted.")))
                 }
                 closing.append(statusEvent(.sessionThreadStatusIdle, stopReason: ["type": "end_turn"]))
@@ -82,10 +85,7 @@ struct ThreadLoop: Sendable {
                 }
                 if let failure = try await callModel(events: events) { return failure }
             case .handleCalls:
-                for call in state.pending {
-                    if control.isInterrupted { break }
-                    try await execute(call)
-                }
+                if try await handleCalls(state.pending) == .waiting { return .requiresAction }
             case .turnEnded:
                 let reply = events.last(where: { $0.type == .agentMessage })?.text ?? ""
                 try await append([
@@ -105,7 +105,7 @@ struct ThreadLoop: Sendable {
         let state = TurnState(events: log.events)
         var events: [SessionEvent] = []
         if let open = state.openModelRequestID { events.append(StepEvents.modelRequestEnd(open, usage: TokenUsage(), isError: true)) }
-        for call in state.pending {
+        for call in state.pending where call.hadStarted(toolbox) {
             events.append(StepEvents.toolResult(call.eventID, .error(
                 "The tool call was interrupted by a server restart; it may or may not have completed. Check its effects before retrying.")))
         }
@@ -143,12 +143,7 @@ struct ThreadLoop: Sendable {
             ])
             return .failed(failure.message)
         }
-        var produced = StepEvents.reply(response) { name, input in
-            // A thread has no client to run custom tools or answer confirmations: its tools run as allowed.
-            SessionEvent(type: .agentToolUse, fields: [
-                "name": .string(name), "input": input, "evaluated_permission": "allow", "evaluation": ["type": "always_allow"],
-            ])
-        }
+        var produced = StepEvents.reply(response, toolbox: toolbox)
         produced.append(StepEvents.modelRequestEnd(start.id, usage: response.usage, isError: false))
         try await append(produced)
         return nil
@@ -156,17 +151,40 @@ struct ThreadLoop: Sendable {
 
     // MARK: tool calls
 
+    private enum CallsResult { case progressed, waiting }
+
+    /// Runs, denies or holds the pending calls. Calls waiting for the user (custom tools,
+    /// `always_ask` without an answer) leave the thread idle with `requires_action`.
+    private func handleCalls(_ pending: [TurnState.PendingCall]) async throws -> CallsResult {
+        var waiting: [String] = []
+        var progressed = false
+        for call in pending {
+            if control.isInterrupted { return .progressed }
+            switch call.disposition(toolbox) {
+            case .wait:
+                waiting.append(call.eventID)
+                continue
+            case .deny(let reason):
+                try await append([StepEvents.toolResult(call.eventID, .error(reason))])
+            case .run:
+                try await execute(call)
+            }
+            progressed = true
+        }
+        if progressed { return .progressed }
+        try await append([statusEvent(.sessionThreadStatusIdle, stopReason: [
+            "type": "requires_action", "event_ids": .array(waiting.map(JSONValue.string)),
+        ])])
+        return .waiting
+    }
+
     private func execute(_ call: TurnState.PendingCall) async throws {
         let toolbox = self.toolbox
         let output: ToolOutput
-        if toolbox.isCustom(call.name) {
-            output = .error("The custom tool '\(call.name)' cannot be used in a thread: no client answers it there.")
-        } else {
-            do {
-                output = try await control.perform { await toolbox.run(call.name, input: call.input) }
-            } catch where control.isInterrupted {
-                output = .error("The tool call was interrupted before it finished.")
-            }
+        do {
+            output = try await control.perform { await toolbox.run(call.name, input: call.input) }
+        } catch where control.isInterrupted {
+            output = .error("The tool call was interrupted before it finished.")
         }
         try await append([StepEvents.toolResult(call.eventID, output)])
     }

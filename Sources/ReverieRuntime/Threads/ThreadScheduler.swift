@@ -10,6 +10,9 @@ actor ThreadScheduler {
     /// How a thread stands in this process.
     enum Phase: Sendable, Equatable {
         case queued, running, idle
+        /// Idle until the user answers its tool calls (`requires_action`); waiting for the
+        /// thread waits for that too.
+        case waiting
     }
 
     /// What a coordinator learns about a thread it waited for.
@@ -90,6 +93,9 @@ actor ThreadScheduler {
             if thread.status == .running || thread.status == .rescheduling {
                 resuming.insert(thread.id)
                 schedule(thread.id)
+            } else if (try? await Self.requiresAction(threadID: thread.id, sessionID: session.id, platform: platform)) == true {
+                members[thread.id]?.phase = .waiting
+                members[thread.id]?.ending = .requiresAction
             } else {
                 let sent = try? await platform.store.listEvents(
                     sessionID: session.id, filter: EventFilter(types: [.agentThreadMessageSent], threadID: thread.id),
@@ -146,11 +152,25 @@ actor ThreadScheduler {
                 "session_thread_id": .string(threadID), "from_session_thread_id": .string(parentID), "content": content,
             ]),
         ], to: session.id)
+        wake(threadID)
+    }
+
+    /// Runs a thread again (new input arrived: a message, or the user's answer to its tool
+    /// calls), or notes the input for the run in progress.
+    func wake(_ threadID: String) {
         switch members[threadID]?.phase {
         case .running?: members[threadID]?.wake = true
-        case .idle?: schedule(threadID)
+        case .idle?, .waiting?: schedule(threadID)
         case .queued?, nil: break
         }
+    }
+
+    /// Whether the thread's last idle event says it waits for the user.
+    private static func requiresAction(threadID: String, sessionID: String, platform: Platform) async throws -> Bool {
+        let idle = try await platform.store.listEvents(
+            sessionID: sessionID, filter: EventFilter(types: [.sessionThreadStatusIdle], threadID: threadID),
+            page: PageRequest(limit: 1, order: .descending))
+        return try idle.items.first?.event().fields["stop_reason"]?["type"]?.stringValue == "requires_action"
     }
 
     /// Waits until every thread in `threadIDs` (all started threads when nil) is idle.
@@ -177,6 +197,14 @@ actor ThreadScheduler {
             queue.removeAll { $0 == threadID }
             members[threadID]?.phase = .idle
             members[threadID]?.ending = .interrupted
+        case .waiting:
+            // Run it once more, interrupted: it answers its open calls and goes idle.
+            schedule(threadID)
+            if let control = members[threadID]?.control {
+                control.interrupt()
+            } else {
+                interrupt(threadID)
+            }
         case .idle:
             break
         }
@@ -261,7 +289,7 @@ actor ThreadScheduler {
         members[threadID]?.task = nil
         members[threadID]?.control = nil
         members[threadID]?.ending = ending
-        members[threadID]?.phase = .idle
+        members[threadID]?.phase = ending == .requiresAction ? .waiting : .idle
         if members[threadID]?.wake == true, ending != .shutdown {
             members[threadID]?.wake = false
             schedule(threadID)
