@@ -125,4 +125,42 @@ import Testing
             #expect(finderCalls.count == 1)
         }
     }
+
+    /// Interrupting a thread that waits for the user answers its call as not run and ends it.
+    @Test func interruptingAWaitingThreadEndsIt() async throws {
+        let rules: [JSONValue] = [
+            [
+                "name": "coord-start", "system_contains": "You coordinate", "last_user_contains": "Clean up",
+                "reply": [toolUse("start_thread", ["agent": "cleaner", "task": "Remove the temp files."])],
+            ],
+            ["name": "coord-wait", "system_contains": "You coordinate", "last_user_contains": "Started thread", "reply": [toolUse("wait_for_threads", [:])]],
+            ["name": "coord-stopped", "system_contains": "You coordinate", "last_user_contains": "interrupted", "reply": "The cleanup was stopped."],
+            [
+                "name": "cleaner-start", "system_contains": "You clean", "last_user_contains": "Remove the temp",
+                "reply": [toolUse("bash", ["command": "echo cleaned > cleaned.txt"])],
+            ],
+        ]
+        try await ThreadFixture.with(try threadScenario(rules)) { fixture in
+            let tools: JSONValue = [["type": "agent_toolset_20260401", "configs": [["name": "bash", "permission_policy": ["type": "always_ask"]]]]]
+            let cleaner = try await fixture.agent("cleaner", system: "You clean files.", tools: tools)
+            let lead = try await fixture.agent("lead", system: "You coordinate cleanups.", roster: [cleaner])
+            let sessionID = try await fixture.session(agent: lead, message: "Clean up")
+            let waiting = try await fixture.waitFor(sessionID) { events in
+                events.contains { $0.type == .sessionThreadStatusIdle && $0.fields["stop_reason"]?["type"] == "requires_action" }
+            }
+            let threadID = try #require(waiting.last { $0.type == .sessionThreadStatusIdle }?.threadID)
+            let sent = try await fixture.server.post("/v1/sessions/\(sessionID)/events", [
+                "events": [["type": "user.interrupt", "session_thread_id": .string(threadID)]],
+            ])
+            #expect(sent.status == 200)
+            let events = try await fixture.waitForIdle(sessionID)
+            let result = try #require(events.last { $0.type == .agentToolResult && $0.threadID == threadID })
+            #expect(result.fields["is_error"] == true)
+            #expect(result.text.contains("not run"))
+            #expect(events.last { $0.threadID == threadID }?.fields["stop_reason"]?["type"] == "end_turn")
+            #expect(!FileManager.default.fileExists(atPath: fixture.workspace(sessionID).appendingPathComponent("cleaned.txt").path))
+            let primary = events.filter { $0.threadID == nil }
+            #expect(primary.last(where: { $0.type == .agentMessage })?.text == "The cleanup was stopped.")
+        }
+    }
 }
