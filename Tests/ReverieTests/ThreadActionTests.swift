@@ -7,38 +7,51 @@ import Testing
 /// custom tool's result — leave the thread idle with `requires_action` while its coordinator
 /// keeps waiting; the user's answer, sent with the thread's `session_thread_id`, resumes it.
 @Suite struct ThreadActionTests {
-    @Test(arguments: ["allow", "deny"])
-    func anAlwaysAskToolInAThreadWaitsForTheUser(answer: String) async throws {
-        let rules: [JSONValue] = [
+    /// A coordinator that starts a "cleaner" specialist whose bash is `always_ask`, then waits
+    /// for it; `extra` rules answer what follows.
+    static func cleanupRules(_ extra: [JSONValue]) -> [JSONValue] {
+        [
             [
                 "name": "coord-start", "system_contains": "You coordinate", "last_user_contains": "Clean up",
                 "reply": [toolUse("start_thread", ["agent": "cleaner", "task": "Remove the temp files."])],
             ],
             ["name": "coord-wait", "system_contains": "You coordinate", "last_user_contains": "Started thread", "reply": [toolUse("wait_for_threads", [:])]],
-            ["name": "coord-done", "system_contains": "You coordinate", "last_user_contains": "finished", "reply": "Cleanup reported."],
             [
                 "name": "cleaner-start", "system_contains": "You clean", "last_user_contains": "Remove the temp",
                 "reply": [toolUse("bash", ["command": "echo cleaned > cleaned.txt; echo done-cleaning"])],
             ],
+        ] + extra
+    }
+
+    /// Starts the cleanup session and waits until the cleaner asks for confirmation; returns
+    /// the session, the cleaner's thread and the log so far.
+    static func startCleanup(_ fixture: ThreadFixture) async throws -> (sessionID: String, threadID: String, events: [SessionEvent]) {
+        let tools: JSONValue = [["type": "agent_toolset_20260401", "configs": [["name": "bash", "permission_policy": ["type": "always_ask"]]]]]
+        let cleaner = try await fixture.agent("cleaner", system: "You clean files.", tools: tools)
+        let lead = try await fixture.agent("lead", system: "You coordinate cleanups.", roster: [cleaner])
+        let sessionID = try await fixture.session(agent: lead, message: "Clean up")
+        let events = try await fixture.waitFor(sessionID) { events in
+            events.contains { $0.type == .sessionThreadStatusIdle && $0.fields["stop_reason"]?["type"] == "requires_action" }
+        }
+        let threadID = try #require(events.last { $0.type == .sessionThreadStatusIdle }?.threadID)
+        return (sessionID, threadID, events)
+    }
+
+    @Test(arguments: ["allow", "deny"])
+    func anAlwaysAskToolInAThreadWaitsForTheUser(answer: String) async throws {
+        let rules = Self.cleanupRules([
+            ["name": "coord-done", "system_contains": "You coordinate", "last_user_contains": "finished", "reply": "Cleanup reported."],
             ["name": "cleaner-ran", "system_contains": "You clean", "last_user_contains": "done-cleaning", "reply": "Cleaned."],
             ["name": "cleaner-denied", "system_contains": "You clean", "last_user_contains": "denied", "reply": "Not allowed to clean."],
-        ]
+        ])
         try await ThreadFixture.with(try threadScenario(rules)) { fixture in try await Self.confirmInThread(fixture, answer: answer) }
     }
 
     /// Runs the confirmation scenario (a function of its own: as a closure it crashes the
     /// Swift 6.3.1 compiler's SendNonSendable pass).
     static func confirmInThread(_ fixture: ThreadFixture, answer: String) async throws {
-        let tools: JSONValue = [["type": "agent_toolset_20260401", "configs": [["name": "bash", "permission_policy": ["type": "always_ask"]]]]]
-        let cleaner = try await fixture.agent("cleaner", system: "You clean files.", tools: tools)
-        let lead = try await fixture.agent("lead", system: "You coordinate cleanups.", roster: [cleaner])
-        let sessionID = try await fixture.session(agent: lead, message: "Clean up")
-
-        let waiting = try await fixture.waitFor(sessionID) { events in
-            events.contains { $0.type == .sessionThreadStatusIdle && $0.fields["stop_reason"]?["type"] == "requires_action" }
-        }
+        let (sessionID, threadID, waiting) = try await startCleanup(fixture)
         let idle = try #require(waiting.last { $0.type == .sessionThreadStatusIdle })
-        let threadID = try #require(idle.threadID)
         let use = try #require(waiting.last { $0.type == .agentToolUse && $0.threadID == threadID })
         #expect(use.fields["evaluated_permission"] == "ask")
         #expect(idle.fields["stop_reason"]?["event_ids"] == [.string(use.id)])
@@ -128,27 +141,11 @@ import Testing
 
     /// Interrupting a thread that waits for the user answers its call as not run and ends it.
     @Test func interruptingAWaitingThreadEndsIt() async throws {
-        let rules: [JSONValue] = [
-            [
-                "name": "coord-start", "system_contains": "You coordinate", "last_user_contains": "Clean up",
-                "reply": [toolUse("start_thread", ["agent": "cleaner", "task": "Remove the temp files."])],
-            ],
-            ["name": "coord-wait", "system_contains": "You coordinate", "last_user_contains": "Started thread", "reply": [toolUse("wait_for_threads", [:])]],
+        let rules = Self.cleanupRules([
             ["name": "coord-stopped", "system_contains": "You coordinate", "last_user_contains": "interrupted", "reply": "The cleanup was stopped."],
-            [
-                "name": "cleaner-start", "system_contains": "You clean", "last_user_contains": "Remove the temp",
-                "reply": [toolUse("bash", ["command": "echo cleaned > cleaned.txt"])],
-            ],
-        ]
+        ])
         try await ThreadFixture.with(try threadScenario(rules)) { fixture in
-            let tools: JSONValue = [["type": "agent_toolset_20260401", "configs": [["name": "bash", "permission_policy": ["type": "always_ask"]]]]]
-            let cleaner = try await fixture.agent("cleaner", system: "You clean files.", tools: tools)
-            let lead = try await fixture.agent("lead", system: "You coordinate cleanups.", roster: [cleaner])
-            let sessionID = try await fixture.session(agent: lead, message: "Clean up")
-            let waiting = try await fixture.waitFor(sessionID) { events in
-                events.contains { $0.type == .sessionThreadStatusIdle && $0.fields["stop_reason"]?["type"] == "requires_action" }
-            }
-            let threadID = try #require(waiting.last { $0.type == .sessionThreadStatusIdle }?.threadID)
+            let (sessionID, threadID, _) = try await Self.startCleanup(fixture)
             let sent = try await fixture.server.post("/v1/sessions/\(sessionID)/events", [
                 "events": [["type": "user.interrupt", "session_thread_id": .string(threadID)]],
             ])
