@@ -56,17 +56,7 @@ public struct AnthropicProvider: ModelProvider {
         return try await http.postJSON(url: configuration.messagesURL, headers: headers(streaming: streaming), body: body, timeout: configuration.timeout) {
             response in
             if streaming {
-                var accumulator = AnthropicStreamAccumulator()
-                var parser = ServerSentEventParser()
-                for try await chunk in response.body {
-                    for event in parser.feed(chunk.readableBytesView) {
-                        for progress in try accumulator.apply(event) { await onEvent(progress) }
-                    }
-                }
-                if let event = parser.finish() {
-                    for progress in try accumulator.apply(event) { await onEvent(progress) }
-                }
-                return try accumulator.response()
+                return try await AnthropicStreamAccumulator.read(response, onEvent: onEvent)
             } else {
                 let json = try await ModelHTTPClient.readJSON(response)
                 return try AnthropicWire.response(from: json)

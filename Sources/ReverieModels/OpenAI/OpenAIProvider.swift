@@ -61,17 +61,7 @@ public struct OpenAIProvider: ModelProvider {
         return try await http.postJSON(url: configuration.completionsURL, headers: headers, body: body, timeout: configuration.timeout) {
             response in
             if streaming {
-                var accumulator = OpenAIStreamAccumulator()
-                var parser = ServerSentEventParser()
-                for try await chunk in response.body {
-                    for event in parser.feed(chunk.readableBytesView) {
-                        for progress in try accumulator.apply(event) { await onEvent(progress) }
-                    }
-                }
-                if let event = parser.finish() {
-                    for progress in try accumulator.apply(event) { await onEvent(progress) }
-                }
-                return try accumulator.response()
+                return try await OpenAIStreamAccumulator.read(response, onEvent: onEvent)
             } else {
                 return try OpenAIWire.response(from: try await ModelHTTPClient.readJSON(response))
             }
