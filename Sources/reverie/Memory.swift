@@ -19,8 +19,26 @@ struct Memory: AsyncParsableCommand {
         @Option(name: .customLong("data-dir"), help: "Directory holding the database.")
         var dataDirectory = ProcessInfo.processInfo.environment["REVERIE_DATA_DIR"] ?? ".reverie"
 
-        func openPlatform() throws -> Platform {
+        private func openPlatform() throws -> Platform {
             Platform(store: try SQLiteStore(path: (dataDirectory as NSString).appendingPathComponent("reverie.sqlite")))
+        }
+
+        /// Opens the data directory's database, runs `body`, and closes it (also when `body` fails).
+        func withPlatform<T>(_ body: (Platform) async throws -> T) async throws -> T {
+            let platform = try openPlatform()
+            do {
+                let result = try await body(platform)
+                try await platform.store.close()
+                return result
+            } catch {
+                try? await platform.store.close()
+                throw error
+            }
+        }
+
+        /// The same, with `store` (an id or a name) resolved first.
+        func withStore<T>(_ store: String, _ body: (Platform, MemoryStore) async throws -> T) async throws -> T {
+            try await withPlatform { platform in try await body(platform, try await MemoryCLI.resolve(store, platform)) }
         }
     }
 
@@ -37,13 +55,13 @@ struct Memory: AsyncParsableCommand {
         var includeArchived = false
 
         func run() async throws {
-            let platform = try options.openPlatform()
-            for memoryStore in try await MemoryCLI.allStores(platform, includeArchived: includeArchived) {
-                let count = try await platform.memoryPaths(storeID: memoryStore.id).count
-                let state = memoryStore.archivedAt.map { "archived \(Timestamp.format($0))" } ?? "active"
-                print("\(memoryStore.id)\t\(memoryStore.name)\t\(count) memories\t\(state)")
+            try await options.withPlatform { platform in
+                for memoryStore in try await MemoryCLI.allStores(platform, includeArchived: includeArchived) {
+                    let count = try await platform.memoryPaths(storeID: memoryStore.id).count
+                    let state = memoryStore.archivedAt.map { "archived \(Timestamp.format($0))" } ?? "active"
+                    print("\(memoryStore.id)\t\(memoryStore.name)\t\(count) memories\t\(state)")
+                }
             }
-            try await platform.store.close()
         }
     }
 
@@ -54,12 +72,11 @@ struct Memory: AsyncParsableCommand {
         @Option(help: "Only memories under this folder, e.g. /notes/.") var prefix = "/"
 
         func run() async throws {
-            let platform = try options.openPlatform()
-            let memoryStore = try await MemoryCLI.resolve(store, platform)
-            let memories = try await platform.store.memories(storeID: memoryStore.id, under: prefix, includeContent: false)
-            print("\(memoryStore.name) (\(memoryStore.id))\(prefix == "/" ? "" : " " + prefix)")
-            for line in MemoryCLI.treeLines(memories, under: prefix) { print(line) }
-            try await platform.store.close()
+            try await options.withStore(store) { platform, memoryStore in
+                let memories = try await platform.store.memories(storeID: memoryStore.id, under: prefix, includeContent: false)
+                print("\(memoryStore.name) (\(memoryStore.id))\(prefix == "/" ? "" : " " + prefix)")
+                for line in MemoryCLI.treeLines(memories, under: prefix) { print(line) }
+            }
         }
     }
 
@@ -70,13 +87,12 @@ struct Memory: AsyncParsableCommand {
         @Argument(help: "The memory's path, e.g. /notes/todo.md.") var path: String
 
         func run() async throws {
-            let platform = try options.openPlatform()
-            let memoryStore = try await MemoryCLI.resolve(store, platform)
-            guard let file = try await platform.readMemory(storeID: memoryStore.id, path: path) else {
-                throw ValidationError("no memory at '\(path)' in \(memoryStore.id)")
+            try await options.withStore(store) { platform, memoryStore in
+                guard let file = try await platform.readMemory(storeID: memoryStore.id, path: path) else {
+                    throw ValidationError("no memory at '\(path)' in \(memoryStore.id)")
+                }
+                FileHandle.standardOutput.write(Data(file.content.utf8))
             }
-            FileHandle.standardOutput.write(Data(file.content.utf8))
-            try await platform.store.close()
         }
     }
 
@@ -87,37 +103,36 @@ struct Memory: AsyncParsableCommand {
         @Argument(help: "The memory's current path, or its mem_… id (works after deletion too).") var memory: String
 
         func run() async throws {
-            let platform = try options.openPlatform()
-            let memoryStore = try await MemoryCLI.resolve(store, platform)
-            var memoryID = memory
-            if memory.hasPrefix("/") {
-                guard let file = try await platform.readMemory(storeID: memoryStore.id, path: memory) else {
-                    throw ValidationError("no memory at '\(memory)' in \(memoryStore.id); pass its mem_… id to see a deleted memory's history")
+            try await options.withStore(store) { platform, memoryStore in
+                var memoryID = memory
+                if memory.hasPrefix("/") {
+                    guard let file = try await platform.readMemory(storeID: memoryStore.id, path: memory) else {
+                        throw ValidationError("no memory at '\(memory)' in \(memoryStore.id); pass its mem_… id to see a deleted memory's history")
+                    }
+                    memoryID = file.memoryID
                 }
-                memoryID = file.memoryID
-            }
-            var versions: [MemoryVersion] = []
-            var page = PageRequest(limit: 100, order: .ascending)
-            while true {
-                let result = try await platform.store.listMemoryVersions(storeID: memoryStore.id, MemoryVersionFilter(memoryID: memoryID), page: page)
-                versions += result.items
-                guard let next = result.next else { break }
-                page.cursor = next
-            }
-            if versions.isEmpty { throw ValidationError("memory '\(memoryID)' has no versions in \(memoryStore.id)") }
-            for version in versions {
-                let actor = version.createdBy.map { "\($0.type):\($0.id)" } ?? "-"
-                var line = "\(version.id)\t\(Timestamp.format(version.createdAt))\t\(version.operation.rawValue)\t\(actor)"
-                if let redactedAt = version.redactedAt {
-                    line += "\tredacted \(Timestamp.format(redactedAt))"
-                    if let by = version.redactedBy { line += " by \(by.type):\(by.id)" }
-                } else {
-                    line += "\t\(version.path ?? "-")"
-                    if let size = version.contentSizeBytes, let sha = version.contentSHA256 { line += "\t\(size) B\tsha256:\(sha.prefix(12))" }
+                var versions: [MemoryVersion] = []
+                var page = PageRequest(limit: 100, order: .ascending)
+                while true {
+                    let result = try await platform.store.listMemoryVersions(storeID: memoryStore.id, MemoryVersionFilter(memoryID: memoryID), page: page)
+                    versions += result.items
+                    guard let next = result.next else { break }
+                    page.cursor = next
                 }
-                print(line)
+                if versions.isEmpty { throw ValidationError("memory '\(memoryID)' has no versions in \(memoryStore.id)") }
+                for version in versions {
+                    let actor = version.createdBy.map { "\($0.type):\($0.id)" } ?? "-"
+                    var line = "\(version.id)\t\(Timestamp.format(version.createdAt))\t\(version.operation.rawValue)\t\(actor)"
+                    if let redactedAt = version.redactedAt {
+                        line += "\tredacted \(Timestamp.format(redactedAt))"
+                        if let by = version.redactedBy { line += " by \(by.type):\(by.id)" }
+                    } else {
+                        line += "\t\(version.path ?? "-")"
+                        if let size = version.contentSizeBytes, let sha = version.contentSHA256 { line += "\t\(size) B\tsha256:\(sha.prefix(12))" }
+                    }
+                    print(line)
+                }
             }
-            try await platform.store.close()
         }
     }
 
@@ -130,11 +145,10 @@ struct Memory: AsyncParsableCommand {
         @Argument(help: "The folder to write.") var folder: String
 
         func run() async throws {
-            let platform = try options.openPlatform()
-            let memoryStore = try await MemoryCLI.resolve(store, platform)
-            let count = try await platform.exportMemoryStore(id: memoryStore.id, to: folder)
-            try await platform.store.close()
-            FileHandle.standardError.write(Data("exported \(count) memories from \(memoryStore.id) to \(folder)\n".utf8))
+            try await options.withStore(store) { platform, memoryStore in
+                let count = try await platform.exportMemoryStore(id: memoryStore.id, to: folder)
+                FileHandle.standardError.write(Data("exported \(count) memories from \(memoryStore.id) to \(folder)\n".utf8))
+            }
         }
     }
 
@@ -148,12 +162,12 @@ struct Memory: AsyncParsableCommand {
         @Option(help: "Name of the new store (default: the manifest's name, else the folder's name).") var name: String?
 
         func run() async throws {
-            let platform = try options.openPlatform()
-            let target = try await into.asyncMap { try await MemoryCLI.resolve($0, platform) }
-            let (memoryStore, count) = try await platform.importMemoryStore(from: folder, into: target?.id, name: name, actor: Memory.cliActor)
-            try await platform.store.close()
-            print(memoryStore.id)
-            FileHandle.standardError.write(Data("imported \(count) memories into \(memoryStore.id) (\(memoryStore.name))\n".utf8))
+            try await options.withPlatform { platform in
+                let target = try await into.asyncMap { try await MemoryCLI.resolve($0, platform) }
+                let (memoryStore, count) = try await platform.importMemoryStore(from: folder, into: target?.id, name: name, actor: Memory.cliActor)
+                print(memoryStore.id)
+                FileHandle.standardError.write(Data("imported \(count) memories into \(memoryStore.id) (\(memoryStore.name))\n".utf8))
+            }
         }
     }
 
@@ -164,11 +178,10 @@ struct Memory: AsyncParsableCommand {
         @Argument(help: "The memory's path.") var path: String
 
         func run() async throws {
-            let platform = try options.openPlatform()
-            let memoryStore = try await MemoryCLI.resolve(store, platform)
-            try await platform.setMemoryPinned(storeID: memoryStore.id, path: path, pinned: true, actor: Memory.cliActor)
-            try await platform.store.close()
-            print("pinned \(path)")
+            try await options.withStore(store) { platform, memoryStore in
+                try await platform.setMemoryPinned(storeID: memoryStore.id, path: path, pinned: true, actor: Memory.cliActor)
+                print("pinned \(path)")
+            }
         }
     }
 
@@ -179,11 +192,10 @@ struct Memory: AsyncParsableCommand {
         @Argument(help: "The memory's path.") var path: String
 
         func run() async throws {
-            let platform = try options.openPlatform()
-            let memoryStore = try await MemoryCLI.resolve(store, platform)
-            try await platform.setMemoryPinned(storeID: memoryStore.id, path: path, pinned: false, actor: Memory.cliActor)
-            try await platform.store.close()
-            print("unpinned \(path)")
+            try await options.withStore(store) { platform, memoryStore in
+                try await platform.setMemoryPinned(storeID: memoryStore.id, path: path, pinned: false, actor: Memory.cliActor)
+                print("unpinned \(path)")
+            }
         }
     }
 }
