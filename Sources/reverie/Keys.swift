@@ -57,7 +57,7 @@ struct Keys: AsyncParsableCommand {
         func run() async throws {
             let store = try options.openStore()
             defer { Task { try? await store.close() } }
-            guard try await store.revokeAPIKey(id: id) else { throw ValidationError("no active key '\(id)'") }
+            guard try await store.revokeAPIKey(id: id) else { throw CommandFailure("no active key '\(id)'") }
             print("revoked \(id)")
         }
     }

@@ -89,7 +89,7 @@ struct Memory: AsyncParsableCommand {
         func run() async throws {
             try await options.withStore(store) { platform, memoryStore in
                 guard let file = try await platform.readMemory(storeID: memoryStore.id, path: path) else {
-                    throw ValidationError("no memory at '\(path)' in \(memoryStore.id)")
+                    throw CommandFailure("no memory at '\(path)' in \(memoryStore.id)")
                 }
                 FileHandle.standardOutput.write(Data(file.content.utf8))
             }
@@ -107,7 +107,7 @@ struct Memory: AsyncParsableCommand {
                 var memoryID = memory
                 if memory.hasPrefix("/") {
                     guard let file = try await platform.readMemory(storeID: memoryStore.id, path: memory) else {
-                        throw ValidationError("no memory at '\(memory)' in \(memoryStore.id); pass its mem_… id to see a deleted memory's history")
+                        throw CommandFailure("no memory at '\(memory)' in \(memoryStore.id); pass its mem_… id to see a deleted memory's history")
                     }
                     memoryID = file.memoryID
                 }
@@ -119,7 +119,7 @@ struct Memory: AsyncParsableCommand {
                     guard let next = result.next else { break }
                     page.cursor = next
                 }
-                if versions.isEmpty { throw ValidationError("memory '\(memoryID)' has no versions in \(memoryStore.id)") }
+                if versions.isEmpty { throw CommandFailure("memory '\(memoryID)' has no versions in \(memoryStore.id)") }
                 for version in versions {
                     let actor = version.createdBy.map { "\($0.type):\($0.id)" } ?? "-"
                     var line = "\(version.id)\t\(Timestamp.format(version.createdAt))\t\(version.operation.rawValue)\t\(actor)"
@@ -220,8 +220,8 @@ enum MemoryCLI {
         let matches = try await allStores(platform, includeArchived: true).filter { $0.name == reference }
         switch matches.count {
         case 1: return matches[0]
-        case 0: throw ValidationError("no memory store named '\(reference)'")
-        default: throw ValidationError("\(matches.count) memory stores are named '\(reference)'; use an id: \(matches.map(\.id).joined(separator: ", "))")
+        case 0: throw CommandFailure("no memory store named '\(reference)'")
+        default: throw CommandFailure("\(matches.count) memory stores are named '\(reference)'; use an id: \(matches.map(\.id).joined(separator: ", "))")
         }
     }
 

@@ -43,7 +43,7 @@ struct MockLLM: AsyncParsableCommand {
             do {
                 data = try Data(contentsOf: URL(fileURLWithPath: path))
             } catch {
-                throw ValidationError("cannot read the scenario file \(path): \(error.localizedDescription)")
+                throw CommandFailure("cannot read the scenario file \(path): \(error.localizedDescription)")
             }
             do {
                 scenario = try MockScenario(json: data)
