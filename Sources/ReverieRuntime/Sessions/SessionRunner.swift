@@ -168,7 +168,7 @@ public actor SessionRunner: SessionDriver, Service {
             }
         }
         running[sessionID] = nil
-        idleSince[sessionID] = .now
+        if sandboxes[sessionID] != nil { idleSince[sessionID] = .now }
     }
 
     private func makeLoop(sessionID: String, control: LoopControl) async throws -> SessionLoop {
