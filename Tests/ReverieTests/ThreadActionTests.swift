@@ -160,4 +160,44 @@ import Testing
             #expect(primary.last(where: { $0.type == .agentMessage })?.text == "The cleanup was stopped.")
         }
     }
+
+    /// A thread waiting for the user when the server restarts still waits afterwards, and the
+    /// user's answer resumes it under the new server.
+    @Test func aThreadWaitingForTheUserStillWaitsAfterARestart() async throws {
+        let rules = Self.cleanupRules([
+            ["name": "coord-rewait", "system_contains": "You coordinate", "last_user_contains": "server restart", "reply": [toolUse("wait_for_threads", [:])]],
+            ["name": "coord-done", "system_contains": "You coordinate", "last_user_contains": "finished", "reply": "Cleanup reported."],
+            ["name": "cleaner-ran", "system_contains": "You clean", "last_user_contains": "done-cleaning", "reply": "Cleaned."],
+        ])
+        try await ThreadFixture.with(try threadScenario(rules)) { fixture in
+            let (sessionID, threadID, waiting) = try await Self.startCleanup(fixture)
+            let use = try #require(waiting.last { $0.type == .agentToolUse && $0.threadID == threadID })
+            let restarted = try await fixture.restarted()
+            do {
+                // The coordinator resumes and waits again; the thread does not run on its own.
+                _ = try await restarted.waitFor(sessionID) { events in
+                    events.filter { $0.type == .agentToolUse && $0.threadID == nil && $0.fields["name"] == "wait_for_threads" }.count == 2
+                }
+                try await Task.sleep(for: .milliseconds(200))
+                let before = try await restarted.events(sessionID)
+                #expect(!before.contains { $0.type == .agentToolResult && $0.threadID == threadID })
+                #expect(!before.contains { $0.type == .sessionStatusIdle && $0.threadID == nil }, "the coordinator still waits for the thread")
+
+                let answered = try await restarted.server.post("/v1/sessions/\(sessionID)/events", [
+                    "events": [[
+                        "type": "user.tool_confirmation", "tool_use_id": .string(use.id), "result": "allow", "session_thread_id": .string(threadID),
+                    ]],
+                ])
+                #expect(answered.status == 200)
+                let events = try await restarted.waitForIdle(sessionID)
+                #expect(events.last { $0.type == .agentThreadMessageSent && $0.threadID == threadID }?.text == "Cleaned.")
+                #expect(events.filter { $0.threadID == nil }.last(where: { $0.type == .agentMessage })?.text == "Cleanup reported.")
+                #expect(FileManager.default.fileExists(atPath: restarted.workspace(sessionID).appendingPathComponent("cleaned.txt").path))
+            } catch {
+                await restarted.server.stop()
+                throw error
+            }
+            await restarted.server.stop()
+        }
+    }
 }
