@@ -91,4 +91,31 @@ import Testing
             #expect(try await server.platform.memoryReads(sessionID: session).count == 1)
         }
     }
+
+    /// Detaching a store (`DELETE /v1/sessions/{id}/resources/{store}`) from an idle session:
+    /// the next turn neither mounts it nor names it, and the store keeps its memories.
+    @Test func aDetachedStoreIsGoneFromTheNextTurn() async throws {
+        try await RuntimeHarness.with(try runtimeScenario(Self.scenario)) { harness in
+            let server = harness.server
+            let store = try await makeStore(server)
+            let session = try await server.makeRuntimeSession(resources: [
+                ["type": "memory_store", "memory_store_id": .string(store), "access": "read_write"],
+            ])
+            try await server.say(session, "Please remember this lesson.")
+            _ = try await server.waitForIdle(session)
+
+            let detached = try await server.delete("/v1/sessions/\(session)/resources/\(store)")
+            #expect(detached.status == 200)
+            #expect(detached.json["type"] == "session_resource_deleted")
+
+            try await server.say(session, "Please remember this lesson.")
+            let events = try await server.waitForIdle(session, count: 2)
+            let read = try #require(events.ofType("agent.tool_result").last { $0.contentText.contains("style.md") || $0["is_error"] == true })
+            #expect(read["is_error"] == true, "the mount is gone: \(read.contentText)")
+            let last = try #require(await harness.agentRequests().last)
+            #expect(!last.systemText.contains("/mnt/memory/team-notes"))
+            let memories = try await server.get("/v1/memory_stores/\(store)/memories?limit=100").json["data"]?.arrayValue ?? []
+            #expect(memories.contains { $0["path"] == "/style.md" })
+        }
+    }
 }

@@ -416,3 +416,46 @@ def test_sessions_mount_stores(client, store):
             resources=[{"type": "memory_store", "memory_store_id": "memstore_missing"}],
         )
     assert "resources[0].memory_store_id" in error.value.response.json()["error"]["message"]
+
+
+def test_session_resources_endpoints(client, store):
+    """`client.beta.sessions.resources`: list, retrieve, detach; adding files and updating
+    memory store attachments are refused with a clear error."""
+    second = client.beta.memory_stores.create(name="Second Store", description="more")
+    agent = client.beta.agents.create(name="resources-agent", model="mock-model")
+    environment = client.beta.environments.create(name="resources-env")
+    session = client.beta.sessions.create(
+        agent=agent.id, environment_id=environment.id,
+        resources=[
+            {"type": "memory_store", "memory_store_id": store.id, "access": "read_only", "instructions": "Check first."},
+            {"type": "memory_store", "memory_store_id": second.id},
+        ],
+    )
+    resources = client.beta.sessions.resources
+    listed = list(resources.list(session.id))
+    assert [r.memory_store_id for r in listed] == [store.id, second.id]
+    assert listed[0].access == "read_only" and listed[0].instructions == "Check first."
+    first_page = resources.list(session.id, limit=1)
+    assert [r.memory_store_id for r in first_page.data] == [store.id]
+    assert [r.memory_store_id for r in first_page.get_next_page().data] == [second.id]
+    assert resources.retrieve(second.id, session_id=session.id).memory_store_id == second.id
+
+    with pytest.raises(anthropic.BadRequestError) as error:
+        resources.add(session.id, type="file", file_id="file_123")
+    assert "Files API" in error.value.response.json()["error"]["message"]
+    with pytest.raises(anthropic.BadRequestError):
+        resources.update(second.id, session_id=session.id, authorization_token="t")
+
+    deleted = resources.delete(second.id, session_id=session.id)
+    assert deleted.id == second.id and deleted.type == "session_resource_deleted"
+    assert [r.memory_store_id for r in resources.list(session.id)] == [store.id]
+    assert [r.memory_store_id for r in client.beta.sessions.retrieve(session.id).resources] == [store.id]
+    assert [s.id for s in client.beta.sessions.list(memory_store_id=second.id)] == []
+    with pytest.raises(anthropic.NotFoundError):
+        resources.retrieve(second.id, session_id=session.id)
+    with pytest.raises(anthropic.NotFoundError):
+        resources.delete(second.id, session_id=session.id)
+    with pytest.raises(anthropic.NotFoundError):
+        resources.list("sesn_missing")
+    # The store itself is untouched.
+    assert client.beta.memory_stores.retrieve(second.id).archived_at is None

@@ -12,6 +12,9 @@ public protocol SessionDriver: Sendable {
     func eventsAppended(_ events: [StoredEvent], session: SessionHeader) async
     /// A session was deleted.
     func sessionDeleted(id: String) async
+    /// A session's resources changed (a memory store was detached): what was built from them
+    /// (the sandbox's mounts) must be rebuilt.
+    func sessionResourcesChanged(id: String) async
 }
 
 /// A driver that runs nothing: events are stored, sessions stay idle.
@@ -20,4 +23,5 @@ public struct IdleSessionDriver: SessionDriver {
     public func validate(_ events: [SessionEvent], for session: SessionHeader) async throws {}
     public func eventsAppended(_ events: [StoredEvent], session: SessionHeader) async {}
     public func sessionDeleted(id: String) async {}
+    public func sessionResourcesChanged(id: String) async {}
 }

@@ -16,26 +16,37 @@ extension SessionRunner {
     /// their files stay. The next turn opens a fresh sandbox (and a new shell).
     func closeIdleSandboxes(now: ContinuousClock.Instant = .now) async {
         guard let timeout = configuration.sandboxIdleTimeout else { return }
-        for (id, sandbox) in sandboxes where running[id] == nil {
+        for id in sandboxes.keys where running[id] == nil {
             guard let since = idleSince[id] else {
                 // Opened without a loop (threads resumed on their own): idle from now on.
                 idleSince[id] = now
                 continue
             }
-            guard now - since >= timeout else { continue }
-            let scheduler = threadSchedulers[id]
-            if let scheduler {
-                guard await scheduler.phases.values.allSatisfy({ $0 == .idle }) else { continue }
-            }
-            // Nothing may have started while this waited for the scheduler.
-            guard running[id] == nil, sandboxes[id] === sandbox, threadSchedulers[id] === scheduler else { continue }
-            sandboxes[id] = nil
-            threadSchedulers[id] = nil
-            idleSince[id] = nil
-            logger.debug("closing idle sandbox", metadata: ["session": "\(id)"])
-            await scheduler?.shutdown()
-            await sandbox.close()
+            if now - since >= timeout { await closeSandboxIfUnused(id) }
         }
+    }
+
+    /// A session's resources changed: its sandbox (with the old mounts) is closed now if
+    /// nothing uses it, else when it next goes idle for good.
+    public func sessionResourcesChanged(id: String) async {
+        await closeSandboxIfUnused(id)
+    }
+
+    /// Closes a session's sandbox unless a loop or a thread that is not idle uses it.
+    private func closeSandboxIfUnused(_ id: String) async {
+        guard running[id] == nil, let sandbox = sandboxes[id] else { return }
+        let scheduler = threadSchedulers[id]
+        if let scheduler {
+            guard await scheduler.phases.values.allSatisfy({ $0 == .idle }) else { return }
+        }
+        // Nothing may have started while this waited for the scheduler.
+        guard running[id] == nil, sandboxes[id] === sandbox, threadSchedulers[id] === scheduler else { return }
+        sandboxes[id] = nil
+        threadSchedulers[id] = nil
+        idleSince[id] = nil
+        logger.debug("closing sandbox", metadata: ["session": "\(id)"])
+        await scheduler?.shutdown()
+        await sandbox.close()
     }
 
     /// Sessions whose sandbox is open (for tests and diagnostics).

@@ -49,6 +49,32 @@ struct SessionRoutes {
             try JSONResponse.encode(try await platform.archiveSession(id: try context.pathParameter("session_id")))
         }
 
+        sessions.get(":session_id/resources") { request, context in
+            let id = try context.pathParameter("session_id")
+            let query = request.query
+            // Without `limit`, every resource.
+            let limit = query.string("limit") == nil ? nil : try query.int("limit", default: 1000, range: 1...1000)
+            var cursor: Cursor?
+            if let token = query.string("page"), !token.isEmpty { cursor = try Cursor(token: token) }
+            return try JSONResponse.page(try await platform.sessionResources(sessionID: id, limit: limit, cursor: cursor))
+        }
+        sessions.post(":session_id/resources") { request, context -> Response in
+            try await platform.addSessionResource(sessionID: try context.pathParameter("session_id"), try await request.jsonObject(context: context))
+        }
+        sessions.get(":session_id/resources/:resource_id") { _, context in
+            try JSONResponse.encode(try await platform.sessionResource(
+                sessionID: try context.pathParameter("session_id"), id: try context.pathParameter("resource_id")))
+        }
+        sessions.post(":session_id/resources/:resource_id") { request, context -> Response in
+            try await platform.updateSessionResource(
+                sessionID: try context.pathParameter("session_id"), id: try context.pathParameter("resource_id"),
+                try await request.jsonObject(context: context))
+        }
+        sessions.delete(":session_id/resources/:resource_id") { _, context in
+            let id = try context.pathParameter("resource_id")
+            try await platform.deleteSessionResource(sessionID: try context.pathParameter("session_id"), id: id)
+            return try JSONResponse.encode(["id": JSONValue.string(id), "type": "session_resource_deleted"])
+        }
         sessions.get(":session_id/events") { request, context in
             let id = try context.pathParameter("session_id")
             let query = request.query

@@ -57,6 +57,14 @@ extension SQLiteStore {
             try db.execute(
                 sql: "UPDATE sessions SET archived_at = ?, body = ? WHERE id = ?",
                 arguments: [next.archivedAt.map(Timestamp.micros), try Self.encode(next), id])
+            if next.memoryMounts != current.memoryMounts {
+                try db.execute(sql: "DELETE FROM session_memory_stores WHERE session_id = ?", arguments: [id])
+                for mount in next.memoryMounts {
+                    try db.execute(
+                        sql: "INSERT OR IGNORE INTO session_memory_stores (session_id, memory_store_id) VALUES (?, ?)",
+                        arguments: [id, mount.memoryStoreID])
+                }
+            }
             let type = current.archivedAt == nil && next.archivedAt != nil ? "session.archived" : "session.updated"
             try Self.enqueue([OutboxEvent(type: type, resourceID: id, createdAt: next.updatedAt)], db)
             return next

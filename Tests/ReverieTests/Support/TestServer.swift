@@ -102,6 +102,7 @@ final class TestServer: Sendable {
 
     func post(_ path: String, _ json: JSONValue) async throws -> Reply { try await request(.POST, path, json: json) }
     func get(_ path: String) async throws -> Reply { try await request(.GET, path) }
+    func delete(_ path: String) async throws -> Reply { try await request(.DELETE, path) }
 
     /// Creates an agent and an environment, returning their ids.
     func makeAgentAndEnvironment(tools: JSONValue = []) async throws -> (agent: String, environment: String) {

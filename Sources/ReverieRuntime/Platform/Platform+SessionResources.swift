@@ -1,0 +1,81 @@
+import Foundation
+import ReverieCore
+import ReverieStore
+
+/// `/v1/sessions/{id}/resources`: the resources attached to a session. Reverie's resources
+/// are memory stores, identified here by their `memory_store_id` (the API's memory store
+/// resource has no id of its own).
+extension Platform {
+    /// `GET /v1/sessions/{id}/resources`: the resources in the order they were attached, `limit`
+    /// at a time (all of them without a limit); the cursor holds the position to go on from.
+    public func sessionResources(sessionID: String, limit: Int?, cursor: Cursor?) async throws -> Page<SessionResource> {
+        let all = try await session(id: sessionID).resources
+        let start = max(0, Int(cursor?.position ?? 0))
+        let end = limit.map { min(all.count, start + $0) } ?? all.count
+        let items = start < end ? Array(all[start..<end]) : []
+        return Page(items: items, next: end < all.count ? Cursor(position: Int64(end), id: sessionID) : nil)
+    }
+
+    /// `GET /v1/sessions/{id}/resources/{resource_id}`.
+    public func sessionResource(sessionID: String, id: String) async throws -> SessionResource {
+        guard let resource = try await session(id: sessionID).resources.first(where: { $0.id == id }) else {
+            throw APIError.notFound("session_resource", id)
+        }
+        return resource
+    }
+
+    /// `POST /v1/sessions/{id}/resources`: the API attaches uploaded files here, and Reverie
+    /// has no Files API; memory stores are attached when the session is created.
+    public func addSessionResource(sessionID: String, _ body: ObjectReader) async throws -> Never {
+        _ = try await session(id: sessionID)
+        let type = try body.string("type") ?? ""
+        if type == "file" {
+            throw APIError.invalidRequest("type: file resources need the Files API, which Reverie does not have")
+        }
+        throw APIError.invalidRequest(
+            "type: '\(type)' resources cannot be added to an existing session; attach memory stores in `resources` when creating the session")
+    }
+
+    /// `POST /v1/sessions/{id}/resources/{resource_id}`: the API rotates GitHub repository
+    /// tokens here; memory store attachments have nothing to update.
+    public func updateSessionResource(sessionID: String, id: String, _ body: ObjectReader) async throws -> Never {
+        let resource = try await sessionResource(sessionID: sessionID, id: id)
+        throw APIError.invalidRequest(
+            "only github_repository resources can be updated (authorization_token); '\(resource.id)' is a \(resource.type) resource")
+    }
+
+    /// `DELETE /v1/sessions/{id}/resources/{resource_id}`: detaches a memory store from an
+    /// idle session; its next turn no longer mounts it (the store itself is untouched).
+    public func deleteSessionResource(sessionID: String, id: String) async throws {
+        let now = Timestamp.now()
+        _ = try await store.updateSession(id: sessionID) { current in
+            if current.archivedAt != nil { throw APIError.archived("session", sessionID) }
+            if current.status == .running || current.status == .rescheduling {
+                throw APIError.conflict(
+                    "session '\(sessionID)' is \(current.status.rawValue); send a user.interrupt and wait for it to go idle before detaching resources")
+            }
+            guard current.resources.contains(where: { $0.id == id }) else { throw APIError.notFound("session_resource", id) }
+            var next = current
+            next.resources.removeAll { $0.id == id }
+            next.updatedAt = now
+            return next
+        }
+        await driver.sessionResourcesChanged(id: sessionID)
+    }
+}
+
+extension SessionResource {
+    /// The resource's id in `/v1/sessions/{id}/resources/{resource_id}`.
+    public var id: String {
+        switch self {
+        case .memoryStore(let mount): mount.memoryStoreID
+        }
+    }
+
+    /// The resource's `type`.
+    public var type: String {
+        switch self {
+        case .memoryStore: "memory_store"
+        }
+    }
+}
