@@ -23,6 +23,8 @@ struct BenchHarness {
     let client: HTTPClient
     let group: ServiceGroup
     let task: Task<Void, any Error>
+    /// The data directory when the harness made it (removed at the end), else nil.
+    let temporaryDirectory: String?
     let apiKey = "bench-key"
 
     /// `models` routes agents' models (the runtime is off without it); `configure` adjusts
@@ -49,7 +51,8 @@ struct BenchHarness {
         var clientConfiguration = HTTPClient.Configuration()
         clientConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 2048
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
-        return BenchHarness(host: host, port: port, client: client, group: group, task: task)
+        return BenchHarness(
+            host: host, port: port, client: client, group: group, task: task, temporaryDirectory: dataDirectory == nil ? directory : nil)
     }
 
     /// Stops the client, then the server gracefully (as SIGTERM does).
@@ -57,6 +60,7 @@ struct BenchHarness {
         try await client.shutdown()
         await group.triggerGracefulShutdown()
         _ = try? await task.value
+        if let temporaryDirectory { try? FileManager.default.removeItem(atPath: temporaryDirectory) }
     }
 
     func request(_ method: HTTPMethod, _ path: String, body: String? = nil) async throws -> (Int, ByteBuffer) {

@@ -30,15 +30,20 @@ struct BenchEvents: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Data directory (default: a fresh temporary one).")
     var dataDirectory: String?
 
+    @Option(name: .customLong("session-counts"), help: "Append phases to run, by number of sessions the events are spread over.")
+    var sessionCounts = "1,100"
+
     func run() async throws {
+        let counts = sessionCounts.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
         let harness = try await BenchHarness.start(dataDirectory: dataDirectory)
         print("reverie bench events: \(clients) keep-alive connections, \(formatted(seconds))s per phase, 1 event per request")
-        let one = try await harness.makeSessions(1)
-        let single = try await appendPhase(harness, sessions: one)
-        print("append, 1 session:      \(formatted(single.rate, 0)) acknowledged events/s (\(single.latencies.count) events, p50 \(formatted(single.p50, 2)) ms, p99 \(formatted(single.p99, 2)) ms per request, \(single.errors) errors)")
-        let hundred = try await harness.makeSessions(100)
-        let spread = try await appendPhase(harness, sessions: hundred)
-        print("append, 100 sessions:   \(formatted(spread.rate, 0)) acknowledged events/s (\(spread.latencies.count) events, p50 \(formatted(spread.p50, 2)) ms, p99 \(formatted(spread.p99, 2)) ms per request, \(spread.errors) errors)")
+        for count in counts {
+            let sessions = try await harness.makeSessions(count)
+            let load = try await appendPhase(harness, sessions: sessions)
+            let label = "append, \(count) session\(count == 1 ? "" : "s"):".padding(toLength: 23, withPad: " ", startingAt: 0)
+            print("\(label) \(formatted(load.rate, 0)) acknowledged events/s (\(load.latencies.count) events, p50 \(formatted(load.p50, 2)) ms, p99 \(formatted(load.p99, 2)) ms per request, \(load.errors) errors)")
+        }
+        guard subscribers > 0 else { return try await harness.stop() }
         let latency = try await latencyPhase(harness)
         print("SSE, \(subscribers) subscribers:   delivery latency p50 \(formatted(latency.p50, 2)) ms, p99 \(formatted(latency.p99, 2)) ms, max \(formatted(latency.max, 2)) ms (\(latency.deliveries) deliveries, \(latency.missing) missing)")
         try await harness.stop()

@@ -73,7 +73,6 @@ struct BenchWebhooks: AsyncParsableCommand {
 
         try await harness.stop()
         await receiver.stop()
-        try? FileManager.default.removeItem(atPath: harness.host.configuration.dataDirectory)
     }
 }
 

@@ -84,6 +84,38 @@ import Testing
         }
     }
 
+    /// An append whose write fails (here: an event id already in the log) fails alone, also
+    /// when it shares a group commit with others: they are stored, gapless, and nothing of it.
+    @Test func anAppendThatFailsToWriteFailsAlone() async throws {
+        let (store, _) = try makeStore()
+        let sessionID = try await makeSession(store)
+        let (_, first) = try await store.appendEvents([message("first")], to: sessionID, check: { _ in })
+        let taken = try #require(first.first?.id)
+        let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    var event = message("\(index)")
+                    if index == 17 { event = SessionEvent(id: taken, type: .userMessage, fields: event.fields) }
+                    do {
+                        _ = try await store.appendEvents([event], to: sessionID, check: { _ in })
+                        return true
+                    } catch {
+                        #expect(index == 17, "only the duplicate fails: \(error)")
+                        return false
+                    }
+                }
+            }
+            var outcomes: [Bool] = []
+            for try await outcome in group { outcomes.append(outcome) }
+            return outcomes
+        }
+        #expect(outcomes.filter { !$0 }.count == 1)
+        let events = try await store.events(sessionID: sessionID, after: 0, limit: 1000)
+        #expect(events.map(\.sequence) == Array(1...40))
+        #expect(try await store.sessionHeader(id: sessionID)?.state.lastSequence == 40)
+        #expect(try events.filter { try $0.event().text == "17" }.isEmpty)
+    }
+
     @Test func appendFoldsStatusAndUsage() async throws {
         let (store, _) = try makeStore()
         let sessionID = try await makeSession(store)

@@ -28,44 +28,71 @@ extension SQLiteStore {
         }
     }
 
-    /// Commits a batch of appends in one transaction. Each runs in its own savepoint, so one
-    /// refused or failing append leaves the others untouched; if the commit itself fails,
-    /// every append in the batch fails with it.
+    /// Commits a batch of appends in one transaction. A refused append (its `check` throws)
+    /// writes nothing and fails alone. If writing one fails, the transaction is rolled back
+    /// and the batch runs again with each append in its own savepoint, so that one fails
+    /// alone too; if the commit itself fails, every append in the batch fails with it.
     private func commit(_ batch: [EventAppendQueue.Request]) async {
         let cache = headers
         do {
-            let results = try await write { db in
-                var touched: [String: SessionHeader] = [:]
-                var results: [Result<(SessionHeader, [StoredEvent]), any Error>] = []
-                results.reserveCapacity(batch.count)
-                for request in batch {
-                    do {
-                        if request.cancellation.isCancelled { throw CancellationError() }
-                        guard var header = try touched[request.sessionID] ?? cache.header(id: request.sessionID)
-                            ?? Self.header(id: request.sessionID, db)
-                        else { throw APIError.notFound("session", request.sessionID) }
-                        try request.check(header)
-                        var stored: [StoredEvent] = []
-                        try db.inSavepoint {
-                            stored = try Self.append(request.events, to: &header, savingState: false, db)
-                            return .commit
-                        }
-                        touched[header.id] = header
-                        results.append(.success((header, stored)))
-                    } catch {
-                        results.append(.failure(error))
-                    }
-                }
-                // Each session's state is written once, as the batch left it.
-                let headers = Array(touched.values)
-                for header in headers { try Self.saveState(of: header, db) }
-                db.afterNextTransaction(onCommit: { _ in cache.store(headers) }, onRollback: { _ in cache.remove(headers.map(\.id)) })
-                return results
+            let results: [Result<(SessionHeader, [StoredEvent]), any Error>]
+            do {
+                results = try await write { db in try Self.apply(batch, cache: cache, isolated: false, db) }
+            } catch is AppendNeedsIsolation {
+                results = try await write { db in try Self.apply(batch, cache: cache, isolated: true, db) }
             }
             for (request, result) in zip(batch, results) { request.continuation.resume(with: result) }
         } catch {
             for request in batch { request.continuation.resume(throwing: error) }
         }
+    }
+
+    /// Thrown out of a batch transaction when an append failed while writing without savepoints.
+    private struct AppendNeedsIsolation: Error {}
+
+    /// Applies a batch inside the current transaction; `isolated` puts each append in a savepoint.
+    private static func apply(_ batch: [EventAppendQueue.Request], cache: SessionHeaderCache, isolated: Bool, _ db: Database) throws
+        -> [Result<(SessionHeader, [StoredEvent]), any Error>]
+    {
+        var touched: [String: SessionHeader] = [:]
+        var results: [Result<(SessionHeader, [StoredEvent]), any Error>] = []
+        results.reserveCapacity(batch.count)
+        for request in batch {
+            let checked: SessionHeader
+            do {
+                if request.cancellation.isCancelled { throw CancellationError() }
+                guard let header = try touched[request.sessionID] ?? cache.header(id: request.sessionID) ?? Self.header(id: request.sessionID, db)
+                else { throw APIError.notFound("session", request.sessionID) }
+                try request.check(header)
+                checked = header
+            } catch {
+                results.append(.failure(error))
+                continue
+            }
+            var header = checked
+            if isolated {
+                do {
+                    var stored: [StoredEvent] = []
+                    try db.inSavepoint {
+                        stored = try append(request.events, to: &header, savingState: false, db)
+                        return .commit
+                    }
+                    touched[header.id] = header
+                    results.append(.success((header, stored)))
+                } catch {
+                    results.append(.failure(error))
+                }
+            } else {
+                guard let stored = try? append(request.events, to: &header, savingState: false, db) else { throw AppendNeedsIsolation() }
+                touched[header.id] = header
+                results.append(.success((header, stored)))
+            }
+        }
+        // Each session's state is written once, as the batch left it.
+        let headers = Array(touched.values)
+        for header in headers { try saveState(of: header, db) }
+        db.afterNextTransaction(onCommit: { _ in cache.store(headers) }, onRollback: { _ in cache.remove(headers.map(\.id)) })
+        return results
     }
 
     /// Appends events inside the current transaction: numbers them, folds them into the
