@@ -101,3 +101,29 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
 }
 
 func formatted(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
+
+/// The share of CPU time the hypervisor gave to other machines ("steal", from /proc/stat)
+/// over a stretch of a benchmark: figures taken while it is high understate the code.
+struct CPUSteal {
+    private let start: (steal: Double, total: Double)?
+
+    init() { start = Self.read() }
+
+    /// Steal since `init`, in percent, or nil where /proc/stat is not available.
+    var percent: Double? {
+        guard let start, let now = Self.read(), now.total > start.total else { return nil }
+        return (now.steal - start.steal) / (now.total - start.total) * 100
+    }
+
+    /// A note for a benchmark's output, e.g. "CPU steal 3.1 %".
+    var note: String { percent.map { "CPU steal \(formatted($0)) %" } ?? "CPU steal unknown" }
+
+    private static func read() -> (steal: Double, total: Double)? {
+        guard let text = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("cpu ") })
+        else { return nil }
+        let fields = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard fields.count >= 8 else { return nil }
+        return (fields[7], fields.reduce(0, +))
+    }
+}

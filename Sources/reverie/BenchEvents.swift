@@ -39,9 +39,10 @@ struct BenchEvents: AsyncParsableCommand {
         print("reverie bench events: \(clients) keep-alive connections, \(formatted(seconds))s per phase, 1 event per request")
         for count in counts {
             let sessions = try await harness.makeSessions(count)
+            let steal = CPUSteal()
             let load = try await appendPhase(harness, sessions: sessions)
             let label = "append, \(count) session\(count == 1 ? "" : "s"):".padding(toLength: 23, withPad: " ", startingAt: 0)
-            print("\(label) \(formatted(load.rate, 0)) acknowledged events/s (\(load.latencies.count) events, p50 \(formatted(load.p50, 2)) ms, p99 \(formatted(load.p99, 2)) ms per request, \(load.errors) errors)")
+            print("\(label) \(formatted(load.rate, 0)) acknowledged events/s (\(load.latencies.count) events, p50 \(formatted(load.p50, 2)) ms, p99 \(formatted(load.p99, 2)) ms per request, \(load.errors) errors; \(steal.note))")
         }
         guard subscribers > 0 else { return try await harness.stop() }
         let latency = try await latencyPhase(harness)

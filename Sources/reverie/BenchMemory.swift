@@ -29,6 +29,7 @@ struct BenchMemory: AsyncParsableCommand {
         let store = try await harness.create("/v1/memory_stores", #"{"name":"bench","description":"memory benchmark"}"#)
         let base = "/v1/memory_stores/\(store)/memories"
         print("reverie bench memory: \(memories) memories in 100 folders, \(clients) keep-alive connections")
+        let steal = CPUSteal()
 
         // Create: paths /topics/tNN/note-i.md, ~600 bytes of Markdown each.
         let created = MemoryTable(count: memories)
@@ -98,6 +99,7 @@ struct BenchMemory: AsyncParsableCommand {
             print("list, every page of 100 in turn: \(latencies.count) pages, \(seen) memories, p50 \(formatted(percentile(sorted, 50), 2)) ms, p99 \(formatted(percentile(sorted, 99), 2)) ms")
             return ()
         }
+        print(steal.note)
         try await harness.stop()
     }
 

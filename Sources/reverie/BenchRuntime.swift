@@ -55,6 +55,7 @@ struct BenchSteps: AsyncParsableCommand {
         var modelPerStep: [Double] = []
         var totalPerStep: [Double] = []
         let cpuBefore = processCPUMilliseconds()
+        let steal = CPUSteal()
         for _ in 0..<turns {
             let result = try await turn(platform: platform, mock: mock, scenario: scenario, agent: agent.id, environment: environment.id, timer: timer)
             guard result.modelCalls == steps else {
@@ -69,7 +70,7 @@ struct BenchSteps: AsyncParsableCommand {
         print("end to end:        \(formatted(totalPerStep.reduce(0, +) / Double(turns), 3)) ms/step")
         print("model round trip:  \(formatted(modelPerStep.reduce(0, +) / Double(turns), 3)) ms/step (HTTP to the mock, streamed reply parsed)")
         print("platform overhead: \(formatted(mean, 3)) ms/step (min \(formatted(perStep.min() ?? 0, 3)), max \(formatted(perStep.max() ?? 0, 3)) over \(turns) turns); target ≤ 2 ms")
-        print("process CPU:       \(formatted(cpuPerStep, 3)) ms/step (user + system, the in-process mock included)")
+        print("process CPU:       \(formatted(cpuPerStep, 3)) ms/step (user + system, the in-process mock included); \(steal.note)")
         await runner.shutdown()
         try await catalog.shutdown()
         try await store.close()
