@@ -55,6 +55,7 @@ extension SQLiteStore {
         -> [Result<(SessionHeader, [StoredEvent]), any Error>]
     {
         var touched: [String: SessionHeader] = [:]
+        var statusBefore: [String: SessionStatus] = [:]
         var results: [Result<(SessionHeader, [StoredEvent]), any Error>] = []
         results.reserveCapacity(batch.count)
         for request in batch {
@@ -70,6 +71,7 @@ extension SQLiteStore {
                 continue
             }
             var header = checked
+            if statusBefore[header.id] == nil { statusBefore[header.id] = header.status }
             if isolated {
                 do {
                     var stored: [StoredEvent] = []
@@ -90,7 +92,7 @@ extension SQLiteStore {
         }
         // Each session's state is written once, as the batch left it.
         let headers = Array(touched.values)
-        for header in headers { try saveState(of: header, db) }
+        for header in headers { try saveState(of: header, statusChanged: statusBefore[header.id] != header.status, db) }
         db.afterNextTransaction(onCommit: { _ in cache.store(headers) }, onRollback: { _ in cache.remove(headers.map(\.id)) })
         return results
     }
@@ -128,10 +130,14 @@ extension SQLiteStore {
         return stored
     }
 
-    /// Writes a session's derived state.
-    static func saveState(of header: SessionHeader, _ db: Database) throws {
-        try db.cachedStatement(sql: "UPDATE sessions SET status = ?, state = ? WHERE id = ?")
-            .execute(arguments: [header.state.status.rawValue, try encode(header.state), header.id])
+    /// Writes a session's derived state; the indexed `status` column only when it changed.
+    static func saveState(of header: SessionHeader, statusChanged: Bool = true, _ db: Database) throws {
+        if statusChanged {
+            try db.cachedStatement(sql: "UPDATE sessions SET status = ?, state = ? WHERE id = ?")
+                .execute(arguments: [header.state.status.rawValue, try encode(header.state), header.id])
+        } else {
+            try db.cachedStatement(sql: "UPDATE sessions SET state = ? WHERE id = ?").execute(arguments: [try encode(header.state), header.id])
+        }
     }
 
     public func listEvents(sessionID: String, filter: EventFilter, page: PageRequest) async throws -> Page<StoredEvent> {
