@@ -18,6 +18,9 @@ struct BenchEvents: AsyncParsableCommand {
     @Option(help: "Concurrent HTTP clients sending events.")
     var clients = 64
 
+    @Option(name: .customLong("events-per-request"), help: "Events in each POST /v1/sessions/{id}/events (the API takes a list).")
+    var eventsPerRequest = 1
+
     @Option(help: "Concurrent SSE subscribers for the latency phase.")
     var subscribers = 100
 
@@ -36,13 +39,14 @@ struct BenchEvents: AsyncParsableCommand {
     func run() async throws {
         let counts = sessionCounts.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
         let harness = try await BenchHarness.start(dataDirectory: dataDirectory)
-        print("reverie bench events: \(clients) keep-alive connections, \(formatted(seconds))s per phase, 1 event per request")
+        print("reverie bench events: \(clients) keep-alive connections, \(formatted(seconds))s per phase, \(max(1, eventsPerRequest)) event(s) per request")
         for count in counts {
             let sessions = try await harness.makeSessions(count)
             let steal = CPUSteal()
             let load = try await appendPhase(harness, sessions: sessions)
             let label = "append, \(count) session\(count == 1 ? "" : "s"):".padding(toLength: 23, withPad: " ", startingAt: 0)
-            print("\(label) \(formatted(load.rate, 0)) acknowledged events/s (\(load.latencies.count) events, p50 \(formatted(load.p50, 2)) ms, p99 \(formatted(load.p99, 2)) ms per request, \(load.errors) errors; \(steal.note))")
+            let events = load.latencies.count * max(1, eventsPerRequest)
+            print("\(label) \(formatted(Double(events) / load.seconds, 0)) acknowledged events/s (\(events) events, p50 \(formatted(load.p50, 2)) ms, p99 \(formatted(load.p99, 2)) ms per request, \(load.errors) errors; \(steal.note))")
         }
         guard subscribers > 0 else { return try await harness.stop() }
         let latency = try await latencyPhase(harness)
@@ -53,12 +57,13 @@ struct BenchEvents: AsyncParsableCommand {
     func appendPhase(_ harness: BenchHarness, sessions: [String]) async throws -> BenchLoadConnection.Load {
         let deadline = ContinuousClock.now + .seconds(seconds)
         let sent = ReadyCounter()
+        let batch = max(1, eventsPerRequest)
         return try await BenchLoadConnection.drive(connections: clients, port: harness.port, apiKey: harness.apiKey) { send in
             guard ContinuousClock.now < deadline else { return nil }
             let index = sent.value.add(1, ordering: .relaxed).oldValue
             let session = sessions[index % sessions.count]
-            let body = #"{"events":[{"type":"user.message","content":[{"type":"text","text":"bench event \#(index)"}]}]}"#
-            return try await send(.POST, "/v1/sessions/\(session)/events", body).status == 200
+            let events = (0..<batch).map { #"{"type":"user.message","content":[{"type":"text","text":"bench event \#(index).\#($0)"}]}"# }
+            return try await send(.POST, "/v1/sessions/\(session)/events", #"{"events":["# + events.joined(separator: ",") + "]}").status == 200
         }
     }
 
