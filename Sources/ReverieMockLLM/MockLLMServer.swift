@@ -91,23 +91,7 @@ public final class MockLLMServer: Sendable {
         }
         guard let task else { return }
         await group?.triggerGracefulShutdown()
-        let stopped = await withTaskGroup(of: Bool.self) { race in
-            race.addTask {
-                _ = try? await task.value
-                return true
-            }
-            race.addTask {
-                try? await Task.sleep(for: .seconds(10))
-                return false
-            }
-            let first = await race.next() ?? false
-            race.cancelAll()
-            return first
-        }
-        if !stopped {
-            task.cancel()
-            _ = try? await task.value
-        }
+        await task.finish(within: .seconds(10))
     }
 
     /// Serves until one of `signals` arrives (or the task is cancelled). `onListening` receives the bound port.

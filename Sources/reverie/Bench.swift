@@ -59,7 +59,7 @@ struct BenchHarness {
     func stop() async throws {
         try await client.shutdown()
         await group.triggerGracefulShutdown()
-        _ = try? await task.value
+        await task.finish(within: .seconds(30))
         if let temporaryDirectory { try? FileManager.default.removeItem(atPath: temporaryDirectory) }
     }
 

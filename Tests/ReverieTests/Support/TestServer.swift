@@ -52,24 +52,7 @@ final class TestServer: Sendable {
     /// trap in NIO when a connection was accepted but not yet served (swift-nio#2813).
     func stop() async {
         await group.triggerGracefulShutdown()
-        let task = self.task
-        let stopped = await withTaskGroup(of: Bool.self) { race in
-            race.addTask {
-                _ = try? await task.value
-                return true
-            }
-            race.addTask {
-                try? await Task.sleep(for: .seconds(15))
-                return false
-            }
-            let first = await race.next() ?? false
-            race.cancelAll()
-            return first
-        }
-        if !stopped {
-            task.cancel()
-            _ = try? await task.value
-        }
+        await task.finish(within: .seconds(15))
     }
 
     // MARK: HTTP
