@@ -35,13 +35,7 @@ final class DreamFixture: Sendable {
 
     static func with(_ scenario: MockScenario, settings: DreamSettings = DreamSettings(), _ body: (DreamFixture) async throws -> Void) async throws {
         let fixture = try await start(scenario, settings: settings)
-        do {
-            try await body(fixture)
-        } catch {
-            await fixture.stop()
-            throw error
-        }
-        await fixture.stop()
+        try await run({ try await body(fixture) }, thenStop: fixture.stop)
     }
 
     func stop() async {

@@ -44,13 +44,7 @@ final class ThreadFixture: Sendable {
             throw error
         }
         let fixture = ThreadFixture(mock: mock, server: server)
-        do {
-            try await body(fixture)
-        } catch {
-            await fixture.stop()
-            throw error
-        }
-        await fixture.stop()
+        try await run({ try await body(fixture) }, thenStop: fixture.stop)
     }
 
     func stop() async {

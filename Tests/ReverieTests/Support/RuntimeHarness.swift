@@ -79,6 +79,7 @@ struct RuntimeHarness {
         _ body: (inout RuntimeHarness) async throws -> T
     ) async throws -> T {
         var harness = try await start(scenario, kind: kind, retry: retry, streaming: streaming)
+        // Stops the harness as `body` left it (a restart replaces its server).
         do {
             let result = try await body(&harness)
             await harness.stop()
