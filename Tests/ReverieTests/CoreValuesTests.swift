@@ -34,6 +34,17 @@ import Testing
         #expect(!ResourceID.hasPrefix(earlier, "sesn"))
         #expect(Set((0..<1000).map { _ in ResourceID.make("x") }).count == 1000)
     }
+
+    @Test func everyRandomDigitVaries() {
+        let ids = (0..<2000).map { _ in Array(ResourceID.make("x").utf8) }
+        #expect(ids.allSatisfy { $0.count == "x_01".utf8.count + 9 + 14 })
+        let alphabet = Set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
+        for position in (ids[0].count - 14)..<ids[0].count {
+            let seen = Set(ids.map { $0[position] })
+            #expect(seen.isSubset(of: alphabet))
+            #expect(seen.count > 55, "position \(position) takes \(seen.count) of 62 digits")
+        }
+    }
 }
 
 @Suite struct CursorTests {

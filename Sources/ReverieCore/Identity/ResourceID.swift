@@ -42,8 +42,15 @@ public enum ResourceID {
             millis /= 62
         }
         bytes.append(contentsOf: timeDigits)
-        for _ in 0..<14 {
-            bytes.append(alphabet[Int(generator.next(upperBound: UInt64(62)))])
+        // Two random words give the fourteen digits, seven each (62^7 < 2^42, so taking them
+        // by division leaves no noticeable bias); two draws instead of fourteen, since each
+        // draw from the system generator is a system call.
+        for _ in 0..<2 {
+            var word = generator.next()
+            for _ in 0..<7 {
+                bytes.append(alphabet[Int(word % 62)])
+                word /= 62
+            }
         }
         return String(decoding: bytes, as: UTF8.self)
     }
