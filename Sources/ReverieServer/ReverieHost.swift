@@ -46,12 +46,16 @@ public struct HostConfiguration: Sendable {
     public var databasePath: String { (dataDirectory as NSString).appendingPathComponent("reverie.sqlite") }
 }
 
-/// Assembles the store, platform, agent runtime and HTTP server, and runs them as one
-/// `ServiceGroup` that shuts down gracefully on SIGINT/SIGTERM: the server stops accepting
-/// requests and finishes in-flight ones, then running agent loops stop (their sessions stay
-/// `running` and resume at the next start), then the store closes.
+/// Assembles the store, the services, the agent runtime and the HTTP server, each built
+/// once from what it needs, in dependency order (store → session log and memory → runtime
+/// and dream runner → the API's services → routes), and runs them as one `ServiceGroup` that
+/// shuts down gracefully on SIGINT/SIGTERM: the server stops accepting requests and finishes
+/// in-flight ones, then running agent loops stop (their sessions stay `running` and resume at
+/// the next start), then the store closes.
 public final class ReverieHost: Sendable {
     public let configuration: HostConfiguration
+    /// The database (tests and tools read it directly; services never reach around each other to it).
+    public let store: any Store
     public let platform: Platform
     /// The agent runtime, when models are configured.
     public let runner: SessionRunner?
@@ -66,38 +70,39 @@ public final class ReverieHost: Sendable {
         self.configuration = configuration
         self.logger = logger
         let store = try SQLiteStore(path: configuration.databasePath, logger: logger)
-        let platform = Platform(store: store, logger: logger)
-        self.platform = platform
+        self.store = store
+        let log = SessionLog(store: store)
+        let memory = MemoryService(store: store)
         let sealer = try WebhookSecretSealer(key: try WebhookKeyFile.load(directory: configuration.dataDirectory))
-        self.webhookDispatcher = configuration.webhooks.deliveryEnabled
+        let webhookDispatcher = configuration.webhooks.deliveryEnabled
             ? WebhookDispatcher(store: store, configuration: configuration.webhooks, sealer: sealer, logger: logger) : nil
-        platform.attachWebhooks(
-            WebhookContext(sealer: sealer, urlGuard: WebhookURLGuard(policy: configuration.webhooks.addressPolicy), dispatcher: webhookDispatcher))
+        self.webhookDispatcher = webhookDispatcher
+        let webhooks = WebhookContext(sealer: sealer, urlGuard: WebhookURLGuard(policy: configuration.webhooks.addressPolicy), dispatcher: webhookDispatcher)
         if let models = configuration.models {
             let catalog = ModelCatalog(configuration: models)
             let tools = configuration.tools
             let runner = SessionRunner(
-                platform: platform, models: catalog, configuration: configuration.runtime,
-                makeBuiltinTools: { agent in
-                    guard let toolset = agent.builtinToolset else { return [:] }
-                    return BuiltinTools.tools(for: toolset, configuration: tools)
+                log: log, models: catalog, configuration: configuration.runtime,
+                makeExecutionPlane: { agent, sandbox in
+                    LocalExecutionPlane(sandbox: sandbox, tools: agent.builtinToolset.map { BuiltinTools.tools(for: $0, configuration: tools) } ?? [:])
                 },
-                makeExtraVolumes: { session in MemoryVolume.volumes(for: session, platform: platform) },
-                turnEndHandler: OutcomeGrader(platform: platform, models: catalog, logger: logger),
+                makeExtraVolumes: { session in MemoryVolume.volumes(for: session, memory: memory) },
+                turnEndHandler: OutcomeGrader(log: log, models: catalog, logger: logger),
                 logger: logger)
-            platform.attach(runner)
-            let dreamRunner = DreamRunner(platform: platform, models: catalog, settings: configuration.dreams, logger: logger)
-            platform.attach(dreams: dreamRunner)
+            let dreamRunner = DreamRunner(
+                ledger: DreamLedger(store: store), log: log, memory: memory, models: catalog, settings: configuration.dreams, logger: logger)
             self.catalog = catalog
             self.runner = runner
             self.dreamRunner = dreamRunner
+            self.platform = Platform(store: store, log: log, memory: memory, driver: runner, dreamScheduler: dreamRunner, webhooks: webhooks)
         } else {
             self.catalog = nil
             self.runner = nil
             self.dreamRunner = nil
+            self.platform = Platform(
+                store: store, log: log, memory: memory, driver: IdleSessionDriver(), dreamScheduler: IdleDreamScheduler(), webhooks: webhooks)
         }
     }
-
     /// Runs until a shutdown signal (or until the surrounding task is cancelled).
     /// `onListening` receives the bound port once the server accepts connections.
     public func run(signals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
@@ -118,9 +123,9 @@ public final class ReverieHost: Sendable {
         }
         if let runner { await runner.shutdown() }
         if let dreamRunner { await dreamRunner.shutdown() }
-        platform.hub.closeAll()
+        platform.log.hub.closeAll()
         try? await catalog?.shutdown()
-        try await platform.store.close()
+        try await store.close()
         if let failure { throw failure }
     }
 }

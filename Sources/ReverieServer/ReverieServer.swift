@@ -13,17 +13,17 @@ public enum ReverieServer {
         let router = Router(context: ReverieRequestContext.self)
         router.add(middleware: RequestLimitMiddleware(maxBodyBytes: configuration.maxBodyBytes))
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: AuthenticationMiddleware(verifier: APIKeyVerifier(staticKeys: configuration.staticAPIKeys, store: platform.store)))
+        router.add(middleware: AuthenticationMiddleware(verifier: APIKeyVerifier(staticKeys: configuration.staticAPIKeys, store: platform.keys)))
         router.get("health") { _, _ in
             JSONResponse.make(json: #"{"status":"ok"}"#)
         }
-        AgentRoutes(platform: platform).register(on: router)
-        EnvironmentRoutes(platform: platform).register(on: router)
-        SessionRoutes(platform: platform, heartbeatSeconds: configuration.heartbeatSeconds).register(on: router)
-        ThreadRoutes(platform: platform, heartbeatSeconds: configuration.heartbeatSeconds).register(on: router)
-        MemoryRoutes(platform: platform).register(on: router)
-        DreamRoutes(platform: platform).register(on: router)
-        WebhookRoutes(platform: platform).register(on: router)
+        AgentRoutes(agents: platform.agents).register(on: router)
+        EnvironmentRoutes(environments: platform.environments).register(on: router)
+        SessionRoutes(sessions: platform.sessions, log: platform.log, heartbeatSeconds: configuration.heartbeatSeconds).register(on: router)
+        ThreadRoutes(sessions: platform.sessions, log: platform.log, heartbeatSeconds: configuration.heartbeatSeconds).register(on: router)
+        MemoryRoutes(memory: platform.memory).register(on: router)
+        DreamRoutes(dreams: platform.dreams).register(on: router)
+        WebhookRoutes(webhooks: platform.webhooks).register(on: router)
         return router
     }
 

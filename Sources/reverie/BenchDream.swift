@@ -30,20 +30,20 @@ struct BenchDream: AsyncParsableCommand {
         var logger = Logger(label: "reverie.bench")
         logger.logLevel = .error
         let store = try SQLiteStore(path: directory + "/reverie.sqlite", logger: logger)
-        let platform = Platform(store: store, logger: logger)
+        let platform = Platform.withoutRuntime(store: store)
 
         // Inputs.
-        let memoryStore = try await platform.createMemoryStore(try ObjectReader(["name": "bench"]))
+        let memoryStore = try await platform.memory.createMemoryStore(MemoryStoreRequest(name: "bench", description: "", metadata: [:]))
         for index in 0..<memories {
-            try await platform.writeMemory(
+            try await platform.memory.writeMemory(
                 storeID: memoryStore.id, path: "/lessons/lesson-\(index).md", content: "Lesson \(index): keep builds green and small.", actor: .user("bench"))
         }
-        let agent = try await platform.createAgent(try ObjectReader(["name": "worker", "model": "claude-test"]))
-        let environment = try await platform.createEnvironment(try ObjectReader(["name": "bench"]))
+        let agent = try await platform.agents.createAgent(try ObjectReader(["name": "worker", "model": "claude-test"]))
+        let environment = try await platform.environments.createEnvironment(try ObjectReader(["name": "bench"]))
         var sessionIDs: [String] = []
         for index in 0..<sessions {
-            let session = try await platform.createSession(try ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id)]))
-            _ = try await platform.append(Self.log(task: index, kilobytes: kilobytes), to: session.id)
+            let session = try await platform.sessions.createSession(try ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id)]))
+            _ = try await platform.log.append(Self.log(task: index, kilobytes: kilobytes), to: session.id)
             sessionIDs.append(session.id)
         }
         let dream = Dream(
@@ -67,9 +67,9 @@ struct BenchDream: AsyncParsableCommand {
 
         let clock = ContinuousClock()
         let started = clock.now
-        let report = try await DreamPipeline(platform: platform, provider: timed).plan(dream, observer: DreamPipeline.Observer())
+        let report = try await DreamPipeline(log: platform.log, memory: platform.memory, provider: timed).plan(dream, observer: DreamPipeline.Observer())
         let planned = clock.now
-        let writer = DreamWriter(platform: platform)
+        let writer = DreamWriter(memory: platform.memory)
         let output = try await writer.outputStore(for: dream) { _ in }
         try await writer.apply(report, dream: dream, storeID: output)
         let written = clock.now

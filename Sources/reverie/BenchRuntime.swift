@@ -34,19 +34,22 @@ struct BenchSteps: AsyncParsableCommand {
         let mock = MockLLMServer(scenario: scenario, configuration: MockLLMConfiguration(recordLimit: 1), logger: logger)
         try await mock.start()
         let store = try SQLiteStore(path: (directory as NSString).appendingPathComponent("reverie.sqlite"), logger: logger)
-        let platform = Platform(store: store, logger: logger)
         let catalog = ModelCatalog(configuration: BenchModels.configuration(mockURL: mock.baseURL ?? ""))
         let timer = ModelCallTimer()
+        let log = SessionLog(store: store)
         let runner = SessionRunner(
-            platform: platform, models: TimedModelRouting(catalog: catalog, timer: timer),
+            log: log, models: TimedModelRouting(catalog: catalog, timer: timer),
             configuration: RuntimeConfiguration(dataDirectory: directory, maxModelCallsPerTurn: steps + 10),
-            makeBuiltinTools: { agent in agent.builtinToolset.map { BuiltinTools.tools(for: $0) } ?? [:] }, logger: logger)
-        platform.attach(runner)
+            makeExecutionPlane: { agent, sandbox in
+                LocalExecutionPlane(sandbox: sandbox, tools: agent.builtinToolset.map { BuiltinTools.tools(for: $0) } ?? [:])
+            }, logger: logger)
+        let platform = Platform(
+            store: store, log: log, memory: MemoryService(store: store), driver: runner, dreamScheduler: IdleDreamScheduler(), webhooks: .ephemeral())
 
-        let agent = try await platform.createAgent(try ObjectReader([
+        let agent = try await platform.agents.createAgent(try ObjectReader([
             "name": "bench", "model": "bench-model", "tools": [["type": "agent_toolset_20260401"]],
         ]))
-        let environment = try await platform.createEnvironment(try ObjectReader(["name": "bench"]))
+        let environment = try await platform.environments.createEnvironment(try ObjectReader(["name": "bench"]))
         print("reverie bench steps: \(turns) turn(s) of \(steps) steps (model call answered at once by an in-process mock + `read` of a small file)")
 
         // Warm-up turn (not measured).
@@ -91,11 +94,11 @@ struct BenchSteps: AsyncParsableCommand {
         async throws -> TurnResult
     {
         await mock.setScenario(scenario)
-        let session = try await platform.createSession(try ObjectReader(["agent": .string(agent), "environment_id": .string(environment)]))
-        let live = platform.hub.subscribe(sessionID: session.id)
+        let session = try await platform.sessions.createSession(try ObjectReader(["agent": .string(agent), "environment_id": .string(environment)]))
+        let live = platform.log.hub.subscribe(sessionID: session.id)
         timer.reset()
         let start = ContinuousClock.now
-        _ = try await platform.sendEvents(sessionID: session.id, try ObjectReader([
+        _ = try await platform.sessions.sendEvents(sessionID: session.id, try ObjectReader([
             "events": [["type": "user.message", "content": [["type": "text", "text": "go"]]]],
         ]))
         var idle: StoredEvent?
@@ -173,7 +176,7 @@ struct BenchSessions: AsyncParsableCommand {
         let outcome = await withTaskGroup(of: SessionRun.self) { group in
             for id in ids {
                 group.addTask {
-                    let live = platform.hub.subscribe(sessionID: id)
+                    let live = platform.log.hub.subscribe(sessionID: id)
                     let body = #"{"events":[{"type":"user.message","content":[{"type":"text","text":"start \#(id)"}]}]}"#
                     guard let (status, _) = try? await harness.request(.POST, "/v1/sessions/\(id)/events", body: body), status == 200 else {
                         return SessionRun(ok: false, seconds: 0, reason: "send failed")

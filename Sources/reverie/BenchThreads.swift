@@ -59,21 +59,21 @@ struct BenchThreads: AsyncParsableCommand {
                 runtime: RuntimeConfiguration(dataDirectory: directory, maxConcurrentThreads: limit)),
             logger: logger)
         let platform = host.platform
-        let specialist = try await platform.createAgent(try ObjectReader([
+        let specialist = try await platform.agents.createAgent(try ObjectReader([
             "name": "specialist", "model": "mock", "system": "You write one section.", "tools": [["type": "agent_toolset_20260401"]],
         ]))
-        let lead = try await platform.createAgent(try ObjectReader([
+        let lead = try await platform.agents.createAgent(try ObjectReader([
             "name": "lead", "model": "mock", "system": "You coordinate writers.", "multiagent": ["type": "coordinator", "agents": [.string(specialist.id)]],
         ]))
-        let environment = try await platform.createEnvironment(try ObjectReader(["name": "bench"]))
+        let environment = try await platform.environments.createEnvironment(try ObjectReader(["name": "bench"]))
         let clock = ContinuousClock()
         let started = clock.now
-        let session = try await platform.createSession(try ObjectReader([
+        let session = try await platform.sessions.createSession(try ObjectReader([
             "agent": .string(lead.id), "environment_id": .string(environment.id),
             "initial_events": [["type": "user.message", "content": [["type": "text", "text": "Write the document"]]]],
         ]))
         while true {
-            let events = try await platform.store.events(sessionID: session.id, after: 0, limit: Int.max)
+            let events = try await host.store.events(sessionID: session.id, after: 0, limit: Int.max)
             if events.contains(where: { $0.type == .sessionStatusIdle && $0.threadID == nil }) { break }
             try await Task.sleep(for: .milliseconds(10))
         }
@@ -81,7 +81,7 @@ struct BenchThreads: AsyncParsableCommand {
         let peak = await host.runner?.peakConcurrentThreads(sessionID: session.id) ?? 0
         await host.runner?.shutdown()
         await mock.stop()
-        try await platform.store.close()
+        try await host.store.close()
         return (wall, peak)
     }
 }

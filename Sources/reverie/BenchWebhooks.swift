@@ -40,11 +40,11 @@ struct BenchWebhooks: AsyncParsableCommand {
         print("reverie bench webhooks: receiver on loopback, \(concurrency) deliveries in flight, poll \(pollMilliseconds) ms")
 
         // Throughput: queue `events` events at once, time until the receiver has them all.
-        _ = try await platform.createWebhookEndpoint(
+        _ = try await platform.webhooks.createWebhookEndpoint(
             try ObjectReader(["url": .string(receiver.url), "enabled_events": ["dream.completed"]]))
         let start = ContinuousClock.now
         for batch in stride(from: 0, to: events, by: 500) {
-            try await platform.store.appendOutboxEvents(
+            try await harness.host.store.appendOutboxEvents(
                 (batch..<min(events, batch + 500)).map { OutboxEvent(type: "dream.completed", resourceID: "drm_\($0)") })
         }
         try await receiver.waitForCount(events, timeout: .seconds(600))
@@ -52,18 +52,18 @@ struct BenchWebhooks: AsyncParsableCommand {
         print("throughput:  \(formatted(Double(events) / elapsed, 0)) deliveries/s (\(events) events in \(formatted(elapsed, 2)) s)")
 
         // Delay: a session goes idle; how long until its session.idled webhook arrives.
-        _ = try await platform.createWebhookEndpoint(
+        _ = try await platform.webhooks.createWebhookEndpoint(
             try ObjectReader(["url": .string(receiver.url), "enabled_events": ["session.idled"]]))
-        let agent = try await platform.createAgent(try ObjectReader(["name": "bench", "model": "bench-model"]))
-        let environment = try await platform.createEnvironment(try ObjectReader(["name": "bench"]))
-        let session = try await platform.createSession(
+        let agent = try await platform.agents.createAgent(try ObjectReader(["name": "bench", "model": "bench-model"]))
+        let environment = try await platform.environments.createEnvironment(try ObjectReader(["name": "bench"]))
+        let session = try await platform.sessions.createSession(
             try ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id)]))
         var delays: [Double] = []
         for _ in 0..<idles {
-            try await platform.append([SessionEvent(type: .sessionStatusRunning)], to: session.id)
+            try await platform.log.append([SessionEvent(type: .sessionStatusRunning)], to: session.id)
             let before = receiver.count(of: "session.idled")
             let idleAt = ContinuousClock.now
-            try await platform.append([SessionEvent(type: .sessionStatusIdle, fields: ["stop_reason": ["type": "end_turn"]])], to: session.id)
+            try await platform.log.append([SessionEvent(type: .sessionStatusIdle, fields: ["stop_reason": ["type": "end_turn"]])], to: session.id)
             let arrived = try await receiver.waitForArrival(of: "session.idled", after: before, timeout: .seconds(30))
             delays.append((arrived - idleAt).seconds * 1000)
             try await Task.sleep(for: .milliseconds(Int.random(in: 5...25)))

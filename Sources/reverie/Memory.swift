@@ -19,26 +19,26 @@ struct Memory: AsyncParsableCommand {
         @Option(name: .customLong("data-dir"), help: "Directory holding the database.")
         var dataDirectory = ProcessInfo.processInfo.environment["REVERIE_DATA_DIR"] ?? ".reverie"
 
-        private func openPlatform() throws -> Platform {
-            Platform(store: try SQLiteStore(path: (dataDirectory as NSString).appendingPathComponent("reverie.sqlite")))
+        private func openDatabase() throws -> MemoryDatabase {
+            MemoryDatabase(store: try SQLiteStore(path: (dataDirectory as NSString).appendingPathComponent("reverie.sqlite")))
         }
 
         /// Opens the data directory's database, runs `body`, and closes it (also when `body` fails).
-        func withPlatform<T>(_ body: (Platform) async throws -> T) async throws -> T {
-            let platform = try openPlatform()
+        func withDatabase<T>(_ body: (MemoryDatabase) async throws -> T) async throws -> T {
+            let database = try openDatabase()
             do {
-                let result = try await body(platform)
-                try await platform.store.close()
+                let result = try await body(database)
+                try await database.store.close()
                 return result
             } catch {
-                try? await platform.store.close()
+                try? await database.store.close()
                 throw error
             }
         }
 
         /// The same, with `store` (an id or a name) resolved first.
-        func withStore<T>(_ store: String, _ body: (Platform, MemoryStore) async throws -> T) async throws -> T {
-            try await withPlatform { platform in try await body(platform, try await MemoryCLI.resolve(store, platform)) }
+        func withStore<T>(_ store: String, _ body: (MemoryDatabase, MemoryStore) async throws -> T) async throws -> T {
+            try await withDatabase { database in try await body(database, try await MemoryCLI.resolve(store, database)) }
         }
     }
 
@@ -55,9 +55,9 @@ struct Memory: AsyncParsableCommand {
         var includeArchived = false
 
         func run() async throws {
-            try await options.withPlatform { platform in
-                for memoryStore in try await MemoryCLI.allStores(platform, includeArchived: includeArchived) {
-                    let count = try await platform.memoryPaths(storeID: memoryStore.id).count
+            try await options.withDatabase { database in
+                for memoryStore in try await MemoryCLI.allStores(database, includeArchived: includeArchived) {
+                    let count = try await database.memory.memoryPaths(storeID: memoryStore.id).count
                     let state = memoryStore.archivedAt.map { "archived \(Timestamp.format($0))" } ?? "active"
                     print("\(memoryStore.id)\t\(memoryStore.name)\t\(count) memories\t\(state)")
                 }
@@ -72,8 +72,8 @@ struct Memory: AsyncParsableCommand {
         @Option(help: "Only memories under this folder, e.g. /notes/.") var prefix = "/"
 
         func run() async throws {
-            try await options.withStore(store) { platform, memoryStore in
-                let memories = try await platform.store.memories(storeID: memoryStore.id, under: prefix, includeContent: false)
+            try await options.withStore(store) { database, memoryStore in
+                let memories = try await database.store.memories(storeID: memoryStore.id, under: prefix, includeContent: false)
                 print("\(memoryStore.name) (\(memoryStore.id))\(prefix == "/" ? "" : " " + prefix)")
                 for line in MemoryCLI.treeLines(memories, under: prefix) { print(line) }
             }
@@ -87,8 +87,8 @@ struct Memory: AsyncParsableCommand {
         @Argument(help: "The memory's path, e.g. /notes/todo.md.") var path: String
 
         func run() async throws {
-            try await options.withStore(store) { platform, memoryStore in
-                guard let file = try await platform.readMemory(storeID: memoryStore.id, path: path) else {
+            try await options.withStore(store) { database, memoryStore in
+                guard let file = try await database.memory.readMemory(storeID: memoryStore.id, path: path) else {
                     throw CommandFailure("no memory at '\(path)' in \(memoryStore.id)")
                 }
                 FileHandle.standardOutput.write(Data(file.content.utf8))
@@ -103,10 +103,10 @@ struct Memory: AsyncParsableCommand {
         @Argument(help: "The memory's current path, or its mem_… id (works after deletion too).") var memory: String
 
         func run() async throws {
-            try await options.withStore(store) { platform, memoryStore in
+            try await options.withStore(store) { database, memoryStore in
                 var memoryID = memory
                 if memory.hasPrefix("/") {
-                    guard let file = try await platform.readMemory(storeID: memoryStore.id, path: memory) else {
+                    guard let file = try await database.memory.readMemory(storeID: memoryStore.id, path: memory) else {
                         throw CommandFailure("no memory at '\(memory)' in \(memoryStore.id); pass its mem_… id to see a deleted memory's history")
                     }
                     memoryID = file.memoryID
@@ -114,7 +114,7 @@ struct Memory: AsyncParsableCommand {
                 var versions: [MemoryVersion] = []
                 var page = PageRequest(limit: 100, order: .ascending)
                 while true {
-                    let result = try await platform.store.listMemoryVersions(storeID: memoryStore.id, MemoryVersionFilter(memoryID: memoryID), page: page)
+                    let result = try await database.store.listMemoryVersions(storeID: memoryStore.id, MemoryVersionFilter(memoryID: memoryID), page: page)
                     versions += result.items
                     guard let next = result.next else { break }
                     page.cursor = next
@@ -139,14 +139,14 @@ struct Memory: AsyncParsableCommand {
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Write a store as a folder of files (one per memory, at its path) plus a manifest.",
-            discussion: "The folder must be empty or not exist. \(Platform.memoryManifestName) keeps the store's name, description, metadata and pinned paths.")
+            discussion: "The folder must be empty or not exist. \(MemoryService.memoryManifestName) keeps the store's name, description, metadata and pinned paths.")
         @OptionGroup var options: Options
         @Argument(help: "The store (id or name).") var store: String
         @Argument(help: "The folder to write.") var folder: String
 
         func run() async throws {
-            try await options.withStore(store) { platform, memoryStore in
-                let count = try await platform.exportMemoryStore(id: memoryStore.id, to: folder)
+            try await options.withStore(store) { database, memoryStore in
+                let count = try await database.memory.exportMemoryStore(id: memoryStore.id, to: folder)
                 FileHandle.standardError.write(Data("exported \(count) memories from \(memoryStore.id) to \(folder)\n".utf8))
             }
         }
@@ -162,9 +162,9 @@ struct Memory: AsyncParsableCommand {
         @Option(help: "Name of the new store (default: the manifest's name, else the folder's name).") var name: String?
 
         func run() async throws {
-            try await options.withPlatform { platform in
-                let target = try await into.asyncMap { try await MemoryCLI.resolve($0, platform) }
-                let (memoryStore, count) = try await platform.importMemoryStore(from: folder, into: target?.id, name: name, actor: Memory.cliActor)
+            try await options.withDatabase { database in
+                let target = try await into.asyncMap { try await MemoryCLI.resolve($0, database) }
+                let (memoryStore, count) = try await database.memory.importMemoryStore(from: folder, into: target?.id, name: name, actor: Memory.cliActor)
                 print(memoryStore.id)
                 FileHandle.standardError.write(Data("imported \(count) memories into \(memoryStore.id) (\(memoryStore.name))\n".utf8))
             }
@@ -178,8 +178,8 @@ struct Memory: AsyncParsableCommand {
         @Argument(help: "The memory's path.") var path: String
 
         func run() async throws {
-            try await options.withStore(store) { platform, memoryStore in
-                try await platform.setMemoryPinned(storeID: memoryStore.id, path: path, pinned: true, actor: Memory.cliActor)
+            try await options.withStore(store) { database, memoryStore in
+                try await database.memory.setMemoryPinned(storeID: memoryStore.id, path: path, pinned: true, actor: Memory.cliActor)
                 print("pinned \(path)")
             }
         }
@@ -192,8 +192,8 @@ struct Memory: AsyncParsableCommand {
         @Argument(help: "The memory's path.") var path: String
 
         func run() async throws {
-            try await options.withStore(store) { platform, memoryStore in
-                try await platform.setMemoryPinned(storeID: memoryStore.id, path: path, pinned: false, actor: Memory.cliActor)
+            try await options.withStore(store) { database, memoryStore in
+                try await database.memory.setMemoryPinned(storeID: memoryStore.id, path: path, pinned: false, actor: Memory.cliActor)
                 print("unpinned \(path)")
             }
         }
@@ -203,11 +203,11 @@ struct Memory: AsyncParsableCommand {
 /// Store lookup and tree rendering for the `memory` commands.
 enum MemoryCLI {
     /// Every store, newest first.
-    static func allStores(_ platform: Platform, includeArchived: Bool) async throws -> [MemoryStore] {
+    static func allStores(_ database: MemoryDatabase, includeArchived: Bool) async throws -> [MemoryStore] {
         var stores: [MemoryStore] = []
         var page = PageRequest(limit: 100)
         while true {
-            let result = try await platform.listMemoryStores(MemoryStoreFilter(includeArchived: includeArchived), page: page)
+            let result = try await database.memory.listMemoryStores(MemoryStoreFilter(includeArchived: includeArchived), page: page)
             stores += result.items
             guard let next = result.next else { return stores }
             page.cursor = next
@@ -215,9 +215,9 @@ enum MemoryCLI {
     }
 
     /// A store by id, or by exact name when that name is unique.
-    static func resolve(_ reference: String, _ platform: Platform) async throws -> MemoryStore {
-        if ResourceID.hasPrefix(reference, ResourceID.memoryStore) { return try await platform.memoryStore(id: reference) }
-        let matches = try await allStores(platform, includeArchived: true).filter { $0.name == reference }
+    static func resolve(_ reference: String, _ database: MemoryDatabase) async throws -> MemoryStore {
+        if ResourceID.hasPrefix(reference, ResourceID.memoryStore) { return try await database.memory.memoryStore(id: reference) }
+        let matches = try await allStores(database, includeArchived: true).filter { $0.name == reference }
         switch matches.count {
         case 1: return matches[0]
         case 0: throw CommandFailure("no memory store named '\(reference)'")
@@ -252,5 +252,16 @@ extension Optional {
     fileprivate func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
         guard let value = self else { return nil }
         return try await transform(value)
+    }
+}
+
+/// The data directory's database, and the memory service over it.
+struct MemoryDatabase {
+    let store: SQLiteStore
+    let memory: MemoryService
+
+    init(store: SQLiteStore) {
+        self.store = store
+        self.memory = MemoryService(store: store)
     }
 }

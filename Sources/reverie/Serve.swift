@@ -109,7 +109,7 @@ struct Serve: AsyncParsableCommand {
                 requestTimeout: .milliseconds(Int64(max(0.1, webhooksTimeoutSeconds) * 1000)),
                 retry: WebhookRetryPolicy(baseDelay: webhooksRetryBaseSeconds, maxDelay: webhooksRetryMaxSeconds)))
         let host = try ReverieHost(configuration: configuration, logger: logger)
-        if staticKeys.isEmpty, try await host.platform.store.listAPIKeys().allSatisfy({ $0.revokedAt != nil }) {
+        if staticKeys.isEmpty, try await host.store.listAPIKeys().allSatisfy({ $0.revokedAt != nil }) {
             throw ValidationError("no API key is configured: set REVERIE_API_KEY or run `reverie keys create --data-dir \(dataDirectory)`")
         }
         let address = self.host

@@ -24,9 +24,9 @@ import Testing
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }
         let (record, secret) = APIKeyRecord.generate(name: "ci")
-        try await server.platform.store.createAPIKey(record)
+        try await server.host.store.createAPIKey(record)
         #expect(try await server.request(.GET, "/v1/agents", headers: [("x-api-key", secret)]).status == 200)
-        #expect(try await server.platform.store.revokeAPIKey(id: record.id))
+        #expect(try await server.host.store.revokeAPIKey(id: record.id))
         try await Task.sleep(for: .seconds(5.2))
         #expect(try await server.request(.GET, "/v1/agents", headers: [("x-api-key", secret)]).status == 401)
     }
@@ -115,10 +115,10 @@ import Testing
         #expect(updated.json["title"] == "renamed")
         #expect(updated.json["metadata"] == ["x": "y"])
         // A running session cannot be deleted.
-        try await server.platform.append([SessionEvent(type: .sessionStatusRunning)], to: id)
+        try await server.platform.log.append([SessionEvent(type: .sessionStatusRunning)], to: id)
         let refused = try await server.request(.DELETE, "/v1/sessions/\(id)")
         #expect(refused.status == 409)
-        try await server.platform.append([SessionEvent(type: .sessionStatusIdle, fields: ["stop_reason": ["type": "end_turn"]])], to: id)
+        try await server.platform.log.append([SessionEvent(type: .sessionStatusIdle, fields: ["stop_reason": ["type": "end_turn"]])], to: id)
         let archived = try await server.post("/v1/sessions/\(id)/archive", [:])
         #expect(archived.json["archived_at"]?.stringValue != nil)
         let readOnly = try await server.post(

@@ -65,12 +65,12 @@ import Testing
             #expect(contents["/lessons/old.md"] == "Builds: run make clean first.")
             #expect(contents["/lessons/stale.md"] == nil)
             #expect(contents["/prefs/style.md"] == "Use tabs.")
-            #expect(try await fixture.platform.readMemory(storeID: output, path: "/prefs/style.md")?.pinned == true)
+            #expect(try await fixture.platform.memory.readMemory(storeID: output, path: "/prefs/style.md")?.pinned == true)
             for refused in ["/lessons/fake.md", "/lessons/ghost.md", "/lessons/evil.md", "/lessons/dup.md"] { #expect(contents[refused] == nil) }
             #expect(contents["/lessons/deploy.md"]?.contains(TranscriptGuard.redaction) == true)
             #expect(contents[CurationRules.reportPath]?.contains("# Dream report") == true)
 
-            let report = try await fixture.platform.dreamReport(id: dream.id)
+            let report = try await fixture.platform.dreams.dreamReport(id: dream.id)
             #expect(report.operations.map(\.path).sorted() == ["/lessons/deploy.md", "/lessons/old.md", "/lessons/run-tests.md", "/lessons/stale.md"])
             #expect(report.reading.extractCalls >= 1)
             #expect(report.candidates == 2 * report.reading.extractCalls)
@@ -94,7 +94,7 @@ import Testing
                 for evidence in operation.evidence {
                     #expect(sessions.contains(evidence.sessionID))
                     for eventID in evidence.eventIDs {
-                        #expect(try await fixture.platform.store.event(sessionID: evidence.sessionID, id: eventID) != nil)
+                        #expect(try await fixture.server.host.store.event(sessionID: evidence.sessionID, id: eventID) != nil)
                     }
                 }
             }
@@ -153,7 +153,7 @@ import Testing
             #expect(dream.status == .completed)
             let contents = try await fixture.contents(try #require(dream.outputStoreID))
             #expect(["/a.md", "/b.md", "/c.md", "/d.md"].allSatisfy { contents[$0] != nil })
-            let report = try await fixture.platform.dreamReport(id: dream.id)
+            let report = try await fixture.platform.dreams.dreamReport(id: dream.id)
             #expect(report.operations.isEmpty)
             #expect(report.refused.count == 4 && report.refused.allSatisfy { $0.reason.contains("collapse") })
         }
@@ -168,7 +168,7 @@ import Testing
             let budget = 24_000
             let dream = try await fixture.wait(try await fixture.createDream(store: store, sessions: sessions, extra: ["token_budget": .int(Int64(budget))]).id)
             #expect(dream.status == .completed, "\(String(describing: dream.error))")
-            let report = try await fixture.platform.dreamReport(id: dream.id)
+            let report = try await fixture.platform.dreams.dreamReport(id: dream.id)
             #expect(!report.reading.compressed.isEmpty || !report.reading.omitted.isEmpty)
             // What was sent: every prompt (estimated as the budget counts it) plus the reply room asked for.
             var spent = 0

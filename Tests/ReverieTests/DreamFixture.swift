@@ -46,9 +46,9 @@ final class DreamFixture: Sendable {
     // MARK: inputs
 
     func makeStore(_ memories: [(path: String, content: String, pinned: Bool)]) async throws -> String {
-        let store = try await platform.createMemoryStore(try ObjectReader(["name": "Team lessons", "description": "what we learned"]))
+        let store = try await platform.memory.createMemoryStore(MemoryStoreRequest(try ObjectReader(["name": "Team lessons", "description": "what we learned"]), creating: true))
         for memory in memories {
-            _ = try await platform.store.createMemory(
+            _ = try await server.host.store.createMemory(
                 storeID: store.id, path: memory.path, content: memory.content, pinned: memory.pinned, actor: .user("tester"), at: Timestamp.now())
         }
         return store.id
@@ -57,14 +57,14 @@ final class DreamFixture: Sendable {
     /// A session (no agent runs: events are appended directly) whose log holds `events`.
     func makeSession(_ events: [SessionEvent]) async throws -> String {
         let agent = try await agentID()
-        let environment = try await platform.createEnvironment(try ObjectReader(["name": .string("env-\(UUID().uuidString.prefix(8))")]))
-        let session = try await platform.createSession(try ObjectReader(["agent": .string(agent), "environment_id": .string(environment.id)]))
-        _ = try await platform.append(events, to: session.id)
+        let environment = try await platform.environments.createEnvironment(try ObjectReader(["name": .string("env-\(UUID().uuidString.prefix(8))")]))
+        let session = try await platform.sessions.createSession(try ObjectReader(["agent": .string(agent), "environment_id": .string(environment.id)]))
+        _ = try await platform.log.append(events, to: session.id)
         return session.id
     }
 
     private func agentID() async throws -> String {
-        try await platform.createAgent(try ObjectReader(["name": "worker", "model": "claude-test"])).id
+        try await platform.agents.createAgent(try ObjectReader(["name": "worker", "model": "claude-test"])).id
     }
 
     /// A typical working session of about `kilobytes` KB: a request, tool calls with large
@@ -103,14 +103,14 @@ final class DreamFixture: Sendable {
             "model": "claude-dreamer",
         ]
         for (key, value) in extra { body[key] = value }
-        return try await platform.createDream(try ObjectReader(.object(body)))
+        return try await platform.dreams.createDream(try ObjectReader(.object(body)))
     }
 
     /// Waits until the dream ends (or `status` is reached).
     func wait(_ id: String, for statuses: Set<Dream.Status> = [.completed, .failed, .canceled], timeout: Duration = .seconds(60)) async throws -> Dream {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            let dream = try await platform.dream(id: id)
+            let dream = try await platform.dreams.dream(id: id)
             if statuses.contains(dream.status) { return dream }
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -119,14 +119,14 @@ final class DreamFixture: Sendable {
 
     /// Every memory of a store as `path → content`.
     func contents(_ store: String) async throws -> [String: String] {
-        Dictionary(uniqueKeysWithValues: try await platform.memoryFiles(storeID: store).map { ($0.path, $0.content) })
+        Dictionary(uniqueKeysWithValues: try await platform.memory.memoryFiles(storeID: store).map { ($0.path, $0.content) })
     }
 
     /// A digest of everything a store holds: memories, pins and every version.
     func fingerprint(_ store: String) async throws -> String {
         var text = ""
-        for file in try await platform.memoryFiles(storeID: store) { text += "\(file.path)|\(file.pinned)|\(file.versionID)|\(file.content)\n" }
-        let versions = try await platform.store.listMemoryVersions(storeID: store, MemoryVersionFilter(), page: PageRequest(limit: 1000))
+        for file in try await platform.memory.memoryFiles(storeID: store) { text += "\(file.path)|\(file.pinned)|\(file.versionID)|\(file.content)\n" }
+        let versions = try await server.host.store.listMemoryVersions(storeID: store, MemoryVersionFilter(), page: PageRequest(limit: 1000))
         text += "versions: \(versions.items.count)"
         return text
     }

@@ -41,7 +41,7 @@ import Testing
                 try await Task.sleep(for: .milliseconds(20))
             }
             #expect(await fixture.server.host.dreamRunner?.activeDreamCount == 0)
-            #expect(try await fixture.platform.dream(id: dream.id).status == .canceled)
+            #expect(try await fixture.platform.dreams.dream(id: dream.id).status == .canceled)
 
             let archived = try await fixture.server.request(.POST, "/v1/dreams/\(dream.id)/archive")
             #expect(archived.status == 200 && archived.json["archived_at"]?.stringValue != nil)
@@ -81,11 +81,11 @@ import Testing
             #expect(second.json["error"]?["message"]?.stringValue?.contains(first.id) == true)
             // A dream writing a new store does not conflict.
             let parallel = try await fixture.createDream(store: store, sessions: sessions)
-            _ = try await fixture.platform.cancelDream(id: parallel.id)
-            _ = try await fixture.platform.cancelDream(id: first.id)
+            _ = try await fixture.platform.dreams.cancelDream(id: parallel.id)
+            _ = try await fixture.platform.dreams.cancelDream(id: first.id)
             // Once the first ended, the store can be dreamed over in place again.
             let third = try await fixture.createDream(store: store, sessions: sessions, extra: inPlace)
-            _ = try await fixture.platform.cancelDream(id: third.id)
+            _ = try await fixture.platform.dreams.cancelDream(id: third.id)
         }
     }
 
@@ -116,14 +116,14 @@ import Testing
         var dream = Dream(
             id: ResourceID.make(ResourceID.dream), memoryStoreID: store, sessionIDs: sessions, model: "claude-dreamer", instructions: nil,
             outputBehavior: .createNew, tokenBudget: 50_000, createdAt: Timestamp.now())
-        try await first.platform.store.createDream(dream)
-        let log = try await first.platform.store.events(sessionID: sessions[0], after: 0, limit: 10)
+        try await first.server.host.store.createDream(dream)
+        let log = try await first.server.host.store.events(sessionID: sessions[0], after: 0, limit: 10)
         let evidence = [Evidence(sessionID: sessions[0], eventIDs: [log[0].id])]
-        try await first.platform.store.saveDreamReport(DreamReport(dreamID: dream.id, operations: [
+        try await first.server.host.store.saveDreamReport(DreamReport(dreamID: dream.id, operations: [
             DreamOperation(id: "op_1", action: .add, path: "/lessons/saved.md", content: "From the saved plan.", rationale: "r", evidence: evidence),
             DreamOperation(id: "op_2", action: .delete, path: "/a.md", content: nil, previousContent: "A", rationale: "r", evidence: evidence),
         ]))
-        dream = try await first.platform.store.updateDream(id: dream.id) { var next = $0; next.status = .running; next.stage = "write"; return next }
+        dream = try await first.server.host.store.updateDream(id: dream.id) { var next = $0; next.status = .running; next.stage = "write"; return next }
         await first.server.stop()
 
         let second = try await DreamFixture.start(try dreamerScenario(candidates: [], operations: []), directory: directory, mock: first.mock)
@@ -141,7 +141,7 @@ import Testing
             let (store, sessions) = try await Self.inputs(fixture)
             let dream = try await fixture.wait(try await fixture.createDream(store: store, sessions: sessions).id)
             let output = try #require(dream.outputStoreID)
-            let report = try await fixture.platform.dreamReport(id: dream.id)
+            let report = try await fixture.platform.dreams.dreamReport(id: dream.id)
             let ids = Dictionary(uniqueKeysWithValues: report.operations.map { ($0.path, $0.id) })
             let add = try #require(ids["/lessons/new.md"]), update = try #require(ids["/lessons/old.md"]), delete = try #require(ids["/lessons/stale.md"])
 
@@ -154,7 +154,7 @@ import Testing
             #expect(contents["/lessons/stale.md"] == "Stale.")
             #expect(contents[CurationRules.reportPath]?.contains("Review: rejected") == true)
             // Reverts are versions by the dream.
-            let versions = try await fixture.platform.store.listMemoryVersions(
+            let versions = try await fixture.server.host.store.listMemoryVersions(
                 storeID: output, MemoryVersionFilter(actor: .dream(dream.id)), page: PageRequest(limit: 100))
             #expect(versions.items.count >= 7)
 
@@ -177,8 +177,8 @@ import Testing
             let dream = try await fixture.wait(try await fixture.createDream(store: store, sessions: sessions).id)
             let output = try #require(dream.outputStoreID)
             // Someone edits a memory the dream wrote: rejecting that operation must not clobber the edit.
-            try await fixture.platform.writeMemory(storeID: output, path: "/lessons/new.md", content: "Edited by a person.", actor: .user("me"))
-            let report = try await fixture.platform.dreamReport(id: dream.id)
+            try await fixture.platform.memory.writeMemory(storeID: output, path: "/lessons/new.md", content: "Edited by a person.", actor: .user("me"))
+            let report = try await fixture.platform.dreams.dreamReport(id: dream.id)
             let add = try #require(report.operations.first { $0.path == "/lessons/new.md" }?.id)
             let refused = try await fixture.server.request(.POST, "/v1/dreams/\(dream.id)/review", json: ["decision": "reject", "operation_ids": [.string(add)]])
             #expect(refused.status == 409)

@@ -8,14 +8,14 @@ import Testing
     @Test func sessionsSnapshotStoreAndDeriveMountPath() async throws {
         let fixture = try MemoryFixture()
         defer { Task { await fixture.cleanUp() } }
-        let store = try await fixture.platform.createMemoryStore(
-            try ObjectReader(["name": "User Preferences", "description": "likes and dislikes"]))
+        let store = try await fixture.platform.memory.createMemoryStore(
+            MemoryStoreRequest(try ObjectReader(["name": "User Preferences", "description": "likes and dislikes"]), creating: true))
         let session = try await fixture.makeSession(mounting: [store.id])
         let mount = try #require(session.memoryMounts.first)
         #expect(mount.name == "User Preferences")
         #expect(mount.description == "likes and dislikes")
         #expect(mount.mountPath == "/mnt/memory/user-preferences")
-        let listed = try await fixture.platform.listSessions(SessionFilter(memoryStoreID: store.id), page: PageRequest())
+        let listed = try await fixture.platform.sessions.listSessions(SessionFilter(memoryStoreID: store.id), page: PageRequest())
         #expect(listed.items.map(\.id) == [session.id])
     }
 
@@ -27,7 +27,7 @@ import Testing
             _ = try await fixture.makeSession(mounting: [live.id, "memstore_missing"])
         }
         let archived = try await fixture.makeStore("old")
-        _ = try await fixture.platform.archiveMemoryStore(id: archived.id)
+        _ = try await fixture.platform.memory.archiveMemoryStore(id: archived.id)
         do {
             _ = try await fixture.makeSession(mounting: [archived.id])
             Issue.record("mounted an archived store")
@@ -42,7 +42,7 @@ import Testing
         let mounts = ["/mnt/memory/notes", "/mnt/memory/notes", "/mnt/memory/other", "/mnt/memory/notes-2", "/mnt/memory/notes"].enumerated().map {
             SessionResource.memoryStore(MemoryStoreMount(memoryStoreID: "memstore_\($0.offset)", access: .readWrite, instructions: nil, mountPath: $0.element))
         }
-        let paths = Platform.uniqueMountPaths(mounts).map { resource -> String? in
+        let paths = MemoryService.uniqueMountPaths(mounts).map { resource -> String? in
             if case .memoryStore(let mount) = resource { return mount.mountPath }
             return nil
         }

@@ -6,31 +6,31 @@ import ReverieStore
 /// A platform over a fresh SQLite database in a temporary folder.
 struct MemoryFixture {
     let platform: Platform
+    let store: any Store
     let directory: URL
 
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("reverie-memory-\(UUID().uuidString)", isDirectory: true)
-        platform = Platform(store: try SQLiteStore(path: directory.appendingPathComponent("reverie.sqlite").path))
+        store = try SQLiteStore(path: directory.appendingPathComponent("reverie.sqlite").path)
+        platform = Platform.withoutRuntime(store: store)
     }
-
-    var store: any Store { platform.store }
 
     /// A new store named `name`.
     func makeStore(_ name: String = "Notes") async throws -> MemoryStore {
-        try await platform.createMemoryStore(try ObjectReader(["name": .string(name)]))
+        try await platform.memory.createMemoryStore(MemoryStoreRequest(try ObjectReader(["name": .string(name)]), creating: true))
     }
 
     /// A session with `stores` mounted (an agent and environment are made for it).
     func makeSession(mounting stores: [String] = []) async throws -> Session {
-        let agent = try await platform.createAgent(try ObjectReader(["name": "a", "model": "mock-model"]))
-        let environment = try await platform.createEnvironment(try ObjectReader(["name": "e"]))
+        let agent = try await platform.agents.createAgent(try ObjectReader(["name": "a", "model": "mock-model"]))
+        let environment = try await platform.environments.createEnvironment(try ObjectReader(["name": "e"]))
         let resources = JSONValue.array(stores.map { ["type": "memory_store", "memory_store_id": .string($0)] })
-        return try await platform.createSession(
+        return try await platform.sessions.createSession(
             try ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id), "resources": resources]))
     }
 
     func cleanUp() async {
-        try? await platform.store.close()
+        try? await store.close()
         try? FileManager.default.removeItem(at: directory)
     }
 }

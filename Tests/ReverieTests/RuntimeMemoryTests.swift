@@ -53,7 +53,7 @@ import Testing
             #expect(paths.isSuperset(of: ["/style.md", "/lessons/x.md"]))
 
             // The read of /style.md is recorded against the session.
-            let reads = try await server.platform.memoryReads(sessionID: session)
+            let reads = try await server.platform.memory.memoryReads(sessionID: session)
             let style = try #require(memories.first { $0["path"] == "/style.md" }?["id"]?.stringValue)
             #expect(reads.contains { $0.storeID == store && $0.memoryID == style })
 
@@ -88,7 +88,7 @@ import Testing
             let versions = try await server.get("/v1/memory_stores/\(store)/memory_versions?limit=100").json["data"]?.arrayValue ?? []
             #expect(versions.count == 1, "only the version the API created")
             #expect(!versions.contains { $0["created_by"]?["type"] == "session_actor" })
-            #expect(try await server.platform.memoryReads(sessionID: session).count == 1)
+            #expect(try await server.platform.memory.memoryReads(sessionID: session).count == 1)
         }
     }
 

@@ -74,7 +74,7 @@ final class ThreadFixture: Sendable {
 
     /// Every event of the session's log, oldest first.
     func events(_ sessionID: String) async throws -> [SessionEvent] {
-        try await server.platform.store.events(sessionID: sessionID, after: 0, limit: Int.max).map { try $0.event() }
+        try await server.host.store.events(sessionID: sessionID, after: 0, limit: Int.max).map { try $0.event() }
     }
 
     /// Waits until the primary thread has gone idle `count` times.

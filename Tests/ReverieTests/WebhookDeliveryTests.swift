@@ -111,19 +111,19 @@ import ReverieModels
         let endpoint = try await createEndpoint(server, url: receiver.url, events: WebhookEventType.session)
         let sessionID = try await server.makeSession()
         let platform = server.platform
-        try await platform.append([SessionEvent(type: .sessionStatusRunning)], to: sessionID)
-        try await platform.append(
+        try await platform.log.append([SessionEvent(type: .sessionStatusRunning)], to: sessionID)
+        try await platform.log.append(
             [SessionEvent(type: .sessionThreadCreated, fields: ["session_thread_id": "sthr_child", "agent_name": "helper"])], to: sessionID)
-        try await platform.append(
+        try await platform.log.append(
             [SessionEvent(type: .sessionThreadStatusIdle, fields: ["session_thread_id": "sthr_child", "agent_name": "helper", "stop_reason": ["type": "end_turn"]])],
             to: sessionID)
-        try await platform.append(
+        try await platform.log.append(
             [SessionEvent(type: .sessionStatusIdle, fields: ["stop_reason": ["type": "requires_action", "event_ids": ["sevt_x"]]])], to: sessionID)
-        try await platform.append([SessionEvent(type: .sessionStatusRunning)], to: sessionID)
-        try await platform.append([SessionEvent(type: .spanOutcomeEvaluationEnd, fields: ["outcome_id": "outc_1", "result": "satisfied"])], to: sessionID)
-        try await platform.append([SessionEvent(type: .sessionStatusIdle, fields: ["stop_reason": ["type": "end_turn"]])], to: sessionID)
+        try await platform.log.append([SessionEvent(type: .sessionStatusRunning)], to: sessionID)
+        try await platform.log.append([SessionEvent(type: .spanOutcomeEvaluationEnd, fields: ["outcome_id": "outc_1", "result": "satisfied"])], to: sessionID)
+        try await platform.log.append([SessionEvent(type: .sessionStatusIdle, fields: ["stop_reason": ["type": "end_turn"]])], to: sessionID)
         #expect(try await server.post("/v1/sessions/\(sessionID)", ["title": "renamed"]).status == 200)
-        try await platform.append([SessionEvent(type: .sessionStatusTerminated)], to: sessionID)
+        try await platform.log.append([SessionEvent(type: .sessionStatusTerminated)], to: sessionID)
         #expect(try await server.post("/v1/sessions/\(sessionID)/archive", [:]).status == 200)
         #expect(try await server.request(.DELETE, "/v1/sessions/\(sessionID)").status == 200)
 
@@ -245,7 +245,7 @@ import ReverieModels
         let server = try await TestServer.start(configure: Self.fast)
         defer { Task { await server.stop(); await receiver.stop() } }
         let endpoint = try await createEndpoint(server, url: receiver.url, events: WebhookEventType.dream)
-        try await server.platform.store.appendOutboxEvents(
+        try await server.host.store.appendOutboxEvents(
             Dream.Status.allCases.map { OutboxEvent.dream(status: $0, dreamID: "drm_01abc") })
         let requests = try await receiver.wait { $0.count >= 5 }
         #expect(requests.map(\.eventType).sorted() == WebhookEventType.dream.sorted())
@@ -260,7 +260,7 @@ import ReverieModels
         defer { Task { await server.stop(); await receiver.stop() } }
         let endpoint = try await createEndpoint(server, url: receiver.url, events: ["dream.completed"])
         let event = OutboxEvent(type: "dream.completed", resourceID: "drm_1")
-        try await server.platform.store.appendOutboxEvents([event])
+        try await server.host.store.appendOutboxEvents([event])
         let requests = try await receiver.wait { $0.count >= 4 }
         try await Task.sleep(for: .milliseconds(300))
         #expect(receiver.received.count == 4)
@@ -293,7 +293,7 @@ import ReverieModels
         defer { Task { await server.stop(); await receiver.stop() } }
         let endpoint = try await createEndpoint(server, url: receiver.url, events: ["dream.failed"])
         let events = (0..<3).map { OutboxEvent(type: "dream.failed", resourceID: "drm_\($0)") }
-        try await server.platform.store.appendOutboxEvents(events)
+        try await server.host.store.appendOutboxEvents(events)
 
         let deadline = ContinuousClock.now + .seconds(30)
         var status = JSONValue.null

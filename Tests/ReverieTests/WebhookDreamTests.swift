@@ -24,13 +24,13 @@ import Testing
         let endpoint = try await WebhookDeliveryTests().createEndpoint(server, url: receiver.url, events: WebhookEventType.dream)
         let platform = server.platform
 
-        let store = try await platform.createMemoryStore(try ObjectReader(["name": "lessons"]))
-        let agent = try await platform.createAgent(try ObjectReader(["name": "worker", "model": "claude-test"]))
-        let environment = try await platform.createEnvironment(try ObjectReader(["name": "env"]))
-        let session = try await platform.createSession(try ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id)]))
-        _ = try await platform.append(DreamFixture.workLog(task: "ship it", kilobytes: 2), to: session.id)
+        let store = try await platform.memory.createMemoryStore(MemoryStoreRequest(try ObjectReader(["name": "lessons"]), creating: true))
+        let agent = try await platform.agents.createAgent(try ObjectReader(["name": "worker", "model": "claude-test"]))
+        let environment = try await platform.environments.createEnvironment(try ObjectReader(["name": "env"]))
+        let session = try await platform.sessions.createSession(try ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id)]))
+        _ = try await platform.log.append(DreamFixture.workLog(task: "ship it", kilobytes: 2), to: session.id)
         func createDream() async throws -> Dream {
-            try await platform.createDream(try ObjectReader([
+            try await platform.dreams.createDream(try ObjectReader([
                 "inputs": [
                     ["type": "memory_store", "memory_store_id": .string(store.id)], ["type": "sessions", "session_ids": [.string(session.id)]],
                 ],
@@ -39,7 +39,7 @@ import Testing
         }
         func wait(_ id: String, for statuses: Set<Dream.Status>) async throws {
             let deadline = ContinuousClock.now + .seconds(30)
-            while try await !statuses.contains(platform.dream(id: id).status) {
+            while try await !statuses.contains(platform.dreams.dream(id: id).status) {
                 guard ContinuousClock.now < deadline else { throw TestFailure("dream \(id) did not reach \(statuses)") }
                 try await Task.sleep(for: .milliseconds(20))
             }

@@ -1,8 +1,9 @@
-/// An error the API reports to its caller: a type from the API's error vocabulary, the HTTP
-/// status it travels with, and a message that names what was wrong.
+/// An error the API reports to its caller: a type from the API's error vocabulary and a
+/// message of ours that names what was wrong.
 ///
-/// Every layer throws this (or converts to it); the server maps it to the error envelope
-/// `{"type":"error","error":{"type","message"}}` in one place.
+/// The domain rules throw this. It knows nothing of HTTP: the server maps each kind to its
+/// status and to the error envelope `{"type":"error","error":{"type","message"}}` in one
+/// place (`ErrorEnvelope`).
 public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The `error.type` values of the API.
     public enum Kind: String, Sendable, Equatable {
@@ -18,22 +19,6 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case timeout = "timeout_error"
         case api = "api_error"
         case overloaded = "overloaded_error"
-
-        /// The HTTP status code this kind of error is sent with.
-        public var httpStatus: Int {
-            switch self {
-            case .invalidRequest: 400
-            case .authentication: 401
-            case .permission: 403
-            case .notFound: 404
-            case .conflict, .memoryPreconditionFailed, .memoryPathConflict: 409
-            case .requestTooLarge: 413
-            case .rateLimit: 429
-            case .timeout: 504
-            case .api: 500
-            case .overloaded: 529
-            }
-        }
     }
 
     public var kind: Kind

@@ -85,6 +85,14 @@ public struct MemoryStoreRequest: Sendable {
     public var description: Patch<String>
     public var metadata: JSONValue?
 
+    /// A request made in code (dreams create their output stores this way); the rules are
+    /// checked when the store is made.
+    public init(name: String, description: String, metadata: [String: String]) {
+        self.name = name
+        self.description = .value(description)
+        self.metadata = .object(metadata.mapValues(JSONValue.string))
+    }
+
     public init(_ reader: ObjectReader, creating: Bool) throws(APIError) {
         try reader.rejectUnknown(["name", "description", "metadata"])
         name = try reader.string("name")
@@ -101,8 +109,12 @@ public struct MemoryStoreRequest: Sendable {
 
     /// A new store from a create request.
     public func makeStore(id: String, now: Date) throws(APIError) -> MemoryStore {
-        MemoryStore(
-            id: id, name: name ?? "", description: description.value ?? "",
+        let name = name ?? ""
+        try Rules.length(name, FieldPath("name"), min: 1, max: MemoryStore.maxNameLength)
+        try Rules.noControlCharacters(name, FieldPath("name"))
+        if let text = description.value { try Rules.length(text, FieldPath("description"), max: MemoryStore.maxDescriptionLength) }
+        return MemoryStore(
+            id: id, name: name, description: description.value ?? "",
             metadata: try Metadata.parse(metadata, at: FieldPath("metadata")), createdAt: now, updatedAt: now)
     }
 

@@ -7,12 +7,14 @@ import ReverieModels
 /// evidence, pins, duplicates, size and collapse rules (`OperationValidator`), secrets and
 /// instruction-like text (`TranscriptGuard`), and the token budget (`DreamBudget`).
 public struct DreamPipeline: Sendable {
-    let platform: Platform
+    let log: SessionLog
+    let memory: MemoryService
     let provider: any ModelProvider
     let settings: DreamSettings
 
-    public init(platform: Platform, provider: any ModelProvider, settings: DreamSettings = DreamSettings()) {
-        self.platform = platform
+    public init(log: SessionLog, memory: MemoryService, provider: any ModelProvider, settings: DreamSettings = DreamSettings()) {
+        self.log = log
+        self.memory = memory
         self.provider = provider
         self.settings = settings
     }
@@ -31,7 +33,7 @@ public struct DreamPipeline: Sendable {
     /// Runs the stages and returns the plan.
     public func plan(_ dream: Dream, observer: Observer) async throws -> DreamReport {
         try await observer.stage("digest")
-        let input = try await DreamInput.load(dream, platform: platform)
+        let input = try await DreamInput.load(dream, log: log, memory: memory)
         var report = DreamReport(dreamID: dream.id)
         var budget = DreamBudget(total: dream.tokenBudget)
 
@@ -150,19 +152,22 @@ struct DreamInput: Sendable {
 
     var rawCharacters: Int { sessions.values.reduce(0) { $0 + $1.rawCharacters } }
 
-    static func load(_ dream: Dream, platform: Platform) async throws -> DreamInput {
-        let files = try await platform.memoryFiles(storeID: dream.memoryStoreID)
+    static func load(_ dream: Dream, log: SessionLog, memory: MemoryService) async throws -> DreamInput {
+        let files = try await memory.memoryFiles(storeID: dream.memoryStoreID)
         let pathsByMemory = Dictionary(files.map { ($0.memoryID, $0.path) }, uniquingKeysWith: { first, _ in first })
         var sessions: [String: (session: Session, events: [SessionEvent], rawCharacters: Int, reads: [String])] = [:]
         var labels: [String: String] = [:]
         for (index, id) in dream.sessionIDs.enumerated() {
             try Task.checkCancellation()
-            guard let session = try await platform.store.session(id: id) else {
+            let session: Session
+            do {
+                session = try await log.session(id: id)
+            } catch let error as APIError where error.kind == .notFound {
                 throw DreamFailure("invalid_request_error", "session '\(id)' no longer exists")
             }
-            let stored = try await platform.store.events(sessionID: id, after: 0, limit: Int.max)
+            let stored = try await log.events(sessionID: id, after: 0, limit: Int.max)
             let events = try stored.map { try $0.event() }
-            let reads = try await platform.memoryReads(sessionID: id).filter { $0.storeID == dream.memoryStoreID }
+            let reads = try await memory.memoryReads(sessionID: id).filter { $0.storeID == dream.memoryStoreID }
                 .compactMap { pathsByMemory[$0.memoryID] }
             sessions[id] = (session, events, stored.reduce(0) { $0 + $1.json.count }, Array(Set(reads)))
             labels[id] = "S\(index + 1)"

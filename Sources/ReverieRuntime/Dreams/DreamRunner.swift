@@ -12,7 +12,9 @@ import ServiceLifecycle
 /// again (its usage keeps what was already spent). A dream never stays `running` without a
 /// task working on it.
 public actor DreamRunner: DreamScheduler, Service {
-    let platform: Platform
+    let ledger: DreamLedger
+    let log: SessionLog
+    let memory: MemoryService
     let models: any ModelRouting
     let settings: DreamSettings
     let logger: Logger
@@ -21,8 +23,10 @@ public actor DreamRunner: DreamScheduler, Service {
     private var queue: [String] = []
     private var accepting = true
 
-    public init(platform: Platform, models: any ModelRouting, settings: DreamSettings = DreamSettings(), logger: Logger = Logger(label: "reverie.dreams")) {
-        self.platform = platform
+    public init(ledger: DreamLedger, log: SessionLog, memory: MemoryService, models: any ModelRouting, settings: DreamSettings = DreamSettings(), logger: Logger = Logger(label: "reverie.dreams")) {
+        self.ledger = ledger
+        self.log = log
+        self.memory = memory
         self.models = models
         self.settings = settings
         self.logger = logger
@@ -31,7 +35,7 @@ public actor DreamRunner: DreamScheduler, Service {
     // MARK: Service
 
     public func run() async throws {
-        for id in try await platform.store.unfinishedDreamIDs() {
+        for id in try await ledger.unfinishedDreamIDs() {
             logger.info("resuming dream", metadata: ["dream": "\(id)"])
             enqueue(id)
         }
@@ -89,7 +93,7 @@ public actor DreamRunner: DreamScheduler, Service {
         } catch {
             if Task.isCancelled { return }
             let failure = error as? DreamFailure ?? Self.failure(for: error)
-            logger.error("dream failed", metadata: ["dream": "\(id)", "error": "\(failure.message)"])
+            logger.error("dream failed", metadata: ["dream": "\(id)", "error": "\(String(reflecting: error))"])
             _ = try? await transition(id) { dream in
                 dream.status = .failed
                 dream.error = DreamError(type: failure.type, message: failure.message)
@@ -100,9 +104,9 @@ public actor DreamRunner: DreamScheduler, Service {
 
     private func perform(_ id: String) async throws {
         guard var dream = try await transition(id, { $0.status = .running }), dream.status == .running else { return }
-        let writer = DreamWriter(platform: platform)
+        let writer = DreamWriter(memory: memory)
         var report: DreamReport
-        if let saved = try await platform.store.dreamReport(id: id) {
+        if let saved = try await ledger.report(id: id) {
             report = saved
         } else {
             let provider: any ModelProvider
@@ -114,19 +118,19 @@ public actor DreamRunner: DreamScheduler, Service {
             let observer = DreamPipeline.Observer(
                 stage: { [weak self] stage in try await self?.setStage(id, stage) },
                 usage: { [weak self] usage in try await self?.addUsage(id, usage) })
-            report = try await DreamPipeline(platform: platform, provider: provider, settings: settings).plan(dream, observer: observer)
+            report = try await DreamPipeline(log: log, memory: memory, provider: provider, settings: settings).plan(dream, observer: observer)
             try Task.checkCancellation()
             // The plan is saved before anything is written: a restart re-applies it.
-            try await platform.store.saveDreamReport(report)
+            try await ledger.save(report)
         }
         try await setStage(id, "write")
-        dream = try await platform.dream(id: id)
+        dream = try await ledger.dream(id: id)
         let storeID = try await writer.outputStore(for: dream) { [weak self] storeID in
             try await self?.setOutput(id, storeID)
         }
         if report.outputStoreID != storeID {
             report.outputStoreID = storeID
-            try await platform.store.saveDreamReport(report)
+            try await ledger.save(report)
         }
         try await writer.apply(report, dream: dream, storeID: storeID)
         try Task.checkCancellation()
@@ -142,7 +146,7 @@ public actor DreamRunner: DreamScheduler, Service {
     @discardableResult
     private func transition(_ id: String, _ change: @escaping @Sendable (inout Dream) -> Void) async throws -> Dream? {
         let now = Timestamp.now()
-        let dream = try await platform.store.updateDream(id: id) { current in
+        let dream = try await ledger.update(id: id) { current in
             guard !current.status.isTerminal else { return current }
             var next = current
             change(&next)
@@ -175,7 +179,6 @@ public actor DreamRunner: DreamScheduler, Service {
         if let error = error as? ModelError {
             return DreamFailure(error.retriesExhausted ? "model_unavailable_error" : "model_request_failed_error", "the dreamer model failed: \(error.description)")
         }
-        if let error = error as? APIError { return DreamFailure("internal_error", error.message) }
-        return DreamFailure("internal_error", "\(error)")
+        return DreamFailure("internal_error", ClientMessage.describe(error))
     }
 }

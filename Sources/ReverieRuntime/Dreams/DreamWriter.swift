@@ -6,10 +6,10 @@ import ReverieCore
 /// operation moves a path to a target state), so a dream interrupted while writing resumes
 /// from its saved plan without doing anything twice.
 public struct DreamWriter: Sendable {
-    let platform: Platform
+    let memory: MemoryService
 
-    public init(platform: Platform) {
-        self.platform = platform
+    public init(memory: MemoryService) {
+        self.memory = memory
     }
 
     /// The store the dream writes: the input store itself (`update_existing`), or a new store
@@ -20,21 +20,17 @@ public struct DreamWriter: Sendable {
         if let existing = dream.outputStoreID {
             storeID = existing
         } else {
-            let input = try await platform.memoryStore(id: dream.memoryStoreID)
-            let now = Timestamp.now()
-            storeID = ResourceID.make(ResourceID.memoryStore, at: now)
+            let input = try await memory.memoryStore(id: dream.memoryStoreID)
             let name = String("\(input.name) (dreamed)".prefix(255))
             let description = "Written by dream \(dream.id) from \(input.id) and \(dream.sessionIDs.count) session(s); review it before agents use it."
-            try await platform.store.createMemoryStore(
-                MemoryStore(id: storeID, name: name, description: description, metadata: input.metadata, createdAt: now, updatedAt: now))
+            storeID = try await memory.createMemoryStore(MemoryStoreRequest(name: name, description: description, metadata: input.metadata)).id
             try await created(storeID)
         }
         let actor = MemoryActor.dream(dream.id)
-        let present = Set(try await platform.memoryPaths(storeID: storeID))
-        for file in try await platform.memoryFiles(storeID: dream.memoryStoreID) where !present.contains(file.path) {
+        let present = Set(try await memory.memoryPaths(storeID: storeID))
+        for file in try await memory.memoryFiles(storeID: dream.memoryStoreID) where !present.contains(file.path) {
             try Task.checkCancellation()
-            _ = try await platform.store.createMemory(
-                storeID: storeID, path: file.path, content: file.content, pinned: file.pinned, actor: actor, at: Timestamp.now())
+            try await memory.createMemory(storeID: storeID, path: file.path, content: file.content, pinned: file.pinned, actor: actor)
         }
         return storeID
     }
@@ -58,7 +54,7 @@ public struct DreamWriter: Sendable {
     /// Undoes an applied operation: the path returns to its content before the dream. Refused
     /// when someone changed the memory since the dream wrote it.
     public func revert(_ operation: DreamOperation, dreamID: String, storeID: String) async throws {
-        let current = try await platform.readMemory(storeID: storeID, path: operation.path)?.content
+        let current = try await memory.readMemory(storeID: storeID, path: operation.path)?.content
         let written = operation.action == .delete ? nil : operation.content
         let before = operation.action == .add ? nil : operation.previousContent
         guard current == written || current == before else {
@@ -70,13 +66,13 @@ public struct DreamWriter: Sendable {
 
     /// Puts `content` at `path` (nil deletes it), writing nothing when it is already so.
     private func moveTo(_ content: String?, path: String, storeID: String, actor: MemoryActor) async throws {
-        let current = try await platform.readMemory(storeID: storeID, path: path)
+        let current = try await memory.readMemory(storeID: storeID, path: path)
         if let content {
             if current?.content != content {
-                try await platform.writeMemory(storeID: storeID, path: path, content: content, actor: actor)
+                try await memory.writeMemory(storeID: storeID, path: path, content: content, actor: actor)
             }
         } else if current != nil {
-            try await platform.deleteMemory(storeID: storeID, path: path, actor: actor)
+            try await memory.deleteMemory(storeID: storeID, path: path, actor: actor)
         }
     }
 }

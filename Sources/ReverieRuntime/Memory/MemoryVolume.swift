@@ -10,10 +10,10 @@ public struct MemoryVolume: SandboxVolume {
     public let isReadOnly: Bool
     public let storeID: String
     public let sessionID: String
-    let platform: Platform
+    let memory: MemoryService
 
-    public init(platform: Platform, mount: MemoryStoreMount, sessionID: String) {
-        self.platform = platform
+    public init(memory: MemoryService, mount: MemoryStoreMount, sessionID: String) {
+        self.memory = memory
         self.storeID = mount.memoryStoreID
         self.sessionID = sessionID
         self.isReadOnly = mount.access == .readOnly
@@ -23,21 +23,21 @@ public struct MemoryVolume: SandboxVolume {
     }
 
     /// The volumes of every memory store mounted into a session.
-    public static func volumes(for session: Session, platform: Platform) -> [any SandboxVolume] {
-        session.memoryMounts.map { MemoryVolume(platform: platform, mount: $0, sessionID: session.id) }
+    public static func volumes(for session: Session, memory: MemoryService) -> [any SandboxVolume] {
+        session.memoryMounts.map { MemoryVolume(memory: memory, mount: $0, sessionID: session.id) }
     }
 
     public var hostRoot: URL? { nil }
 
     public func read(_ relativePath: String) async throws(SandboxError) -> String {
         guard !relativePath.isEmpty else { throw SandboxError("\(mountPoint): is a directory") }
-        let file = try await access(relativePath) { try await platform.readMemory(storeID: storeID, path: "/" + relativePath) }
+        let file = try await access(relativePath) { try await memory.readMemory(storeID: storeID, path: "/" + relativePath) }
         guard let file else {
             if try await !files(under: relativePath).isEmpty { throw SandboxError("\(display(relativePath)): is a directory") }
             throw SandboxError("\(display(relativePath)): no such file")
         }
         // Usage is best effort: a failed record must not fail the agent's read.
-        try? await platform.recordMemoryReads(
+        try? await memory.recordMemoryReads(
             sessionID: sessionID, [MemoryRead(storeID: storeID, memoryID: file.memoryID, versionID: file.versionID)])
         return file.content
     }
@@ -46,26 +46,26 @@ public struct MemoryVolume: SandboxVolume {
         try refuseIfReadOnly(relativePath)
         guard !relativePath.isEmpty else { throw SandboxError("\(mountPoint): is a directory") }
         _ = try await access(relativePath) {
-            try await platform.writeMemory(storeID: storeID, path: "/" + relativePath, content: content, actor: .session(sessionID))
+            try await memory.writeMemory(storeID: storeID, path: "/" + relativePath, content: content, actor: .session(sessionID))
         }
     }
 
     public func delete(_ relativePath: String) async throws(SandboxError) {
         try refuseIfReadOnly(relativePath)
         let deleted = try await access(relativePath) {
-            try await platform.deleteMemory(storeID: storeID, path: "/" + relativePath, actor: .session(sessionID))
+            try await memory.deleteMemory(storeID: storeID, path: "/" + relativePath, actor: .session(sessionID))
         }
         if !deleted { throw SandboxError("\(display(relativePath)): no such file") }
     }
 
     public func fileExists(_ relativePath: String) async -> Bool {
         guard !relativePath.isEmpty else { return false }
-        return ((try? await platform.readMemory(storeID: storeID, path: "/" + relativePath)) ?? nil) != nil
+        return ((try? await memory.readMemory(storeID: storeID, path: "/" + relativePath)) ?? nil) != nil
     }
 
     public func files(under relativeFolder: String) async throws(SandboxError) -> [SandboxFile] {
         let prefix = relativeFolder.isEmpty ? "/" : "/" + relativeFolder + "/"
-        let memories = try await access(relativeFolder) { try await platform.memoryFiles(storeID: storeID, under: prefix) }
+        let memories = try await access(relativeFolder) { try await memory.memoryFiles(storeID: storeID, under: prefix) }
         return memories.map { SandboxFile(path: mountPoint + $0.path, size: $0.content.utf8.count, modified: Date(timeIntervalSince1970: 0)) }
     }
 
@@ -79,15 +79,13 @@ public struct MemoryVolume: SandboxVolume {
         relativePath.isEmpty ? mountPoint : mountPoint + "/" + relativePath
     }
 
-    /// Runs a platform call, turning its errors (invalid path, too large, store archived) into
+    /// Runs a memory call, turning its errors (invalid path, too large, store archived) into
     /// a sandbox error that names the file.
     private func access<T: Sendable>(_ relativePath: String, _ operation: () async throws -> T) async throws(SandboxError) -> T {
         do {
             return try await operation()
-        } catch let error as APIError {
-            throw SandboxError("\(display(relativePath)): \(error.message)")
         } catch {
-            throw SandboxError("\(display(relativePath)): \(error)")
+            throw SandboxError("\(display(relativePath)): \(ClientMessage.describe(error))")
         }
     }
 }

@@ -9,14 +9,14 @@ import ReverieModels
 /// `needs_revision` sends the agent back to work with the gaps; the loop stops at
 /// `satisfied`, `max_iterations_reached` (after one acknowledgment turn), `failed` or `interrupted`.
 public struct OutcomeGrader: TurnEndHandler {
-    let platform: Platform
+    let log: SessionLog
     let models: any ModelRouting
     let logger: Logger
     /// Largest deliverable text sent to the grader.
     let maxDeliverableCharacters: Int
 
-    public init(platform: Platform, models: any ModelRouting, logger: Logger = Logger(label: "reverie.grader"), maxDeliverableCharacters: Int = 200_000) {
-        self.platform = platform
+    public init(log: SessionLog, models: any ModelRouting, logger: Logger = Logger(label: "reverie.grader"), maxDeliverableCharacters: Int = 200_000) {
+        self.log = log
         self.models = models
         self.logger = logger
         self.maxDeliverableCharacters = maxDeliverableCharacters
@@ -33,7 +33,7 @@ public struct OutcomeGrader: TurnEndHandler {
             startID = open
         } else {
             let start = SessionEvent(type: .spanOutcomeEvaluationStart, fields: ["outcome_id": .string(outcome.id), "iteration": .int(Int64(iteration))])
-            try await platform.append([start], to: sessionID)
+            try await log.append([start], to: sessionID)
             startID = start.id
         }
 
@@ -49,7 +49,7 @@ public struct OutcomeGrader: TurnEndHandler {
                 let reason = run.timedOut ? "timed out" : "exit status \(run.exitCode)" + (run.output.isEmpty ? "" : ": \(run.output.suffix(500))")
                 verdicts.append(CriterionVerdict(criterion: check.name, passed: run.exitCode == 0 && !run.timedOut, reason: reason, source: "check"))
             }
-            try await platform.append([SessionEvent(type: .spanOutcomeEvaluationOngoing, fields: [
+            try await log.append([SessionEvent(type: .spanOutcomeEvaluationOngoing, fields: [
                 "outcome_id": .string(outcome.id), "iteration": .int(Int64(iteration)),
             ])], to: sessionID)
             let deliverable = try await Deliverable.collect(events: turn.events, sandbox: turn.sandbox, limit: maxDeliverableCharacters)
@@ -80,11 +80,11 @@ public struct OutcomeGrader: TurnEndHandler {
             result = "interrupted"
             explanation = "Grading was interrupted by the user."
         } catch {
-            logger.warning("grader failed", metadata: ["session": "\(sessionID)", "error": "\(error)"])
+            logger.warning("grader failed", metadata: ["session": "\(sessionID)", "error": "\(String(reflecting: error))"])
             result = "failed"
-            explanation = "The grader could not judge the deliverable: \((error as? ModelError)?.description ?? "\(error)")"
+            explanation = "The grader could not judge the deliverable: \(ClientMessage.describe(error))"
         }
-        try await platform.append([SessionEvent(type: .spanOutcomeEvaluationEnd, fields: [
+        try await log.append([SessionEvent(type: .spanOutcomeEvaluationEnd, fields: [
             "outcome_id": .string(outcome.id), "outcome_evaluation_start_id": .string(startID), "iteration": .int(Int64(iteration)),
             "result": .string(result), "explanation": .string(explanation),
             "usage": [

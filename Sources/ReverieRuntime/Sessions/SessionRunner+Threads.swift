@@ -14,7 +14,7 @@ extension SessionRunner {
     /// Resumes the running threads of a session whose coordinator is idle.
     func resumeThreads(sessionID: String) async {
         do {
-            let session = try await platform.session(id: sessionID)
+            let session = try await log.session(id: sessionID)
             let sandbox = try await sandbox(for: session)
             _ = await coordinatorTools(session, sandbox: sandbox)
         } catch {
@@ -33,8 +33,8 @@ extension SessionRunner {
     func threadScheduler(for session: Session, sandbox: Sandbox) -> ThreadScheduler {
         if let existing = threadSchedulers[session.id] { return existing }
         let scheduler = ThreadScheduler(
-            platform: platform, session: session, sandbox: sandbox, models: models, configuration: configuration,
-            makeBuiltinTools: makeBuiltinTools, logger: logger)
+            log: log, session: session, sandbox: sandbox, models: models, configuration: configuration,
+            makeExecutionPlane: makeExecutionPlane, logger: logger)
         threadSchedulers[session.id] = scheduler
         return scheduler
     }

@@ -12,13 +12,14 @@ import ServiceLifecycle
 /// loop (which re-reads the log before going idle) picks them up; an interrupt cancels the
 /// loop's current model call or tool.
 public actor SessionRunner: SessionDriver, Service {
-    public typealias ToolFactory = @Sendable (SessionAgent) -> [String: any SandboxTool]
+    /// Makes the execution plane that runs an agent's built-in tools in a session's sandbox.
+    public typealias PlaneFactory = @Sendable (SessionAgent, Sandbox) -> any ExecutionPlane
     public typealias VolumeFactory = @Sendable (Session) async throws -> [any SandboxVolume]
 
-    let platform: Platform
+    let log: SessionLog
     let models: any ModelRouting
     let configuration: RuntimeConfiguration
-    let makeBuiltinTools: ToolFactory
+    let makeExecutionPlane: PlaneFactory
     let makeExtraVolumes: VolumeFactory
     let turnEndHandler: (any TurnEndHandler)?
     let logger: Logger
@@ -37,14 +38,14 @@ public actor SessionRunner: SessionDriver, Service {
     var threadSchedulers: [String: ThreadScheduler] = [:]
 
     public init(
-        platform: Platform, models: any ModelRouting, configuration: RuntimeConfiguration, makeBuiltinTools: @escaping ToolFactory,
+        log: SessionLog, models: any ModelRouting, configuration: RuntimeConfiguration, makeExecutionPlane: @escaping PlaneFactory,
         makeExtraVolumes: @escaping VolumeFactory = { _ in [] }, turnEndHandler: (any TurnEndHandler)? = nil,
         logger: Logger = Logger(label: "reverie.runtime")
     ) {
-        self.platform = platform
+        self.log = log
         self.models = models
         self.configuration = configuration
-        self.makeBuiltinTools = makeBuiltinTools
+        self.makeExecutionPlane = makeExecutionPlane
         self.makeExtraVolumes = makeExtraVolumes
         self.turnEndHandler = turnEndHandler
         self.logger = logger
@@ -54,13 +55,13 @@ public actor SessionRunner: SessionDriver, Service {
 
     /// Resumes sessions left running by a previous process, then waits for shutdown.
     public func run() async throws {
-        let active = try await platform.store.activeSessionIDs()
+        let active = try await log.activeSessionIDs()
         for id in active {
             logger.info("resuming session", metadata: ["session": "\(id)"])
             start(sessionID: id, resuming: true)
         }
         // Threads left running under a coordinator that had already gone idle resume on their own.
-        for id in try await platform.store.sessionIDsWithActiveThreads() where !active.contains(id) {
+        for id in try await log.sessionIDsWithActiveThreads() where !active.contains(id) {
             logger.info("resuming threads", metadata: ["session": "\(id)"])
             await resumeThreads(sessionID: id)
         }
@@ -85,25 +86,40 @@ public actor SessionRunner: SessionDriver, Service {
     // MARK: SessionDriver
 
     public nonisolated func validate(_ events: [SessionEvent], for session: SessionHeader) async throws {
-        let answers = events.enumerated().filter { $0.element.type == .userToolConfirmation || $0.element.type == .userCustomToolResult }
-        guard !answers.isEmpty else { return }
-        let log = try await platform.store.events(sessionID: session.id, after: 0, limit: Int.max).map { try $0.event() }
-        // Each answer is checked against the calls of its thread (the primary one without a thread id).
-        var states: [String?: TurnState] = [:]
-        for (index, event) in answers {
-            let state = states[event.threadID] ?? TurnState(events: log.filter { $0.threadID == event.threadID })
-            states[event.threadID] = state
-            if event.type == .userToolConfirmation {
+        for (index, event) in events.enumerated() {
+            switch event.type {
+            case .userToolConfirmation:
                 let id = event.fields["tool_use_id"]?.stringValue ?? ""
+                let state = try await callState(id, threadID: event.threadID, sessionID: session.id)
                 guard let call = state.pending.first(where: { $0.eventID == id && !$0.isCustom }), call.confirmation == nil else {
                     throw APIError.invalidRequest("events[\(index)].tool_use_id: '\(id)' is not a tool call waiting for confirmation\(Self.inThread(event))")
                 }
-            } else {
+            case .userCustomToolResult:
                 let id = event.fields["custom_tool_use_id"]?.stringValue ?? ""
+                let state = try await callState(id, threadID: event.threadID, sessionID: session.id)
                 guard state.pending.contains(where: { $0.eventID == id && $0.isCustom }) else {
                     throw APIError.invalidRequest("events[\(index)].custom_tool_use_id: '\(id)' is not a custom tool call waiting for a result\(Self.inThread(event))")
                 }
+            default:
+                continue
             }
+        }
+    }
+
+    /// The state of one tool call of a thread (the primary one without a thread id): the call
+    /// event, found by its id, folded with the thread's events after it. Reads only the log's
+    /// tail from the call on, never the whole log.
+    private nonisolated func callState(_ id: String, threadID: String?, sessionID: String) async throws -> TurnState {
+        guard !id.isEmpty, let call = try await log.event(sessionID: sessionID, id: id), call.threadID == threadID,
+            call.type == .agentToolUse || call.type == .agentCustomToolUse
+        else { return TurnState(events: []) }
+        var state = TurnState(events: [try call.event()])
+        var after = call.sequence
+        while true {
+            let batch = try await log.events(sessionID: sessionID, after: after, limit: 1000)
+            for stored in batch where stored.threadID == threadID { state.apply(try stored.event()) }
+            guard let last = batch.last, batch.count == 1000 else { return state }
+            after = last.sequence
         }
     }
 
@@ -152,7 +168,7 @@ public actor SessionRunner: SessionDriver, Service {
         var resuming = resuming
         var control = control
         while true {
-            let ending: SessionLoop.Ending
+            let ending: AgentLoop.Ending
             do {
                 let loop = try await makeLoop(sessionID: sessionID, control: control)
                 ending = await loop.run(resuming: resuming)
@@ -161,7 +177,7 @@ public actor SessionRunner: SessionDriver, Service {
             }
             resuming = false
             // Events that arrived while the loop was finishing (after any interrupt) get a fresh loop.
-            guard ending == .idle, accepting, !Task.isCancelled, control.takeWakeRequest() else { break }
+            guard ending != .shutdown, accepting, !Task.isCancelled, control.takeWakeRequest() else { break }
             if control.isInterrupted {
                 control = LoopControl()
                 running[sessionID]?.control = control
@@ -171,14 +187,15 @@ public actor SessionRunner: SessionDriver, Service {
         if sandboxes[sessionID] != nil { idleSince[sessionID] = .now }
     }
 
-    private func makeLoop(sessionID: String, control: LoopControl) async throws -> SessionLoop {
-        let session = try await platform.session(id: sessionID)
+    private func makeLoop(sessionID: String, control: LoopControl) async throws -> AgentLoop {
+        let session = try await log.session(id: sessionID)
         let sandbox = try await sandbox(for: session)
         let toolbox = Toolbox(
-            agent: session.agent, sandbox: sandbox, builtins: makeBuiltinTools(session.agent), runtimeTools: await coordinatorTools(session, sandbox: sandbox))
+            agent: session.agent, sandbox: sandbox, plane: makeExecutionPlane(session.agent, sandbox),
+            runtimeTools: await coordinatorTools(session, sandbox: sandbox))
         let provider = try models.provider(for: session.agent.model.id)
-        return SessionLoop(
-            platform: platform, session: session, toolbox: toolbox, provider: provider, configuration: configuration, control: control,
+        return AgentLoop(
+            log: log, session: session, scope: .primary, toolbox: toolbox, provider: provider, configuration: configuration, control: control,
             turnEndHandler: turnEndHandler, logger: logger)
     }
 
@@ -195,19 +212,19 @@ public actor SessionRunner: SessionDriver, Service {
     }
 
     /// A loop that could not start (no model configured, session gone) records why and idles.
-    private func recordStartFailure(sessionID: String, error: any Error) async -> SessionLoop.Ending {
+    private func recordStartFailure(sessionID: String, error: any Error) async -> AgentLoop.Ending {
         if error is CancellationError { return .shutdown }
-        if case APIError.Kind.notFound? = (error as? APIError)?.kind { return .idle }
-        logger.error("session could not start", metadata: ["session": "\(sessionID)", "error": "\(error)"])
-        let message = (error as? ModelError)?.description ?? (error as? APIError)?.message ?? "\(error)"
+        if case APIError.Kind.notFound? = (error as? APIError)?.kind { return .failed("session not found") }
+        logger.error("session could not start", metadata: ["session": "\(sessionID)", "error": "\(String(reflecting: error))"])
+        let message = ClientMessage.describe(error)
         var events = [
             SessionEvent(type: .sessionError, fields: [
                 "error": ["type": "unknown_error", "message": .string("The session could not run: \(message)"), "retry_status": ["type": "terminal"]],
             ]),
         ]
         events.append(SessionEvent(type: .sessionStatusIdle, fields: ["stop_reason": ["type": "end_turn"]]))
-        _ = try? await platform.append(events, to: sessionID)
-        return .idle
+        _ = try? await log.append(events, to: sessionID)
+        return .failed(message)
     }
 
     /// Sessions with a loop running now (for tests and diagnostics).

@@ -69,7 +69,7 @@ struct StartThreadTool: SandboxTool {
             let id = try await scheduler.start(agent: agent, task: task)
             return .text("Started thread \(id) running \(agent).")
         } catch {
-            return .error((error as? APIError)?.message ?? "The thread could not start: \(error)")
+            return .error("The thread could not start: \(ClientMessage.describe(error))")
         }
     }
 }
@@ -98,7 +98,7 @@ struct SendToThreadTool: SandboxTool {
             try await scheduler.send(to: id, message: message)
             return .text("Sent to thread \(id).")
         } catch {
-            return .error((error as? APIError)?.message ?? "The message could not be sent: \(error)")
+            return .error("The message could not be sent: \(ClientMessage.describe(error))")
         }
     }
 }
@@ -129,7 +129,7 @@ struct WaitForThreadsTool: SandboxTool {
         } catch is CancellationError {
             return .error("Stopped waiting: the coordinator was interrupted.")
         } catch {
-            return .error((error as? APIError)?.message ?? "\(error)")
+            return .error(ClientMessage.describe(error))
         }
     }
 }

@@ -19,7 +19,7 @@ actor ThreadScheduler {
     struct Report: Sendable, Equatable {
         var threadID: String
         var agentName: String
-        var ending: ThreadLoop.Ending?
+        var ending: AgentLoop.Ending?
     }
 
     private struct Member {
@@ -27,17 +27,17 @@ actor ThreadScheduler {
         var phase: Phase
         var control: LoopControl?
         var task: Task<Void, Never>?
-        var ending: ThreadLoop.Ending?
+        var ending: AgentLoop.Ending?
         /// A message arrived while the thread was running.
         var wake = false
     }
 
-    let platform: Platform
+    let log: SessionLog
     let session: Session
     let sandbox: Sandbox
     let models: any ModelRouting
     let configuration: RuntimeConfiguration
-    let makeBuiltinTools: SessionRunner.ToolFactory
+    let makeExecutionPlane: SessionRunner.PlaneFactory
     let logger: Logger
     let limit: Int
 
@@ -53,14 +53,14 @@ actor ThreadScheduler {
     /// The most threads that ran at once (for tests and diagnostics).
     private(set) var peakRunning = 0
 
-    init(platform: Platform, session: Session, sandbox: Sandbox, models: any ModelRouting, configuration: RuntimeConfiguration,
-         makeBuiltinTools: @escaping SessionRunner.ToolFactory, logger: Logger) {
-        self.platform = platform
+    init(log: SessionLog, session: Session, sandbox: Sandbox, models: any ModelRouting, configuration: RuntimeConfiguration,
+         makeExecutionPlane: @escaping SessionRunner.PlaneFactory, logger: Logger) {
+        self.log = log
         self.session = session
         self.sandbox = sandbox
         self.models = models
         self.configuration = configuration
-        self.makeBuiltinTools = makeBuiltinTools
+        self.makeExecutionPlane = makeExecutionPlane
         self.logger = logger
         self.limit = configuration.maxConcurrentThreads
     }
@@ -77,7 +77,7 @@ actor ThreadScheduler {
         loaded = true
         let page: Page<SessionThread>
         do {
-            page = try await platform.store.listThreads(sessionID: session.id, statuses: [], page: PageRequest(limit: 1000, order: .ascending))
+            page = try await log.threads(sessionID: session.id, page: PageRequest(limit: 1000, order: .ascending))
         } catch {
             logger.error("could not load threads", metadata: ["session": "\(session.id)", "error": "\(error)"])
             return
@@ -93,11 +93,11 @@ actor ThreadScheduler {
             if thread.status == .running || thread.status == .rescheduling {
                 resuming.insert(thread.id)
                 schedule(thread.id)
-            } else if (try? await Self.requiresAction(threadID: thread.id, sessionID: session.id, platform: platform)) == true {
+            } else if (try? await Self.requiresAction(threadID: thread.id, sessionID: session.id, log: log)) == true {
                 members[thread.id]?.phase = .waiting
                 members[thread.id]?.ending = .requiresAction
             } else {
-                let sent = try? await platform.store.listEvents(
+                let sent = try? await log.listEvents(
                     sessionID: session.id, filter: EventFilter(types: [.agentThreadMessageSent], threadID: thread.id),
                     page: PageRequest(limit: 1, order: .descending))
                 let reply = try? sent?.items.first?.event().text
@@ -128,8 +128,7 @@ actor ThreadScheduler {
                 "session_thread_id": .string(threadID), "from_session_thread_id": .string(parentID), "content": content,
             ]),
         ]
-        let (_, stored) = try await platform.store.createThread(thread, events: events)
-        platform.hub.publish(stored)
+        try await log.createThread(thread, events: events)
         members[threadID] = Member(agent: agent, phase: .idle)
         order.append(threadID)
         schedule(threadID)
@@ -144,7 +143,7 @@ actor ThreadScheduler {
         }
         let parentID = try await primaryID()
         let content: JSONValue = [["type": "text", "text": .string(message)]]
-        try await platform.append([
+        try await log.append([
             SessionEvent(type: .agentThreadMessageSent, fields: [
                 "to_session_thread_id": .string(threadID), "to_agent_name": .string(member.agent.name), "content": content,
             ]),
@@ -166,8 +165,8 @@ actor ThreadScheduler {
     }
 
     /// Whether the thread's last idle event says it waits for the user.
-    private static func requiresAction(threadID: String, sessionID: String, platform: Platform) async throws -> Bool {
-        let idle = try await platform.store.listEvents(
+    private static func requiresAction(threadID: String, sessionID: String, log: SessionLog) async throws -> Bool {
+        let idle = try await log.listEvents(
             sessionID: sessionID, filter: EventFilter(types: [.sessionThreadStatusIdle], threadID: threadID),
             page: PageRequest(limit: 1, order: .descending))
         return try idle.items.first?.event().fields["stop_reason"]?["type"]?.stringValue == "requires_action"
@@ -231,7 +230,7 @@ actor ThreadScheduler {
 
     private func primaryID() async throws -> String {
         if let primaryThreadID { return primaryThreadID }
-        let id = try await platform.store.ensurePrimaryThread(sessionID: session.id, agent: session.agent)
+        let id = try await log.ensurePrimaryThread(sessionID: session.id, agent: session.agent)
         primaryThreadID = id
         return id
     }
@@ -254,37 +253,41 @@ actor ThreadScheduler {
         members[threadID]?.phase = .running
         members[threadID]?.control = control
         members[threadID]?.wake = false
-        let loop: ThreadLoop
+        var thread = session
+        thread.agent = member.agent
+        let loop: AgentLoop
         do {
-            loop = ThreadLoop(
-                platform: platform, sessionID: session.id, threadID: threadID, parentThreadID: parentID, agent: member.agent, session: session,
-                toolbox: Toolbox(agent: member.agent, sandbox: sandbox, builtins: makeBuiltinTools(member.agent)),
-                provider: try models.provider(for: member.agent.model.id), configuration: configuration, control: control, logger: logger,
-                resuming: resuming.remove(threadID) != nil)
+            loop = AgentLoop(
+                log: log, session: thread, scope: .thread(threadID, parent: parentID, agentName: member.agent.name),
+                toolbox: Toolbox(agent: member.agent, sandbox: sandbox, plane: makeExecutionPlane(member.agent, sandbox)),
+                provider: try models.provider(for: member.agent.model.id), configuration: configuration, control: control,
+                turnEndHandler: nil, logger: logger)
         } catch {
-            let message = (error as? ModelError)?.description ?? (error as? APIError)?.message ?? "\(error)"
-            let platform = platform, sessionID = session.id, name = member.agent.name
+            let message = "The thread could not run: \(ClientMessage.describe(error))"
+            logger.error("thread could not run", metadata: ["session": "\(session.id)", "thread": "\(threadID)", "error": "\(String(reflecting: error))"])
+            let log = log, sessionID = session.id, name = member.agent.name
             members[threadID]?.task = Task {
-                _ = try? await platform.append([
+                _ = try? await log.append([
                     SessionEvent(type: .sessionError, fields: [
                         "session_thread_id": .string(threadID),
-                        "error": ["type": "unknown_error", "message": .string("The thread could not run: \(message)"), "retry_status": ["type": "terminal"]],
+                        "error": ["type": "unknown_error", "message": .string(message), "retry_status": ["type": "terminal"]],
                     ]),
                     SessionEvent(type: .sessionThreadStatusIdle, fields: [
                         "session_thread_id": .string(threadID), "agent_name": .string(name), "stop_reason": ["type": "end_turn"],
                     ]),
                 ], to: sessionID)
-                self.finished(threadID, .failed("The thread could not run: \(message)"))
+                self.finished(threadID, .failed(message))
             }
             return
         }
+        let resumes = resuming.remove(threadID) != nil
         members[threadID]?.task = Task {
-            let ending = await loop.run()
+            let ending = await loop.run(resuming: resumes)
             self.finished(threadID, ending)
         }
     }
 
-    private func finished(_ threadID: String, _ ending: ThreadLoop.Ending) {
+    private func finished(_ threadID: String, _ ending: AgentLoop.Ending) {
         runningCount -= 1
         members[threadID]?.task = nil
         members[threadID]?.control = nil

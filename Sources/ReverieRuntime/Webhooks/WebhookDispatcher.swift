@@ -162,7 +162,9 @@ public final class WebhookDispatcher: Service, Sendable {
             ).body()
             result = await sender.send(url: dispatch.url, secret: secret, eventID: delivery.event.id, body: body)
         } catch {
-            result = WebhookSender.Result(statusCode: nil, latencyMilliseconds: 0, error: "\(error)", excerpt: "")
+            logger.error("webhook delivery could not be prepared", metadata: ["delivery": "\(delivery.id)", "error": "\(String(reflecting: error))"])
+            result = WebhookSender.Result(
+                statusCode: nil, latencyMilliseconds: 0, error: "the delivery could not be prepared: \(ClientMessage.describe(error))", excerpt: "")
         }
         // Shutting down mid-attempt: record nothing; the lease brings the delivery back.
         if Task.isCancelled { return }

@@ -14,10 +14,26 @@ enum ErrorEnvelope {
             "request_id": .string(requestID),
         ]
         let json = (try? JSONCoding.string(body)) ?? #"{"type":"error","error":{"type":"api_error","message":"internal error"}}"#
-        var response = JSONResponse.make(status: HTTPResponse.Status(code: error.kind.httpStatus), json: json)
+        var response = JSONResponse.make(status: HTTPResponse.Status(code: status(of: error.kind)), json: json)
         response.headers[.requestID] = requestID
         if error.kind == .authentication { response.headers[.wwwAuthenticate] = "Bearer" }
         return response
+    }
+
+    /// The HTTP status each kind of error is sent with.
+    static func status(of kind: APIError.Kind) -> Int {
+        switch kind {
+        case .invalidRequest: 400
+        case .authentication: 401
+        case .permission: 403
+        case .notFound: 404
+        case .conflict, .memoryPreconditionFailed, .memoryPathConflict: 409
+        case .requestTooLarge: 413
+        case .rateLimit: 429
+        case .timeout: 504
+        case .api: 500
+        case .overloaded: 529
+        }
     }
 
     /// Maps any error to an `APIError`: HTTP errors keep their status, decoding errors are 400s,

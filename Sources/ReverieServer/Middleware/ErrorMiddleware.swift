@@ -16,7 +16,7 @@ struct ErrorMiddleware: RouterMiddleware {
         } catch {
             let apiError = ErrorEnvelope.apiError(from: error)
             if apiError.kind == .api {
-                context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
+                context.logger.error("request failed", metadata: ["request_id": "\(context.requestID)", "path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
             }
             return ErrorEnvelope.response(for: apiError, requestID: context.requestID)
         }

@@ -6,12 +6,12 @@ import ReverieStore
 /// `/v1/dreams`, plus the Reverie extensions `GET /v1/dreams/{id}/report` and
 /// `POST /v1/dreams/{id}/review`.
 struct DreamRoutes {
-    let platform: Platform
+    let dreams: DreamService
 
     func register(on router: Router<ReverieRequestContext>) {
         let dreams = router.group("v1/dreams")
         dreams.post { request, context in
-            try JSONResponse.encode(try await platform.createDream(try await request.jsonObject(context: context)))
+            try JSONResponse.encode(try await self.dreams.createDream(try await request.jsonObject(context: context)))
         }
         dreams.get { request, _ in
             let query = request.query
@@ -23,23 +23,23 @@ struct DreamRoutes {
                 statuses.insert(status)
             }
             let filter = DreamFilter(includeArchived: try query.bool("include_archived"), statuses: statuses, createdAt: try query.timeRange("created_at"))
-            return try JSONResponse.page(try await platform.listDreams(filter, page: try query.page()))
+            return try JSONResponse.page(try await self.dreams.listDreams(filter, page: try query.page()))
         }
         dreams.get(":dream_id") { _, context in
-            try JSONResponse.encode(try await platform.dream(id: try context.pathParameter("dream_id")))
+            try JSONResponse.encode(try await self.dreams.dream(id: try context.pathParameter("dream_id")))
         }
         dreams.post(":dream_id/cancel") { _, context in
-            try JSONResponse.encode(try await platform.cancelDream(id: try context.pathParameter("dream_id")))
+            try JSONResponse.encode(try await self.dreams.cancelDream(id: try context.pathParameter("dream_id")))
         }
         dreams.post(":dream_id/archive") { _, context in
-            try JSONResponse.encode(try await platform.archiveDream(id: try context.pathParameter("dream_id")))
+            try JSONResponse.encode(try await self.dreams.archiveDream(id: try context.pathParameter("dream_id")))
         }
         dreams.get(":dream_id/report") { _, context in
-            try JSONResponse.encode(try await platform.dreamReport(id: try context.pathParameter("dream_id")))
+            try JSONResponse.encode(try await self.dreams.dreamReport(id: try context.pathParameter("dream_id")))
         }
         dreams.post(":dream_id/review") { request, context in
             let id = try context.pathParameter("dream_id")
-            return try JSONResponse.encode(try await platform.reviewDream(id: id, try await request.jsonObject(context: context)))
+            return try JSONResponse.encode(try await self.dreams.reviewDream(id: id, try await request.jsonObject(context: context)))
         }
     }
 }

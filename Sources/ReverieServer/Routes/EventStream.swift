@@ -13,7 +13,7 @@ import ServiceLifecycle
 /// Each frame is `event: <type>`, `id: <event id>`, `data: <event JSON>`; `event: ping`
 /// frames keep idle connections open.
 struct EventStream: Sendable {
-    let platform: Platform
+    let log: SessionLog
     let sessionID: String
     let startSequence: Int64
     let live: AsyncStream<LiveItem>
@@ -24,25 +24,25 @@ struct EventStream: Sendable {
 
     static let replayBatch = 500
 
-    static func open(platform: Platform, sessionID: String, lastEventID: String?, previews: Set<EventType>, heartbeatSeconds: Double,
+    static func open(log: SessionLog, sessionID: String, lastEventID: String?, previews: Set<EventType>, heartbeatSeconds: Double,
                      includes: @escaping @Sendable (StoredEvent) -> Bool = { _ in true })
         async throws -> EventStream
     {
         var resumeSequence: Int64?
         if let lastEventID, !lastEventID.isEmpty {
-            guard let event = try await platform.store.event(sessionID: sessionID, id: lastEventID) else {
-                if try await platform.store.sessionHeader(id: sessionID) == nil { throw APIError.notFound("session", sessionID) }
+            guard let event = try await log.event(sessionID: sessionID, id: lastEventID) else {
+                if try await log.header(id: sessionID) == nil { throw APIError.notFound("session", sessionID) }
                 throw APIError.invalidRequest("Last-Event-ID: event '\(lastEventID)' is not in session '\(sessionID)'")
             }
             resumeSequence = event.sequence
         }
         // Subscribe before reading where the log ends, so no event falls in between.
-        let live = platform.hub.subscribe(sessionID: sessionID)
-        guard let header = try await platform.store.sessionHeader(id: sessionID) else {
+        let live = log.hub.subscribe(sessionID: sessionID)
+        guard let header = try await log.header(id: sessionID) else {
             throw APIError.notFound("session", sessionID)
         }
         return EventStream(
-            platform: platform, sessionID: sessionID, startSequence: resumeSequence ?? header.state.lastSequence, live: live,
+            log: log, sessionID: sessionID, startSequence: resumeSequence ?? header.state.lastSequence, live: live,
             previews: previews, heartbeatSeconds: heartbeatSeconds, includes: includes)
     }
 
@@ -110,7 +110,7 @@ struct EventStream: Sendable {
     /// Writes every stored event after `cursor`, advancing it.
     private func replay(after cursor: inout Int64, to writer: inout any ResponseBodyWriter) async throws {
         while true {
-            let batch = try await platform.store.events(sessionID: sessionID, after: cursor, limit: Self.replayBatch)
+            let batch = try await log.events(sessionID: sessionID, after: cursor, limit: Self.replayBatch)
             if batch.isEmpty { return }
             var buffer = ByteBuffer()
             for event in batch {

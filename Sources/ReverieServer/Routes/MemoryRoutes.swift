@@ -7,39 +7,39 @@ import ReverieStore
 /// `/v1/memory_stores`, their `memories` and `memory_versions`, and the Reverie extension
 /// `GET …/memories/{memory_id}/usage`.
 struct MemoryRoutes {
-    let platform: Platform
+    let memory: MemoryService
 
     func register(on router: Router<ReverieRequestContext>) {
         let stores = router.group("v1/memory_stores")
         stores.post { request, context in
-            try JSONResponse.encode(try await platform.createMemoryStore(try await request.jsonObject(context: context)))
+            try JSONResponse.encode(try await self.memory.createMemoryStore(MemoryStoreRequest(try await request.jsonObject(context: context), creating: true)))
         }
         stores.get { request, _ in
             let query = request.query
             let filter = MemoryStoreFilter(includeArchived: try query.bool("include_archived"), createdAt: try query.timeRange("created_at"))
-            return try JSONResponse.page(try await platform.listMemoryStores(filter, page: try query.page()))
+            return try JSONResponse.page(try await self.memory.listMemoryStores(filter, page: try query.page()))
         }
         stores.get(":memory_store_id") { _, context in
-            try JSONResponse.encode(try await platform.memoryStore(id: try context.pathParameter("memory_store_id")))
+            try JSONResponse.encode(try await self.memory.memoryStore(id: try context.pathParameter("memory_store_id")))
         }
         stores.post(":memory_store_id") { request, context in
             let id = try context.pathParameter("memory_store_id")
-            return try JSONResponse.encode(try await platform.updateMemoryStore(id: id, try await request.jsonObject(context: context)))
+            return try JSONResponse.encode(try await self.memory.updateMemoryStore(id: id, MemoryStoreRequest(try await request.jsonObject(context: context), creating: false)))
         }
         stores.delete(":memory_store_id") { _, context in
             let id = try context.pathParameter("memory_store_id")
-            try await platform.deleteMemoryStore(id: id)
+            try await self.memory.deleteMemoryStore(id: id)
             return try JSONResponse.encode(["id": JSONValue.string(id), "type": "memory_store_deleted"])
         }
         stores.post(":memory_store_id/archive") { _, context in
-            try JSONResponse.encode(try await platform.archiveMemoryStore(id: try context.pathParameter("memory_store_id")))
+            try JSONResponse.encode(try await self.memory.archiveMemoryStore(id: try context.pathParameter("memory_store_id")))
         }
 
         // Memories.
         stores.post(":memory_store_id/memories") { request, context in
             let storeID = try context.pathParameter("memory_store_id")
             let view = try Self.view(request.query, default: .basic)
-            let memory = try await platform.createMemory(storeID: storeID, try await request.jsonObject(context: context), actor: context.memoryActor)
+            let memory = try await self.memory.createMemory(storeID: storeID, try await request.jsonObject(context: context), actor: context.memoryActor)
             return try JSONResponse.encode(memory.rendered(view))
         }
         stores.get(":memory_store_id/memories") { request, context in
@@ -52,17 +52,17 @@ struct MemoryRoutes {
             let page = try query.page()
             listQuery.limit = page.limit
             if let cursor = page.cursor { listQuery.after = MemoryListPosition(cursor: cursor) }
-            return try JSONResponse.page(try await platform.listMemories(storeID: storeID, listQuery))
+            return try JSONResponse.page(try await self.memory.listMemories(storeID: storeID, listQuery))
         }
         stores.get(":memory_store_id/memories/:memory_id") { request, context in
             let view = try Self.view(request.query, default: .full)
-            let memory = try await platform.memory(
+            let memory = try await self.memory.memory(
                 storeID: try context.pathParameter("memory_store_id"), id: try context.pathParameter("memory_id"))
             return try JSONResponse.encode(memory.rendered(view))
         }
         stores.post(":memory_store_id/memories/:memory_id") { request, context in
             let view = try Self.view(request.query, default: .basic)
-            let memory = try await platform.updateMemory(
+            let memory = try await self.memory.updateMemory(
                 storeID: try context.pathParameter("memory_store_id"), id: try context.pathParameter("memory_id"),
                 try await request.jsonObject(context: context), actor: context.memoryActor)
             return try JSONResponse.encode(memory.rendered(view))
@@ -70,12 +70,12 @@ struct MemoryRoutes {
         stores.delete(":memory_store_id/memories/:memory_id") { request, context in
             let id = try context.pathParameter("memory_id")
             let expected = request.query.string("expected_content_sha256").flatMap { $0.isEmpty ? nil : $0 }
-            try await platform.deleteMemory(
+            try await self.memory.deleteMemory(
                 storeID: try context.pathParameter("memory_store_id"), id: id, expectedSHA256: expected, actor: context.memoryActor)
             return try JSONResponse.encode(["id": JSONValue.string(id), "type": "memory_deleted"])
         }
         stores.get(":memory_store_id/memories/:memory_id/usage") { request, context in
-            let page = try await platform.memoryUsage(
+            let page = try await self.memory.memoryUsage(
                 storeID: try context.pathParameter("memory_store_id"), memoryID: try context.pathParameter("memory_id"),
                 page: try request.query.page())
             return try JSONResponse.page(page)
@@ -103,17 +103,17 @@ struct MemoryRoutes {
             }
             filter.actor = actors.first
             return try JSONResponse.page(
-                try await platform.listMemoryVersions(storeID: storeID, filter, page: page, view: try Self.view(query, default: .basic)))
+                try await self.memory.listMemoryVersions(storeID: storeID, filter, page: page, view: try Self.view(query, default: .basic)))
         }
         stores.get(":memory_store_id/memory_versions/:memory_version_id") { request, context in
             let view = try Self.view(request.query, default: .full)
-            let version = try await platform.memoryVersion(
+            let version = try await self.memory.memoryVersion(
                 storeID: try context.pathParameter("memory_store_id"), id: try context.pathParameter("memory_version_id"))
             return try JSONResponse.encode(version.rendered(view))
         }
         stores.post(":memory_store_id/memory_versions/:memory_version_id/redact") { _, context in
             try JSONResponse.encode(
-                try await platform.redactMemoryVersion(
+                try await self.memory.redactMemoryVersion(
                     storeID: try context.pathParameter("memory_store_id"), id: try context.pathParameter("memory_version_id"),
                     actor: context.memoryActor))
         }

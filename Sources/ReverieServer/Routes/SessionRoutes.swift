@@ -6,13 +6,15 @@ import ReverieStore
 
 /// `/v1/sessions` and the session's event log.
 struct SessionRoutes {
-    let platform: Platform
+    let sessions: SessionService
+    /// The live log the event streams read.
+    let log: SessionLog
     let heartbeatSeconds: Double
 
     func register(on router: Router<ReverieRequestContext>) {
         let sessions = router.group("v1/sessions")
         sessions.post { request, context in
-            try JSONResponse.encode(try await platform.createSession(try await request.jsonObject(context: context)))
+            try JSONResponse.encode(try await self.sessions.createSession(try await request.jsonObject(context: context)))
         }
         sessions.get { request, _ in
             let query = request.query
@@ -31,22 +33,22 @@ struct SessionRoutes {
                 // Reverie has no deployments, so no session matches.
                 return JSONResponse.page([], next: nil, previous: .some(nil))
             }
-            return try JSONResponse.page(try await platform.listSessions(filter, page: try query.page(maxLimit: 1000)), includePrevious: true)
+            return try JSONResponse.page(try await self.sessions.listSessions(filter, page: try query.page(maxLimit: 1000)), includePrevious: true)
         }
         sessions.get(":session_id") { _, context in
-            try JSONResponse.encode(try await platform.session(id: try context.pathParameter("session_id")))
+            try JSONResponse.encode(try await self.sessions.session(id: try context.pathParameter("session_id")))
         }
         sessions.post(":session_id") { request, context in
             let id = try context.pathParameter("session_id")
-            return try JSONResponse.encode(try await platform.updateSession(id: id, try await request.jsonObject(context: context)))
+            return try JSONResponse.encode(try await self.sessions.updateSession(id: id, try await request.jsonObject(context: context)))
         }
         sessions.delete(":session_id") { _, context in
             let id = try context.pathParameter("session_id")
-            try await platform.deleteSession(id: id)
+            try await self.sessions.deleteSession(id: id)
             return try JSONResponse.encode(["id": JSONValue.string(id), "type": "session_deleted"])
         }
         sessions.post(":session_id/archive") { _, context in
-            try JSONResponse.encode(try await platform.archiveSession(id: try context.pathParameter("session_id")))
+            try JSONResponse.encode(try await self.sessions.archiveSession(id: try context.pathParameter("session_id")))
         }
 
         sessions.get(":session_id/resources") { request, context in
@@ -56,23 +58,23 @@ struct SessionRoutes {
             let limit = query.string("limit") == nil ? nil : try query.int("limit", default: 1000, range: 1...1000)
             var cursor: Cursor?
             if let token = query.string("page"), !token.isEmpty { cursor = try Cursor(token: token) }
-            return try JSONResponse.page(try await platform.sessionResources(sessionID: id, limit: limit, cursor: cursor))
+            return try JSONResponse.page(try await self.sessions.sessionResources(sessionID: id, limit: limit, cursor: cursor))
         }
         sessions.post(":session_id/resources") { request, context -> Response in
-            try await platform.addSessionResource(sessionID: try context.pathParameter("session_id"), try await request.jsonObject(context: context))
+            try await self.sessions.addSessionResource(sessionID: try context.pathParameter("session_id"), try await request.jsonObject(context: context))
         }
         sessions.get(":session_id/resources/:resource_id") { _, context in
-            try JSONResponse.encode(try await platform.sessionResource(
+            try JSONResponse.encode(try await self.sessions.sessionResource(
                 sessionID: try context.pathParameter("session_id"), id: try context.pathParameter("resource_id")))
         }
         sessions.post(":session_id/resources/:resource_id") { request, context -> Response in
-            try await platform.updateSessionResource(
+            try await self.sessions.updateSessionResource(
                 sessionID: try context.pathParameter("session_id"), id: try context.pathParameter("resource_id"),
                 try await request.jsonObject(context: context))
         }
         sessions.delete(":session_id/resources/:resource_id") { _, context in
             let id = try context.pathParameter("resource_id")
-            try await platform.deleteSessionResource(sessionID: try context.pathParameter("session_id"), id: id)
+            try await self.sessions.deleteSessionResource(sessionID: try context.pathParameter("session_id"), id: id)
             return try JSONResponse.encode(["id": JSONValue.string(id), "type": "session_resource_deleted"])
         }
         sessions.get(":session_id/events") { request, context in
@@ -85,19 +87,19 @@ struct SessionRoutes {
                 types.insert(type)
             }
             let filter = EventFilter(types: types, processedAt: try query.timeRange("created_at"))
-            let page = try await platform.listEvents(
+            let page = try await self.sessions.listEvents(
                 sessionID: id, filter: filter, page: try query.page(maxLimit: 1000, defaultOrder: .ascending))
             return JSONResponse.page(page.items.map(\.json), next: page.next)
         }
         sessions.post(":session_id/events") { request, context in
             let id = try context.pathParameter("session_id")
-            let stored = try await platform.sendEvents(sessionID: id, try await request.jsonObject(context: context))
+            let stored = try await self.sessions.sendEvents(sessionID: id, try await request.jsonObject(context: context))
             return JSONResponse.make(json: "{\"data\":[" + stored.map(\.json).joined(separator: ",") + "]}")
         }
         sessions.get(":session_id/events/stream") { request, context in
             let id = try context.pathParameter("session_id")
             let stream = try await EventStream.open(
-                platform: platform, sessionID: id, lastEventID: request.headers[.lastEventID] ?? request.query.string("last_event_id"),
+                log: log, sessionID: id, lastEventID: request.headers[.lastEventID] ?? request.query.string("last_event_id"),
                 previews: Set(request.query.list("event_deltas").map(EventType.init(rawValue:))), heartbeatSeconds: heartbeatSeconds)
             return stream.response()
         }

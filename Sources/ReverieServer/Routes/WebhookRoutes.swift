@@ -7,31 +7,31 @@ import ReverieRuntime
 /// `/v1/organizations/webhooks`: endpoint management as the SDK's
 /// `beta.organization.webhooks`, plus Reverie's delivery log and re-send.
 struct WebhookRoutes {
-    let platform: Platform
+    let webhooks: WebhookService
 
     func register(on router: Router<ReverieRequestContext>) {
         let webhooks = router.group("v1/organizations/webhooks")
         webhooks.post { request, context in
-            try JSONResponse.encode(try await platform.createWebhookEndpoint(try await request.jsonObject(context: context)))
+            try JSONResponse.encode(try await self.webhooks.createWebhookEndpoint(try await request.jsonObject(context: context)))
         }
         webhooks.get { request, _ in
-            let page = try await platform.listWebhookEndpoints(page: try request.query.idPage())
+            let page = try await self.webhooks.listWebhookEndpoints(page: try request.query.idPage())
             return try JSONResponse.idPage(page, id: \.id)
         }
         webhooks.get(":webhook_id") { _, context in
-            try JSONResponse.encode(try await platform.webhookEndpoint(id: try context.pathParameter("webhook_id")))
+            try JSONResponse.encode(try await self.webhooks.webhookEndpoint(id: try context.pathParameter("webhook_id")))
         }
         webhooks.post(":webhook_id") { request, context in
             let id = try context.pathParameter("webhook_id")
-            return try JSONResponse.encode(try await platform.updateWebhookEndpoint(id: id, try await request.jsonObject(context: context)))
+            return try JSONResponse.encode(try await self.webhooks.updateWebhookEndpoint(id: id, try await request.jsonObject(context: context)))
         }
         webhooks.delete(":webhook_id") { _, context in
             let id = try context.pathParameter("webhook_id")
-            try await platform.deleteWebhookEndpoint(id: id)
+            try await self.webhooks.deleteWebhookEndpoint(id: id)
             return try JSONResponse.encode(["id": JSONValue.string(id), "type": "webhook_endpoint_deleted"])
         }
         webhooks.post(":webhook_id/regenerate_signing_secret") { _, context in
-            let secret = try await platform.regenerateWebhookSigningSecret(id: try context.pathParameter("webhook_id"))
+            let secret = try await self.webhooks.regenerateWebhookSigningSecret(id: try context.pathParameter("webhook_id"))
             return try JSONResponse.encode(["signing_secret": JSONValue.string(secret)])
         }
         webhooks.get(":webhook_id/deliveries") { request, context in
@@ -43,23 +43,23 @@ struct WebhookRoutes {
                 }
                 state = parsed
             }
-            let page = try await platform.listWebhookDeliveries(
+            let page = try await self.webhooks.listWebhookDeliveries(
                 endpointID: try context.pathParameter("webhook_id"), state: state, page: try query.idPage())
             return try JSONResponse.idPage(page, id: \.id)
         }
         webhooks.get(":webhook_id/deliveries/:delivery_id") { _, context in
             try JSONResponse.encode(
-                try await platform.webhookDelivery(endpointID: try context.pathParameter("webhook_id"), id: try context.pathParameter("delivery_id")))
+                try await self.webhooks.webhookDelivery(endpointID: try context.pathParameter("webhook_id"), id: try context.pathParameter("delivery_id")))
         }
         webhooks.get(":webhook_id/deliveries/:delivery_id/attempts") { request, context in
-            let page = try await platform.listWebhookAttempts(
+            let page = try await self.webhooks.listWebhookAttempts(
                 endpointID: try context.pathParameter("webhook_id"), deliveryID: try context.pathParameter("delivery_id"),
                 page: try request.query.idPage(defaultOrder: .ascending))
             return try JSONResponse.idPage(page, id: \.id)
         }
         webhooks.post(":webhook_id/deliveries/:delivery_id/resend") { _, context in
             try JSONResponse.encode(
-                try await platform.resendWebhookDelivery(
+                try await self.webhooks.resendWebhookDelivery(
                     endpointID: try context.pathParameter("webhook_id"), deliveryID: try context.pathParameter("delivery_id")))
         }
     }

@@ -169,8 +169,8 @@ extension TestServer {
     func waitForEvents(
         _ sessionID: String, timeout: Duration = .seconds(15), _ what: String = "condition", until condition: @escaping @Sendable ([JSONValue]) -> Bool
     ) async throws -> [JSONValue] {
-        let live = platform.hub.subscribe(sessionID: sessionID)
-        let store = platform.store
+        let live = platform.log.hub.subscribe(sessionID: sessionID)
+        let store = host.store
         let met = try await withThrowingTaskGroup(of: Bool.self) { group in
             group.addTask {
                 // Subscribed first, so nothing falls between the backlog and the live events.

@@ -2,7 +2,21 @@ import Foundation
 import ReverieCore
 import ReverieStore
 
-extension Platform {
+/// `/v1/sessions`: sessions, their event logs, resources and threads. What clients send is
+/// checked, stored through the `SessionLog` and handed to the `SessionDriver` that runs agents.
+public struct SessionService: Sendable {
+    let store: any Store
+    let log: SessionLog
+    let memory: MemoryService
+    let driver: any SessionDriver
+
+    public init(store: any Store, log: SessionLog, memory: MemoryService, driver: any SessionDriver) {
+        self.store = store
+        self.log = log
+        self.memory = memory
+        self.driver = driver
+    }
+
     public static let maxMemoryStoresPerSession = 8
     public static let maxTitleLength = 1024
     public static let maxMountInstructionsLength = 4096
@@ -43,7 +57,7 @@ extension Platform {
         }
         let (created, stored) = try await store.createSession(session, initialEvents: initialEvents)
         if !stored.isEmpty {
-            hub.publish(stored)
+            log.hub.publish(stored)
             if let header = try await store.sessionHeader(id: created.id) {
                 await driver.eventsAppended(stored, session: header)
             }
@@ -96,7 +110,7 @@ extension Platform {
             return next
         }
         if let event = Self.updatedEvent(before: before, after: updated, now: now) {
-            try await append([event], to: id)
+            try await log.append([event], to: id)
         }
         return updated
     }
@@ -126,7 +140,7 @@ extension Platform {
                 throw APIError.conflict("session '\(id)' is \(header.status.rawValue); send a user.interrupt and wait for it to go idle before deleting it")
             }
         }
-        hub.close(sessionID: id)
+        log.hub.close(sessionID: id)
         await driver.sessionDeleted(id: id)
     }
 
@@ -226,7 +240,7 @@ extension Platform {
                 if resources.contains(where: { if case .memoryStore(let mount) = $0 { mount.memoryStoreID == storeID } else { false } }) {
                     throw APIError.invalidRequest("\(reader.field("memory_store_id")): memory store '\(storeID)' is mounted twice")
                 }
-                resources.append(.memoryStore(try await resolveMount(storeID: storeID, access: access, instructions: instructions, at: reader)))
+                resources.append(.memoryStore(try await memory.resolveMount(storeID: storeID, access: access, instructions: instructions, at: reader)))
             case "github_repository", "file":
                 throw APIError.invalidRequest("\(reader.field("type")): '\(try reader.discriminator())' resources are not supported by Reverie; mount memory stores instead")
             case let other:
@@ -237,6 +251,6 @@ extension Platform {
         if mounts > Self.maxMemoryStoresPerSession {
             throw APIError.invalidRequest("\(field): at most \(Self.maxMemoryStoresPerSession) memory stores per session (got \(mounts))")
         }
-        return Self.uniqueMountPaths(resources)
+        return MemoryService.uniqueMountPaths(resources)
     }
 }

@@ -2,7 +2,21 @@ import Foundation
 import ReverieCore
 import ReverieStore
 
-extension Platform {
+/// `/v1/dreams`: dreams are queued here and handed to the `DreamScheduler` that runs them;
+/// review decisions are applied to the output store through the `MemoryService`.
+public struct DreamService: Sendable {
+    let store: any Store
+    let memory: MemoryService
+    let scheduler: any DreamScheduler
+
+    public init(store: any Store, memory: MemoryService, scheduler: any DreamScheduler) {
+        self.store = store
+        self.memory = memory
+        self.scheduler = scheduler
+    }
+}
+
+extension DreamService {
     /// `POST /v1/dreams`: validates the inputs (the store and every session must exist) and
     /// queues the dream.
     public func createDream(_ body: ObjectReader) async throws -> Dream {
@@ -23,7 +37,7 @@ extension Platform {
             model: request.model, instructions: request.instructions, outputBehavior: request.outputBehavior, tokenBudget: request.tokenBudget,
             createdAt: now)
         try await store.createDream(dream)
-        await dreamScheduler.dreamCreated(id: dream.id)
+        await scheduler.dreamCreated(id: dream.id)
         return dream
     }
 
@@ -56,7 +70,7 @@ extension Platform {
                 return next
             }
         }
-        await dreamScheduler.dreamCanceled(id: id)
+        await scheduler.dreamCanceled(id: id)
         return dream
     }
 

@@ -2,10 +2,20 @@ import Foundation
 import ReverieCore
 import ReverieStore
 
-extension Platform {
+/// Memory stores, memories and their versions: the API's `/v1/memory_stores`, and the
+/// path-based access that session mounts and dreams use. Every write is a memory version
+/// attributed to its actor.
+public struct MemoryService: Sendable {
+    let store: any Store
+
+    public init(store: any Store) {
+        self.store = store
+    }
+}
+
+extension MemoryService {
     /// `POST /v1/memory_stores`.
-    public func createMemoryStore(_ body: ObjectReader) async throws -> MemoryStore {
-        let request = try MemoryStoreRequest(body, creating: true)
+    public func createMemoryStore(_ request: MemoryStoreRequest) async throws -> MemoryStore {
         let now = Timestamp.now()
         let memoryStore = try request.makeStore(id: ResourceID.make(ResourceID.memoryStore, at: now), now: now)
         try await store.createMemoryStore(memoryStore)
@@ -19,8 +29,7 @@ extension Platform {
     }
 
     /// `POST /v1/memory_stores/{id}`: refused for archived stores.
-    public func updateMemoryStore(id: String, _ body: ObjectReader) async throws -> MemoryStore {
-        let request = try MemoryStoreRequest(body, creating: false)
+    public func updateMemoryStore(id: String, _ request: MemoryStoreRequest) async throws -> MemoryStore {
         let now = Timestamp.now()
         return try await store.updateMemoryStore(id: id) { current in
             if current.archivedAt != nil { throw APIError.archived("memory store", id) }

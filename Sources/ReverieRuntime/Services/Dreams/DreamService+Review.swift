@@ -1,7 +1,7 @@
 import Foundation
 import ReverieCore
 
-extension Platform {
+extension DreamService {
     /// `POST /v1/dreams/{id}/review` (Reverie extension): accepts or rejects a completed
     /// dream's operations — those named in `operation_ids`, or every pending one. A rejected
     /// operation is reverted in the output store (as a version by the dream); deciding an
@@ -24,7 +24,7 @@ extension Platform {
         for (index, operationID) in ids.enumerated() where !report.operations.contains(where: { $0.id == operationID }) {
             throw APIError.invalidRequest("operation_ids[\(index)]: dream '\(id)' has no operation '\(operationID)'")
         }
-        let writer = DreamWriter(platform: self)
+        let writer = DreamWriter(memory: memory)
         for operationID in ids {
             guard let index = report.operations.firstIndex(where: { $0.id == operationID }) else { continue }
             let operation = report.operations[index]

@@ -25,7 +25,7 @@ public struct MemoryFile: Sendable, Equatable {
 /// Path-based access to memories for the session runtime's mount and for dreams. Every
 /// write produces a version attributed to `actor`; writes by a `.dream` actor never touch
 /// a pinned memory (they fail with a `conflict_error`), and dreams can't pin or unpin.
-extension Platform {
+extension MemoryService {
     /// The memory at `path` in a store, or nil when there is none.
     public func readMemory(storeID: String, path: String) async throws -> MemoryFile? {
         try MemoryPath.validate(path)
@@ -44,6 +44,15 @@ extension Platform {
         try MemoryPath.validateContent(content)
         return try await store.putMemory(
             storeID: storeID, path: path, content: content, expectedSHA256: expectedSHA256, actor: actor, at: Timestamp.now())
+    }
+
+    /// Creates the memory at `path` with its `pinned` mark (copying a store keeps what a person
+    /// pinned); a path already in use is a `memory_path_conflict_error`.
+    @discardableResult
+    public func createMemory(storeID: String, path: String, content: String, pinned: Bool, actor: MemoryActor) async throws -> Memory {
+        try MemoryPath.validate(path)
+        try MemoryPath.validateContent(content)
+        return try await store.createMemory(storeID: storeID, path: path, content: content, pinned: pinned, actor: actor, at: Timestamp.now())
     }
 
     /// Deletes the memory at `path`; false when there was none.

@@ -2,23 +2,20 @@ import Foundation
 import ReverieCore
 import ReverieStore
 
-extension Platform {
-    /// Attaches the webhook settings (done once at start-up).
-    public func attachWebhooks(_ context: WebhookContext) {
-        webhookBox.context = context
-    }
+/// `/v1/organizations/webhooks` and Reverie's delivery history.
+public struct WebhookService: Sendable {
+    let store: any WebhookStore
+    let context: WebhookContext
 
-    /// The attached webhook settings.
-    public var webhooks: WebhookContext {
-        get throws(APIError) {
-            guard let context = webhookBox.context else { throw APIError.internalError("webhooks are not configured on this server") }
-            return context
-        }
+    public init(store: any WebhookStore, context: WebhookContext) {
+        self.store = store
+        self.context = context
     }
+}
 
+extension WebhookService {
     /// `POST /v1/organizations/webhooks`: the response carries the signing secret, once.
     public func createWebhookEndpoint(_ body: ObjectReader) async throws -> NewWebhookEndpoint {
-        let context = try webhooks
         let request = try WebhookEndpointRequest(body, creating: true, allowPlainHTTP: context.urlGuard.policy.allowPrivateNetworks)
         if let url = request.url { try await checkReceiver(url, context: context) }
         let now = Timestamp.now()
@@ -40,8 +37,7 @@ extension Platform {
     /// `POST /v1/organizations/webhooks/{id}`: only the fields sent change; an empty
     /// `enabled_events` leaves the set unchanged; `state: enabled` clears `disabled_reason`.
     public func updateWebhookEndpoint(id: String, _ body: ObjectReader) async throws -> WebhookEndpoint {
-        let context = try webhooks
-        _ = try await webhookEndpoint(id: id)
+                _ = try await webhookEndpoint(id: id)
         let request = try WebhookEndpointRequest(body, creating: false, allowPlainHTTP: context.urlGuard.policy.allowPrivateNetworks)
         if let url = request.url { try await checkReceiver(url, context: context) }
         let now = Timestamp.now()
@@ -64,8 +60,7 @@ extension Platform {
     /// `POST /v1/organizations/webhooks/{id}/regenerate_signing_secret`: the old secret stops
     /// working at once; the new one is returned only here.
     public func regenerateWebhookSigningSecret(id: String) async throws -> String {
-        let context = try webhooks
-        _ = try await webhookEndpoint(id: id)
+                _ = try await webhookEndpoint(id: id)
         let secret = WebhookSigningSecret.generate()
         _ = try await store.replaceWebhookSigningSecret(id: id, sealedSecret: try context.sealer.seal(secret, endpointID: id), at: Timestamp.now())
         return secret.text
@@ -100,7 +95,7 @@ extension Platform {
     public func resendWebhookDelivery(endpointID: String, deliveryID: String) async throws -> WebhookDelivery {
         _ = try await webhookDelivery(endpointID: endpointID, id: deliveryID)
         let delivery = try await store.requeueWebhookDelivery(id: deliveryID, now: Timestamp.now())
-        try? webhooks.dispatcher?.wake()
+        context.dispatcher?.wake()
         return delivery
     }
 

@@ -2,7 +2,7 @@ import Foundation
 import ReverieCore
 import ReverieStore
 
-extension Platform {
+extension MemoryService {
     /// `POST /v1/memory_stores/{id}/memories`: a path already in use is a `memory_path_conflict_error`.
     public func createMemory(storeID: String, _ body: ObjectReader, actor: MemoryActor) async throws -> Memory {
         let request = try MemoryCreateRequest(body)

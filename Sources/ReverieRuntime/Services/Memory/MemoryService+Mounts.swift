@@ -1,6 +1,6 @@
 import ReverieCore
 
-extension Platform {
+extension MemoryService {
     /// The directory memory stores are mounted under in a session's sandbox.
     public static let memoryMountRoot = "/mnt/memory"
 

@@ -5,7 +5,7 @@ import ReverieStore
 /// `/v1/sessions/{id}/resources`: the resources attached to a session. Reverie's resources
 /// are memory stores, identified here by their `memory_store_id` (the API's memory store
 /// resource has no id of its own).
-extension Platform {
+extension SessionService {
     /// `GET /v1/sessions/{id}/resources`: the resources in the order they were attached, `limit`
     /// at a time (all of them without a limit); the cursor holds the position to go on from.
     public func sessionResources(sessionID: String, limit: Int?, cursor: Cursor?) async throws -> Page<SessionResource> {

@@ -2,8 +2,8 @@ import ReverieCore
 
 /// The seam between the API and whatever runs agents.
 ///
-/// The platform stores what clients send, then tells the driver. Without a runtime
-/// attached (`IdleSessionDriver`), sessions simply stay `idle` with the events recorded.
+/// The session service stores what clients send, then tells the driver. Without a runtime
+/// (`IdleSessionDriver`), sessions simply stay `idle` with the events recorded.
 public protocol SessionDriver: Sendable {
     /// Checks client events against the session's live state before they are stored (for
     /// example, that a tool confirmation answers a pending tool call). Throw `APIError` to refuse.

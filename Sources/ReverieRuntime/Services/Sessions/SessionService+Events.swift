@@ -2,7 +2,7 @@ import Foundation
 import ReverieCore
 import ReverieStore
 
-extension Platform {
+extension SessionService {
     /// `POST /v1/sessions/{id}/events`: validates, stores, and hands the events to the runtime.
     public func sendEvents(sessionID: String, _ body: ObjectReader) async throws -> [StoredEvent] {
         try body.rejectUnknown(["events"])
@@ -24,7 +24,7 @@ extension Platform {
         let now = Timestamp.now()
         for index in events.indices { events[index].processedAt = now }
         let definesOutcome = events.contains(where: { $0.type == .userDefineOutcome })
-        let (after, stored) = try await append(events, to: sessionID) { current in
+        let (after, stored) = try await log.append(events, to: sessionID) { current in
             try Self.checkAcceptsEvents(current)
             if definesOutcome, let active = current.state.activeOutcome {
                 throw APIError.invalidRequest("events: outcome '\(active.outcomeID)' is still being worked on; one outcome runs at a time")

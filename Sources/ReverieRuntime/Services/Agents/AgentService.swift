@@ -2,7 +2,16 @@ import Foundation
 import ReverieCore
 import ReverieStore
 
-extension Platform {
+/// `/v1/agents`: agents and their versions.
+public struct AgentService: Sendable {
+    let store: any AgentStore
+
+    public init(store: any AgentStore) {
+        self.store = store
+    }
+}
+
+extension AgentService {
     /// `POST /v1/agents`.
     public func createAgent(_ body: ObjectReader) async throws -> Agent {
         let request = try AgentCreateRequest(body)

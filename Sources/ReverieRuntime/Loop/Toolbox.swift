@@ -1,33 +1,37 @@
 import ReverieCore
 import ReverieModels
 
-/// The tools one agent may call in one sandbox: the enabled built-in tools (run by Reverie)
-/// and the custom tools (run by the client), with each tool's permission policy.
+/// The tools one agent may call: the enabled built-in tools (run by the execution plane),
+/// the tools the runtime adds (run in-process) and the custom tools (run by the client), with
+/// each tool's permission policy.
 public struct Toolbox: Sendable {
+    /// The session's files as this server sees them (the grader collects deliverables here).
     public let sandbox: Sandbox
-    private let builtins: [String: any SandboxTool]
+    private let plane: any ExecutionPlane
+    private let builtins: Set<String>
     private let policies: [String: PermissionPolicy]
     private let custom: [String: CustomTool]
     /// Tools the runtime adds (e.g. a coordinator's delegation tools), run in-process.
     private let runtimeTools: [String: any SandboxTool]
 
-    public init(agent: SessionAgent, sandbox: Sandbox, builtins: [String: any SandboxTool], runtimeTools: [String: any SandboxTool] = [:]) {
+    public init(agent: SessionAgent, sandbox: Sandbox, plane: any ExecutionPlane, runtimeTools: [String: any SandboxTool] = [:]) {
         self.sandbox = sandbox
+        self.plane = plane
         var policies: [String: PermissionPolicy] = [:]
-        var enabled: [String: any SandboxTool] = [:]
+        var enabled: [ToolDefinition] = []
         if let toolset = agent.builtinToolset {
             for name in BuiltinToolName.allCases {
                 let setting = toolset.setting(for: name)
-                guard setting.enabled, let tool = builtins[name.rawValue] else { continue }
-                enabled[name.rawValue] = tool
+                guard setting.enabled, let definition = plane.tools[name.rawValue] else { continue }
+                enabled.append(definition)
                 policies[name.rawValue] = setting.policy
             }
         }
-        self.builtins = enabled
+        self.builtins = Set(enabled.map(\.name))
         self.policies = policies
         self.custom = Dictionary(agent.customTools.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.runtimeTools = runtimeTools
-        let builtinDefinitions = enabled.values.map(\.definition).sorted { $0.name < $1.name }
+        let builtinDefinitions = enabled.sorted { $0.name < $1.name }
         let runtimeDefinitions = runtimeTools.values.map(\.definition).sorted { $0.name < $1.name }
         let customDefinitions = custom.values.sorted { $0.name < $1.name }.map {
             ToolDefinition(name: $0.name, description: $0.description, inputSchema: .object($0.inputSchema))
@@ -39,18 +43,18 @@ public struct Toolbox: Sendable {
     public let definitions: [ToolDefinition]
 
     /// Whether the client runs this tool.
-    public func isCustom(_ name: String) -> Bool { custom[name] != nil && builtins[name] == nil && runtimeTools[name] == nil }
+    public func isCustom(_ name: String) -> Bool { custom[name] != nil && !builtins.contains(name) && runtimeTools[name] == nil }
 
     /// The permission policy of a Reverie-run tool (runtime tools are always allowed).
     public func policy(for name: String) -> PermissionPolicy {
         policies[name] ?? .alwaysAllow
     }
 
-    /// Runs a Reverie-run tool; an unknown name is an error the model sees.
-    public func run(_ name: String, input: JSONValue) async -> ToolOutput {
-        if let tool = builtins[name] ?? runtimeTools[name] {
-            return await tool.run(input, in: sandbox)
-        }
-        return .error("unknown tool '\(name)'; available tools: \(definitions.map(\.name).joined(separator: ", "))")
+    /// Runs a Reverie-run tool: a runtime tool in-process, a built-in one on the execution
+    /// plane; an unknown name is an error the model sees.
+    public func run(_ call: ToolCall) async -> ToolOutput {
+        if let tool = runtimeTools[call.name] { return await tool.run(call.input, in: sandbox) }
+        if builtins.contains(call.name) { return await plane.execute(call) }
+        return .error("unknown tool '\(call.name)'; available tools: \(definitions.map(\.name).joined(separator: ", "))")
     }
 }

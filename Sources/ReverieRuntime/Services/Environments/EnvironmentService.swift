@@ -2,7 +2,16 @@ import Foundation
 import ReverieCore
 import ReverieStore
 
-extension Platform {
+/// `/v1/environments`.
+public struct EnvironmentService: Sendable {
+    let store: any EnvironmentStore
+
+    public init(store: any EnvironmentStore) {
+        self.store = store
+    }
+}
+
+extension EnvironmentService {
     /// `POST /v1/environments`.
     public func createEnvironment(_ body: ObjectReader) async throws -> Environment {
         let request = try EnvironmentRequest(body, creating: true)

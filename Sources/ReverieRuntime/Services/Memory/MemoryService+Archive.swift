@@ -21,7 +21,7 @@ public struct MemoryStoreManifest: Codable, Sendable, Equatable {
 /// Export and import of a whole store as a folder: one file per memory at its path (the
 /// content's bytes exactly), plus the manifest. Export → import → export gives identical
 /// folders.
-extension Platform {
+extension MemoryService {
     /// The manifest's file name at the root of an exported folder.
     public static let memoryManifestName = ".reverie-memory-store.json"
 
@@ -98,12 +98,8 @@ extension Platform {
         if let storeID {
             target = try await memoryStore(id: storeID)
         } else {
-            var body: [String: JSONValue] = ["name": .string(name ?? manifest?.name ?? root.lastPathComponent)]
-            if let manifest {
-                body["description"] = .string(manifest.description)
-                body["metadata"] = .object(manifest.metadata.mapValues(JSONValue.string))
-            }
-            target = try await createMemoryStore(try ObjectReader(.object(body)))
+            target = try await createMemoryStore(MemoryStoreRequest(
+                name: name ?? manifest?.name ?? root.lastPathComponent, description: manifest?.description ?? "", metadata: manifest?.metadata ?? [:]))
         }
         for file in files {
             try await writeMemory(storeID: target.id, path: file.path, content: file.content, actor: actor)

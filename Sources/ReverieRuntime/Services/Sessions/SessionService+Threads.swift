@@ -2,7 +2,7 @@ import Foundation
 import ReverieCore
 import ReverieStore
 
-extension Platform {
+extension SessionService {
     /// `GET /v1/sessions/{id}/threads`.
     public func listThreads(sessionID: String, statuses: Set<SessionStatus>, page: PageRequest) async throws -> Page<SessionThread> {
         try await store.listThreads(sessionID: sessionID, statuses: statuses, page: page)

@@ -1,0 +1,47 @@
+import Logging
+import ReverieCore
+import ReverieStore
+
+/// The operations of the Managed Agents API, independent of HTTP: one service per resource,
+/// built in dependency order from what each needs. The server hands each route group the one
+/// service it serves; the agent runtime never holds this (it is built from `SessionLog` and
+/// `MemoryService` before the API exists, and is handed to the API as its `SessionDriver`).
+public struct Platform: Sendable {
+    public let log: SessionLog
+    public let agents: AgentService
+    public let environments: EnvironmentService
+    public let memory: MemoryService
+    public let sessions: SessionService
+    public let dreams: DreamService
+    public let webhooks: WebhookService
+    /// Where API keys are kept (authentication reads it).
+    public let keys: any APIKeyStore
+
+    /// Builds the services over `store`. `driver` runs agents (`IdleSessionDriver` stores
+    /// events and runs nothing); `dreamScheduler` runs dreams (`IdleDreamScheduler` leaves
+    /// them pending).
+    public init(
+        store: any Store, log: SessionLog, memory: MemoryService, driver: any SessionDriver, dreamScheduler: any DreamScheduler,
+        webhooks: WebhookContext
+    ) {
+        self.log = log
+        self.memory = memory
+        self.keys = store
+        agents = AgentService(store: store)
+        environments = EnvironmentService(store: store)
+        sessions = SessionService(store: store, log: log, memory: memory, driver: driver)
+        dreams = DreamService(store: store, memory: memory, scheduler: dreamScheduler)
+        self.webhooks = WebhookService(store: store, context: webhooks)
+    }
+}
+
+extension Platform {
+    /// The API's services over `store` with no runtime: events are stored and sessions stay
+    /// idle, dreams stay pending, webhook endpoints are sealed with a throwaway key (tools,
+    /// benchmarks and tests that drive the API in-process).
+    public static func withoutRuntime(store: any Store) -> Platform {
+        Platform(
+            store: store, log: SessionLog(store: store), memory: MemoryService(store: store), driver: IdleSessionDriver(),
+            dreamScheduler: IdleDreamScheduler(), webhooks: .ephemeral())
+    }
+}
