@@ -38,11 +38,11 @@ struct BenchDream: AsyncParsableCommand {
             try await platform.memory.writeMemory(
                 storeID: memoryStore.id, path: "/lessons/lesson-\(index).md", content: "Lesson \(index): keep builds green and small.", actor: .user("bench"))
         }
-        let agent = try await platform.agents.createAgent(try ObjectReader(["name": "worker", "model": "claude-test"]))
-        let environment = try await platform.environments.createEnvironment(try ObjectReader(["name": "bench"]))
+        let agent = try await platform.agents.createAgent(try AgentCreateRequest(ObjectReader(["name": "worker", "model": "claude-test"])))
+        let environment = try await platform.environments.createEnvironment(try EnvironmentRequest(ObjectReader(["name": "bench"]), creating: true))
         var sessionIDs: [String] = []
         for index in 0..<sessions {
-            let session = try await platform.sessions.createSession(try ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id)]))
+            let session = try await platform.sessions.createSession(try SessionCreateRequest(ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id)])))
             _ = try await platform.log.append(Self.log(task: index, kilobytes: kilobytes), to: session.id)
             sessionIDs.append(session.id)
         }

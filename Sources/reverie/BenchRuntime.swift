@@ -46,10 +46,10 @@ struct BenchSteps: AsyncParsableCommand {
         let platform = Platform(
             store: store, log: log, memory: MemoryService(store: store), driver: runner, dreamScheduler: IdleDreamScheduler(), webhooks: .ephemeral())
 
-        let agent = try await platform.agents.createAgent(try ObjectReader([
+        let agent = try await platform.agents.createAgent(try AgentCreateRequest(ObjectReader([
             "name": "bench", "model": "bench-model", "tools": [["type": "agent_toolset_20260401"]],
-        ]))
-        let environment = try await platform.environments.createEnvironment(try ObjectReader(["name": "bench"]))
+        ])))
+        let environment = try await platform.environments.createEnvironment(try EnvironmentRequest(ObjectReader(["name": "bench"]), creating: true))
         print("reverie bench steps: \(turns) turn(s) of \(steps) steps (model call answered at once by an in-process mock + `read` of a small file)")
 
         // Warm-up turn (not measured).
@@ -94,13 +94,13 @@ struct BenchSteps: AsyncParsableCommand {
         async throws -> TurnResult
     {
         await mock.setScenario(scenario)
-        let session = try await platform.sessions.createSession(try ObjectReader(["agent": .string(agent), "environment_id": .string(environment)]))
+        let session = try await platform.sessions.createSession(try SessionCreateRequest(ObjectReader(["agent": .string(agent), "environment_id": .string(environment)])))
         let live = platform.log.hub.subscribe(sessionID: session.id)
         timer.reset()
         let start = ContinuousClock.now
-        _ = try await platform.sessions.sendEvents(sessionID: session.id, try ObjectReader([
+        _ = try await platform.sessions.sendEvents(sessionID: session.id, try EventsSendRequest(ObjectReader([
             "events": [["type": "user.message", "content": [["type": "text", "text": "go"]]]],
-        ]))
+        ])))
         var idle: StoredEvent?
         for await item in live {
             if case .event(let event) = item, event.type == .sessionStatusIdle {

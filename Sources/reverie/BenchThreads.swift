@@ -59,19 +59,19 @@ struct BenchThreads: AsyncParsableCommand {
                 runtime: RuntimeConfiguration(dataDirectory: directory, maxConcurrentThreads: limit)),
             logger: logger)
         let platform = host.platform
-        let specialist = try await platform.agents.createAgent(try ObjectReader([
+        let specialist = try await platform.agents.createAgent(try AgentCreateRequest(ObjectReader([
             "name": "specialist", "model": "mock", "system": "You write one section.", "tools": [["type": "agent_toolset_20260401"]],
-        ]))
-        let lead = try await platform.agents.createAgent(try ObjectReader([
+        ])))
+        let lead = try await platform.agents.createAgent(try AgentCreateRequest(ObjectReader([
             "name": "lead", "model": "mock", "system": "You coordinate writers.", "multiagent": ["type": "coordinator", "agents": [.string(specialist.id)]],
-        ]))
-        let environment = try await platform.environments.createEnvironment(try ObjectReader(["name": "bench"]))
+        ])))
+        let environment = try await platform.environments.createEnvironment(try EnvironmentRequest(ObjectReader(["name": "bench"]), creating: true))
         let clock = ContinuousClock()
         let started = clock.now
-        let session = try await platform.sessions.createSession(try ObjectReader([
+        let session = try await platform.sessions.createSession(try SessionCreateRequest(ObjectReader([
             "agent": .string(lead.id), "environment_id": .string(environment.id),
             "initial_events": [["type": "user.message", "content": [["type": "text", "text": "Write the document"]]]],
-        ]))
+        ])))
         while true {
             let events = try await host.store.events(sessionID: session.id, after: 0, limit: Int.max)
             if events.contains(where: { $0.type == .sessionStatusIdle && $0.threadID == nil }) { break }

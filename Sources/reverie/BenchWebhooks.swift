@@ -41,7 +41,7 @@ struct BenchWebhooks: AsyncParsableCommand {
 
         // Throughput: queue `events` events at once, time until the receiver has them all.
         _ = try await platform.webhooks.createWebhookEndpoint(
-            try ObjectReader(["url": .string(receiver.url), "enabled_events": ["dream.completed"]]))
+            try WebhookEndpointRequest(ObjectReader(["url": .string(receiver.url), "enabled_events": ["dream.completed"]]), creating: true, allowPlainHTTP: platform.webhooks.allowsPlainHTTP))
         let start = ContinuousClock.now
         for batch in stride(from: 0, to: events, by: 500) {
             try await harness.host.store.appendOutboxEvents(
@@ -53,11 +53,11 @@ struct BenchWebhooks: AsyncParsableCommand {
 
         // Delay: a session goes idle; how long until its session.idled webhook arrives.
         _ = try await platform.webhooks.createWebhookEndpoint(
-            try ObjectReader(["url": .string(receiver.url), "enabled_events": ["session.idled"]]))
-        let agent = try await platform.agents.createAgent(try ObjectReader(["name": "bench", "model": "bench-model"]))
-        let environment = try await platform.environments.createEnvironment(try ObjectReader(["name": "bench"]))
+            try WebhookEndpointRequest(ObjectReader(["url": .string(receiver.url), "enabled_events": ["session.idled"]]), creating: true, allowPlainHTTP: platform.webhooks.allowsPlainHTTP))
+        let agent = try await platform.agents.createAgent(try AgentCreateRequest(ObjectReader(["name": "bench", "model": "bench-model"])))
+        let environment = try await platform.environments.createEnvironment(try EnvironmentRequest(ObjectReader(["name": "bench"]), creating: true))
         let session = try await platform.sessions.createSession(
-            try ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id)]))
+            try SessionCreateRequest(ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id)])))
         var delays: [Double] = []
         for _ in 0..<idles {
             try await platform.log.append([SessionEvent(type: .sessionStatusRunning)], to: session.id)

@@ -57,14 +57,14 @@ final class DreamFixture: Sendable {
     /// A session (no agent runs: events are appended directly) whose log holds `events`.
     func makeSession(_ events: [SessionEvent]) async throws -> String {
         let agent = try await agentID()
-        let environment = try await platform.environments.createEnvironment(try ObjectReader(["name": .string("env-\(UUID().uuidString.prefix(8))")]))
-        let session = try await platform.sessions.createSession(try ObjectReader(["agent": .string(agent), "environment_id": .string(environment.id)]))
+        let environment = try await platform.environments.createEnvironment(try EnvironmentRequest(ObjectReader(["name": .string("env-\(UUID().uuidString.prefix(8))")]), creating: true))
+        let session = try await platform.sessions.createSession(try SessionCreateRequest(ObjectReader(["agent": .string(agent), "environment_id": .string(environment.id)])))
         _ = try await platform.log.append(events, to: session.id)
         return session.id
     }
 
     private func agentID() async throws -> String {
-        try await platform.agents.createAgent(try ObjectReader(["name": "worker", "model": "claude-test"])).id
+        try await platform.agents.createAgent(try AgentCreateRequest(ObjectReader(["name": "worker", "model": "claude-test"]))).id
     }
 
     /// A typical working session of about `kilobytes` KB: a request, tool calls with large
@@ -103,7 +103,7 @@ final class DreamFixture: Sendable {
             "model": "claude-dreamer",
         ]
         for (key, value) in extra { body[key] = value }
-        return try await platform.dreams.createDream(try ObjectReader(.object(body)))
+        return try await platform.dreams.createDream(try DreamRequest(ObjectReader(.object(body))))
     }
 
     /// Waits until the dream ends (or `status` is reached).

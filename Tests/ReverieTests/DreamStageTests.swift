@@ -10,9 +10,9 @@ import Testing
     static func session(_ events: [SessionEvent]) async throws -> (Session, [SessionEvent]) {
         let store = try SQLiteStore(path: TemporaryDirectory.make() + "/reverie.sqlite")
         let platform = Platform.withoutRuntime(store: store)
-        let agent = try await platform.agents.createAgent(try ObjectReader(["name": "a", "model": "m"]))
-        let environment = try await platform.environments.createEnvironment(try ObjectReader(["name": "e"]))
-        let created = try await platform.sessions.createSession(try ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id)]))
+        let agent = try await platform.agents.createAgent(try AgentCreateRequest(ObjectReader(["name": "a", "model": "m"])))
+        let environment = try await platform.environments.createEnvironment(try EnvironmentRequest(ObjectReader(["name": "e"]), creating: true))
+        let created = try await platform.sessions.createSession(try SessionCreateRequest(ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id)])))
         _ = try await platform.log.append(events, to: created.id)
         let session = try await platform.sessions.session(id: created.id)
         let log = try await store.events(sessionID: created.id, after: 0, limit: 1000).map { try $0.event() }

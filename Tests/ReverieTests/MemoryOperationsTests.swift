@@ -22,7 +22,7 @@ import Testing
             _ = try await platform.memory.updateMemoryStore(id: created.id, MemoryStoreRequest(try ObjectReader(["name": "x"]), creating: false))
         }
         await #expect(throws: APIError.archived("memory store", created.id)) {
-            _ = try await platform.memory.createMemory(storeID: created.id, try ObjectReader(["path": "/a", "content": "x"]), actor: apiActor)
+            _ = try await platform.memory.createMemory(storeID: created.id, try MemoryCreateRequest(ObjectReader(["path": "/a", "content": "x"])), actor: apiActor)
         }
         #expect(try await platform.memory.listMemoryStores(MemoryStoreFilter(), page: PageRequest()).items.isEmpty)
         #expect(try await platform.memory.listMemoryStores(MemoryStoreFilter(includeArchived: true), page: PageRequest()).items.map(\.id) == [created.id])
@@ -49,11 +49,11 @@ import Testing
         defer { Task { await fixture.cleanUp() } }
         let platform = fixture.platform
         let store = try await fixture.makeStore()
-        let memory = try await platform.memory.createMemory(storeID: store.id, try ObjectReader(["path": "/a.md", "content": "one"]), actor: apiActor)
+        let memory = try await platform.memory.createMemory(storeID: store.id, try MemoryCreateRequest(ObjectReader(["path": "/a.md", "content": "one"])), actor: apiActor)
         #expect(memory.contentSHA256 == MemoryPath.sha256("one"))
         #expect(memory.contentSizeBytes == 3)
         let renamed = try await platform.memory.updateMemory(
-            storeID: store.id, id: memory.id, try ObjectReader(["path": "/b.md", "content": "two!"]), actor: .session("sesn_x"))
+            storeID: store.id, id: memory.id, try MemoryUpdateRequest(ObjectReader(["path": "/b.md", "content": "two!"])), actor: .session("sesn_x"))
         #expect(renamed.id == memory.id)
         #expect(renamed.path == "/b.md")
         #expect(renamed.versionID != memory.versionID)
@@ -95,17 +95,17 @@ import Testing
         let other = try await platform.memory.writeMemory(storeID: store.id, path: "/c.md", content: "y", actor: apiActor)
         for path in ["/a/b.md", "/a", "/a/b.md/c"] {
             do {
-                _ = try await platform.memory.createMemory(storeID: store.id, try ObjectReader(["path": .string(path), "content": ""]), actor: apiActor)
+                _ = try await platform.memory.createMemory(storeID: store.id, try MemoryCreateRequest(ObjectReader(["path": .string(path), "content": ""])), actor: apiActor)
                 Issue.record("created \(path)")
             } catch let error as APIError {
                 #expect(error.kind == .memoryPathConflict)
             }
         }
         await #expect(throws: APIError(.memoryPathConflict, "path: a memory already exists at '/a/b.md'")) {
-            _ = try await platform.memory.updateMemory(storeID: store.id, id: other.id, try ObjectReader(["path": "/a/b.md"]), actor: apiActor)
+            _ = try await platform.memory.updateMemory(storeID: store.id, id: other.id, try MemoryUpdateRequest(ObjectReader(["path": "/a/b.md"])), actor: apiActor)
         }
         // Case-sensitive: a different case is a different path.
-        _ = try await platform.memory.createMemory(storeID: store.id, try ObjectReader(["path": "/A/b.md", "content": ""]), actor: apiActor)
+        _ = try await platform.memory.createMemory(storeID: store.id, try MemoryCreateRequest(ObjectReader(["path": "/A/b.md", "content": ""])), actor: apiActor)
     }
 
     @Test func preconditionMismatchIs409AndChangesNothing() async throws {
@@ -118,7 +118,7 @@ import Testing
         do {
             _ = try await platform.memory.updateMemory(
                 storeID: store.id, id: memory.id,
-                try ObjectReader(["content": "v2", "precondition": ["type": "content_sha256", "content_sha256": .string(wrong)]]), actor: apiActor)
+                try MemoryUpdateRequest(ObjectReader(["content": "v2", "precondition": ["type": "content_sha256", "content_sha256": .string(wrong)]])), actor: apiActor)
             Issue.record("update applied")
         } catch let error as APIError {
             #expect(error.kind == .memoryPreconditionFailed)
@@ -129,12 +129,12 @@ import Testing
         #expect(try await platform.memory.memory(storeID: store.id, id: memory.id).content == "v1")
         let ok = try await platform.memory.updateMemory(
             storeID: store.id, id: memory.id,
-            try ObjectReader(["content": "v2", "precondition": ["type": "content_sha256", "content_sha256": .string(memory.contentSHA256)]]),
+            try MemoryUpdateRequest(ObjectReader(["content": "v2", "precondition": ["type": "content_sha256", "content_sha256": .string(memory.contentSHA256)]])),
             actor: apiActor)
         #expect(ok.content == "v2")
         await #expect(throws: APIError.self) {
             _ = try await platform.memory.updateMemory(
-                storeID: store.id, id: memory.id, try ObjectReader(["precondition": ["type": "etag", "content_sha256": .string(wrong)]]),
+                storeID: store.id, id: memory.id, try MemoryUpdateRequest(ObjectReader(["precondition": ["type": "etag", "content_sha256": .string(wrong)]])),
                 actor: apiActor)
         }
     }
@@ -152,10 +152,10 @@ import Testing
                         do {
                             return .success(try await platform.memory.updateMemory(
                                 storeID: store.id, id: memory.id,
-                                try ObjectReader([
+                                try MemoryUpdateRequest(ObjectReader([
                                     "content": .string("writer \(writer)"),
                                     "precondition": ["type": "content_sha256", "content_sha256": .string(memory.contentSHA256)],
-                                ]), actor: .session("sesn_\(writer)")))
+                                ])), actor: .session("sesn_\(writer)")))
                         } catch {
                             return .failure(error)
                         }
@@ -252,7 +252,7 @@ import Testing
         let platform = fixture.platform
         let store = try await fixture.makeStore()
         let pinned = try await platform.memory.createMemory(
-            storeID: store.id, try ObjectReader(["path": "/rules.md", "content": "never push to main", "pinned": true]), actor: apiActor)
+            storeID: store.id, try MemoryCreateRequest(ObjectReader(["path": "/rules.md", "content": "never push to main", "pinned": true])), actor: apiActor)
         #expect(pinned.pinned)
         let json = try JSONCoding.value(pinned)
         #expect(json["pinned"] == true)
@@ -269,7 +269,7 @@ import Testing
         #expect(try await platform.memory.memoryVersion(storeID: store.id, id: learned.versionID).createdBy == dream)
         // People and sessions may change pinned memories; pinning writes no version.
         let versionsBefore = try await platform.memory.listMemoryVersions(storeID: store.id, MemoryVersionFilter(), page: PageRequest(), view: .basic).items.count
-        let unpinned = try await platform.memory.updateMemory(storeID: store.id, id: pinned.id, try ObjectReader(["pinned": false]), actor: apiActor)
+        let unpinned = try await platform.memory.updateMemory(storeID: store.id, id: pinned.id, try MemoryUpdateRequest(ObjectReader(["pinned": false])), actor: apiActor)
         #expect(!unpinned.pinned)
         #expect(unpinned.versionID == pinned.versionID)
         let versionsAfter = try await platform.memory.listMemoryVersions(storeID: store.id, MemoryVersionFilter(), page: PageRequest(), view: .basic).items.count

@@ -22,11 +22,11 @@ struct MemoryFixture {
 
     /// A session with `stores` mounted (an agent and environment are made for it).
     func makeSession(mounting stores: [String] = []) async throws -> Session {
-        let agent = try await platform.agents.createAgent(try ObjectReader(["name": "a", "model": "mock-model"]))
-        let environment = try await platform.environments.createEnvironment(try ObjectReader(["name": "e"]))
+        let agent = try await platform.agents.createAgent(try AgentCreateRequest(ObjectReader(["name": "a", "model": "mock-model"])))
+        let environment = try await platform.environments.createEnvironment(try EnvironmentRequest(ObjectReader(["name": "e"]), creating: true))
         let resources = JSONValue.array(stores.map { ["type": "memory_store", "memory_store_id": .string($0)] })
         return try await platform.sessions.createSession(
-            try ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id), "resources": resources]))
+            try SessionCreateRequest(ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id), "resources": resources])))
     }
 
     func cleanUp() async {

@@ -25,17 +25,17 @@ import Testing
         let platform = server.platform
 
         let store = try await platform.memory.createMemoryStore(MemoryStoreRequest(try ObjectReader(["name": "lessons"]), creating: true))
-        let agent = try await platform.agents.createAgent(try ObjectReader(["name": "worker", "model": "claude-test"]))
-        let environment = try await platform.environments.createEnvironment(try ObjectReader(["name": "env"]))
-        let session = try await platform.sessions.createSession(try ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id)]))
+        let agent = try await platform.agents.createAgent(try AgentCreateRequest(ObjectReader(["name": "worker", "model": "claude-test"])))
+        let environment = try await platform.environments.createEnvironment(try EnvironmentRequest(ObjectReader(["name": "env"]), creating: true))
+        let session = try await platform.sessions.createSession(try SessionCreateRequest(ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id)])))
         _ = try await platform.log.append(DreamFixture.workLog(task: "ship it", kilobytes: 2), to: session.id)
         func createDream() async throws -> Dream {
-            try await platform.dreams.createDream(try ObjectReader([
+            try await platform.dreams.createDream(try DreamRequest(ObjectReader([
                 "inputs": [
                     ["type": "memory_store", "memory_store_id": .string(store.id)], ["type": "sessions", "session_ids": [.string(session.id)]],
                 ],
                 "model": "claude-dreamer",
-            ]))
+            ])))
         }
         func wait(_ id: String, for statuses: Set<Dream.Status>) async throws {
             let deadline = ContinuousClock.now + .seconds(30)

@@ -232,3 +232,20 @@ public struct DreamRequest: Sendable {
         }
     }
 }
+
+/// A parsed `POST /v1/dreams/{id}/review` body (Reverie extension).
+public struct DreamReviewRequest: Sendable {
+    public var decision: DreamOperation.Review
+    /// The operations to decide; nil for every pending one.
+    public var operationIDs: [String]?
+
+    public init(_ body: ObjectReader) throws(APIError) {
+        try body.rejectUnknown(["decision", "operation_ids"])
+        let decisionText = try body.requiredString("decision")
+        guard let decision = DreamOperation.Review(decision: decisionText) else {
+            throw APIError.invalidRequest("decision: must be 'accept' or 'reject', got '\(decisionText)'")
+        }
+        self.decision = decision
+        operationIDs = try body.stringArray("operation_ids")
+    }
+}

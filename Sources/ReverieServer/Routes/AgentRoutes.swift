@@ -11,7 +11,7 @@ struct AgentRoutes {
     func register(on router: Router<ReverieRequestContext>) {
         let agents = router.group("v1/agents")
         agents.post { request, context in
-            try JSONResponse.encode(try await self.agents.createAgent(try await request.jsonObject(context: context)))
+            try JSONResponse.encode(try await self.agents.createAgent(try AgentCreateRequest(try await request.jsonObject(context: context))))
         }
         agents.get { request, _ in
             let query = request.query
@@ -24,7 +24,7 @@ struct AgentRoutes {
         }
         agents.post(":agent_id") { request, context in
             let id = try context.pathParameter("agent_id")
-            return try JSONResponse.encode(try await self.agents.updateAgent(id: id, try await request.jsonObject(context: context)))
+            return try JSONResponse.encode(try await self.agents.updateAgent(id: id, try AgentUpdateRequest(try await request.jsonObject(context: context))))
         }
         agents.post(":agent_id/archive") { _, context in
             try JSONResponse.encode(try await self.agents.archiveAgent(id: try context.pathParameter("agent_id")))

@@ -11,7 +11,7 @@ struct DreamRoutes {
     func register(on router: Router<ReverieRequestContext>) {
         let dreams = router.group("v1/dreams")
         dreams.post { request, context in
-            try JSONResponse.encode(try await self.dreams.createDream(try await request.jsonObject(context: context)))
+            try JSONResponse.encode(try await self.dreams.createDream(try DreamRequest(try await request.jsonObject(context: context))))
         }
         dreams.get { request, _ in
             let query = request.query
@@ -39,7 +39,7 @@ struct DreamRoutes {
         }
         dreams.post(":dream_id/review") { request, context in
             let id = try context.pathParameter("dream_id")
-            return try JSONResponse.encode(try await self.dreams.reviewDream(id: id, try await request.jsonObject(context: context)))
+            return try JSONResponse.encode(try await self.dreams.reviewDream(id: id, try DreamReviewRequest(try await request.jsonObject(context: context))))
         }
     }
 }

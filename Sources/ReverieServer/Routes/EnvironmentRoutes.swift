@@ -10,7 +10,7 @@ struct EnvironmentRoutes {
     func register(on router: Router<ReverieRequestContext>) {
         let environments = router.group("v1/environments")
         environments.post { request, context in
-            try JSONResponse.encode(try await self.environments.createEnvironment(try await request.jsonObject(context: context)))
+            try JSONResponse.encode(try await self.environments.createEnvironment(try EnvironmentRequest(try await request.jsonObject(context: context), creating: true)))
         }
         environments.get { request, _ in
             let query = request.query
@@ -22,7 +22,7 @@ struct EnvironmentRoutes {
         }
         environments.post(":environment_id") { request, context in
             let id = try context.pathParameter("environment_id")
-            return try JSONResponse.encode(try await self.environments.updateEnvironment(id: id, try await request.jsonObject(context: context)))
+            return try JSONResponse.encode(try await self.environments.updateEnvironment(id: id, try EnvironmentRequest(try await request.jsonObject(context: context), creating: false)))
         }
         environments.delete(":environment_id") { _, context in
             let id = try context.pathParameter("environment_id")

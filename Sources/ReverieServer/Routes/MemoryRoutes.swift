@@ -39,7 +39,7 @@ struct MemoryRoutes {
         stores.post(":memory_store_id/memories") { request, context in
             let storeID = try context.pathParameter("memory_store_id")
             let view = try Self.view(request.query, default: .basic)
-            let memory = try await self.memory.createMemory(storeID: storeID, try await request.jsonObject(context: context), actor: context.memoryActor)
+            let memory = try await self.memory.createMemory(storeID: storeID, try MemoryCreateRequest(try await request.jsonObject(context: context)), actor: context.memoryActor)
             return try JSONResponse.encode(memory.rendered(view))
         }
         stores.get(":memory_store_id/memories") { request, context in
@@ -64,7 +64,7 @@ struct MemoryRoutes {
             let view = try Self.view(request.query, default: .basic)
             let memory = try await self.memory.updateMemory(
                 storeID: try context.pathParameter("memory_store_id"), id: try context.pathParameter("memory_id"),
-                try await request.jsonObject(context: context), actor: context.memoryActor)
+                try MemoryUpdateRequest(try await request.jsonObject(context: context)), actor: context.memoryActor)
             return try JSONResponse.encode(memory.rendered(view))
         }
         stores.delete(":memory_store_id/memories/:memory_id") { request, context in

@@ -14,7 +14,7 @@ struct SessionRoutes {
     func register(on router: Router<ReverieRequestContext>) {
         let sessions = router.group("v1/sessions")
         sessions.post { request, context in
-            try JSONResponse.encode(try await self.sessions.createSession(try await request.jsonObject(context: context)))
+            try JSONResponse.encode(try await self.sessions.createSession(try SessionCreateRequest(try await request.jsonObject(context: context))))
         }
         sessions.get { request, _ in
             let query = request.query
@@ -40,7 +40,7 @@ struct SessionRoutes {
         }
         sessions.post(":session_id") { request, context in
             let id = try context.pathParameter("session_id")
-            return try JSONResponse.encode(try await self.sessions.updateSession(id: id, try await request.jsonObject(context: context)))
+            return try JSONResponse.encode(try await self.sessions.updateSession(id: id, try SessionUpdateRequest(try await request.jsonObject(context: context))))
         }
         sessions.delete(":session_id") { _, context in
             let id = try context.pathParameter("session_id")
@@ -61,16 +61,16 @@ struct SessionRoutes {
             return try JSONResponse.page(try await self.sessions.sessionResources(sessionID: id, limit: limit, cursor: cursor))
         }
         sessions.post(":session_id/resources") { request, context -> Response in
-            try await self.sessions.addSessionResource(sessionID: try context.pathParameter("session_id"), try await request.jsonObject(context: context))
+            let body = try await request.jsonObject(context: context)
+            try await self.sessions.addSessionResource(sessionID: try context.pathParameter("session_id"), type: try body.string("type") ?? "")
         }
         sessions.get(":session_id/resources/:resource_id") { _, context in
             try JSONResponse.encode(try await self.sessions.sessionResource(
                 sessionID: try context.pathParameter("session_id"), id: try context.pathParameter("resource_id")))
         }
         sessions.post(":session_id/resources/:resource_id") { request, context -> Response in
-            try await self.sessions.updateSessionResource(
-                sessionID: try context.pathParameter("session_id"), id: try context.pathParameter("resource_id"),
-                try await request.jsonObject(context: context))
+            _ = try await request.jsonObject(context: context)
+            try await self.sessions.updateSessionResource(sessionID: try context.pathParameter("session_id"), id: try context.pathParameter("resource_id"))
         }
         sessions.delete(":session_id/resources/:resource_id") { _, context in
             let id = try context.pathParameter("resource_id")
@@ -93,7 +93,7 @@ struct SessionRoutes {
         }
         sessions.post(":session_id/events") { request, context in
             let id = try context.pathParameter("session_id")
-            let stored = try await self.sessions.sendEvents(sessionID: id, try await request.jsonObject(context: context))
+            let stored = try await self.sessions.sendEvents(sessionID: id, try EventsSendRequest(try await request.jsonObject(context: context)))
             return JSONResponse.make(json: "{\"data\":[" + stored.map(\.json).joined(separator: ",") + "]}")
         }
         sessions.get(":session_id/events/stream") { request, context in

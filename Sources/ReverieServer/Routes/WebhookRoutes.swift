@@ -12,7 +12,8 @@ struct WebhookRoutes {
     func register(on router: Router<ReverieRequestContext>) {
         let webhooks = router.group("v1/organizations/webhooks")
         webhooks.post { request, context in
-            try JSONResponse.encode(try await self.webhooks.createWebhookEndpoint(try await request.jsonObject(context: context)))
+            try JSONResponse.encode(try await self.webhooks.createWebhookEndpoint(
+                try WebhookEndpointRequest(try await request.jsonObject(context: context), creating: true, allowPlainHTTP: self.webhooks.allowsPlainHTTP)))
         }
         webhooks.get { request, _ in
             let page = try await self.webhooks.listWebhookEndpoints(page: try request.query.idPage())
@@ -23,7 +24,8 @@ struct WebhookRoutes {
         }
         webhooks.post(":webhook_id") { request, context in
             let id = try context.pathParameter("webhook_id")
-            return try JSONResponse.encode(try await self.webhooks.updateWebhookEndpoint(id: id, try await request.jsonObject(context: context)))
+            return try JSONResponse.encode(try await self.webhooks.updateWebhookEndpoint(
+                id: id, try WebhookEndpointRequest(try await request.jsonObject(context: context), creating: false, allowPlainHTTP: self.webhooks.allowsPlainHTTP)))
         }
         webhooks.delete(":webhook_id") { _, context in
             let id = try context.pathParameter("webhook_id")

@@ -13,8 +13,7 @@ public struct AgentService: Sendable {
 
 extension AgentService {
     /// `POST /v1/agents`.
-    public func createAgent(_ body: ObjectReader) async throws -> Agent {
-        let request = try AgentCreateRequest(body)
+    public func createAgent(_ request: AgentCreateRequest) async throws -> Agent {
         let now = Timestamp.now()
         let id = ResourceID.make(ResourceID.agent, at: now)
         var multiagent: Multiagent?
@@ -44,8 +43,7 @@ extension AgentService {
     }
 
     /// `POST /v1/agents/{id}`: a new version when anything changes; the same version otherwise.
-    public func updateAgent(id: String, _ body: ObjectReader) async throws -> Agent {
-        let request = try AgentUpdateRequest(body)
+    public func updateAgent(id: String, _ request: AgentUpdateRequest) async throws -> Agent {
         let current = try await agent(id: id)
         var resolvedMultiagent: Multiagent?? = nil
         switch request.multiagent {

@@ -6,13 +6,8 @@ extension DreamService {
     /// dream's operations — those named in `operation_ids`, or every pending one. A rejected
     /// operation is reverted in the output store (as a version by the dream); deciding an
     /// operation again the same way changes nothing, and reversing a decision is refused.
-    public func reviewDream(id: String, _ body: ObjectReader) async throws -> DreamReport {
-        try body.rejectUnknown(["decision", "operation_ids"])
-        let decisionText = try body.requiredString("decision")
-        guard let decision = DreamOperation.Review(decision: decisionText) else {
-            throw APIError.invalidRequest("decision: must be 'accept' or 'reject', got '\(decisionText)'")
-        }
-        let requested = try body.stringArray("operation_ids")
+    public func reviewDream(id: String, _ request: DreamReviewRequest) async throws -> DreamReport {
+        let (decision, requested) = (request.decision, request.operationIDs)
         let dream = try await self.dream(id: id)
         guard dream.status == .completed else {
             throw APIError.invalidRequest("dream '\(id)' is \(dream.status.rawValue); only a completed dream's operations can be reviewed")

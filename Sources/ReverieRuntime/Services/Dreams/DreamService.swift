@@ -19,8 +19,7 @@ public struct DreamService: Sendable {
 extension DreamService {
     /// `POST /v1/dreams`: validates the inputs (the store and every session must exist) and
     /// queues the dream.
-    public func createDream(_ body: ObjectReader) async throws -> Dream {
-        let request = try DreamRequest(body)
+    public func createDream(_ request: DreamRequest) async throws -> Dream {
         let memoryStore = try await store.memoryStore(id: request.memoryStoreID)
         guard let memoryStore else {
             throw APIError.invalidRequest("inputs: memory store '\(request.memoryStoreID)' not found")

@@ -13,8 +13,7 @@ public struct EnvironmentService: Sendable {
 
 extension EnvironmentService {
     /// `POST /v1/environments`.
-    public func createEnvironment(_ body: ObjectReader) async throws -> Environment {
-        let request = try EnvironmentRequest(body, creating: true)
+    public func createEnvironment(_ request: EnvironmentRequest) async throws -> Environment {
         let now = Timestamp.now()
         let environment = try request.makeEnvironment(id: ResourceID.make(ResourceID.environment, at: now), now: now)
         try await store.createEnvironment(environment)
@@ -28,8 +27,7 @@ extension EnvironmentService {
     }
 
     /// `POST /v1/environments/{id}`.
-    public func updateEnvironment(id: String, _ body: ObjectReader) async throws -> Environment {
-        let request = try EnvironmentRequest(body, creating: false)
+    public func updateEnvironment(id: String, _ request: EnvironmentRequest) async throws -> Environment {
         let now = Timestamp.now()
         return try await store.updateEnvironment(id: id) { current in
             if current.archivedAt != nil { throw APIError.archived("environment", id) }

@@ -4,8 +4,7 @@ import ReverieStore
 
 extension MemoryService {
     /// `POST /v1/memory_stores/{id}/memories`: a path already in use is a `memory_path_conflict_error`.
-    public func createMemory(storeID: String, _ body: ObjectReader, actor: MemoryActor) async throws -> Memory {
-        let request = try MemoryCreateRequest(body)
+    public func createMemory(storeID: String, _ request: MemoryCreateRequest, actor: MemoryActor) async throws -> Memory {
         return try await store.createMemory(
             storeID: storeID, path: request.path, content: request.content, pinned: request.pinned, actor: actor, at: Timestamp.now())
     }
@@ -19,8 +18,7 @@ extension MemoryService {
 
     /// `POST /v1/memory_stores/{id}/memories/{memory_id}`: new content and/or path (and the
     /// `pinned` extension), applied only if `precondition` still holds.
-    public func updateMemory(storeID: String, id: String, _ body: ObjectReader, actor: MemoryActor) async throws -> Memory {
-        let request = try MemoryUpdateRequest(body)
+    public func updateMemory(storeID: String, id: String, _ request: MemoryUpdateRequest, actor: MemoryActor) async throws -> Memory {
         return try await store.updateMemory(storeID: storeID, id: id, request.change, actor: actor, at: Timestamp.now())
     }
 

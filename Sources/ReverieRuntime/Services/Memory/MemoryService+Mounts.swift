@@ -7,8 +7,8 @@ extension MemoryService {
     /// The mount of a memory store into a session: the store must exist and not be archived
     /// (else 400 naming `resources[i].memory_store_id`). Snapshots the store's name and
     /// description and derives `mount_path` (`/mnt/memory/<slug>`) from the name.
-    func resolveMount(storeID: String, access: MemoryAccess, instructions: String?, at reader: ObjectReader) async throws -> MemoryStoreMount {
-        let field = reader.field("memory_store_id")
+    func resolveMount(_ request: MemoryMountRequest) async throws -> MemoryStoreMount {
+        let (storeID, field) = (request.memoryStoreID, request.field)
         guard let memoryStore = try await store.memoryStore(id: storeID) else {
             throw APIError.invalidRequest("\(field): memory store '\(storeID)' not found")
         }
@@ -16,7 +16,7 @@ extension MemoryService {
             throw APIError.invalidRequest("\(field): memory store '\(storeID)' is archived and can't be attached to new sessions")
         }
         return MemoryStoreMount(
-            memoryStoreID: storeID, access: access, instructions: instructions, name: memoryStore.name,
+            memoryStoreID: storeID, access: request.access, instructions: request.instructions, name: memoryStore.name,
             description: memoryStore.description, mountPath: Self.memoryMountRoot + "/" + memoryStore.slug)
     }
 

@@ -4,10 +4,8 @@ import ReverieStore
 
 extension SessionService {
     /// `POST /v1/sessions/{id}/events`: validates, stores, and hands the events to the runtime.
-    public func sendEvents(sessionID: String, _ body: ObjectReader) async throws -> [StoredEvent] {
-        try body.rejectUnknown(["events"])
-        guard let values = try body.array("events") else { throw APIError.invalidRequest("events: required") }
-        var events = try UserEventRequest.parse(values, at: body.field("events"))
+    public func sendEvents(sessionID: String, _ request: EventsSendRequest) async throws -> [StoredEvent] {
+        var events = request.events
         guard let header = try await store.sessionHeader(id: sessionID) else { throw APIError.notFound("session", sessionID) }
         try Self.checkAcceptsEvents(header)
         if events.contains(where: { $0.type == .userToolResult }) {

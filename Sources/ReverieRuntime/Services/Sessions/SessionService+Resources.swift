@@ -26,9 +26,8 @@ extension SessionService {
 
     /// `POST /v1/sessions/{id}/resources`: the API attaches uploaded files here, and Reverie
     /// has no Files API; memory stores are attached when the session is created.
-    public func addSessionResource(sessionID: String, _ body: ObjectReader) async throws -> Never {
+    public func addSessionResource(sessionID: String, type: String) async throws -> Never {
         _ = try await session(id: sessionID)
-        let type = try body.string("type") ?? ""
         if type == "file" {
             throw APIError.invalidRequest("type: file resources need the Files API, which Reverie does not have")
         }
@@ -38,7 +37,7 @@ extension SessionService {
 
     /// `POST /v1/sessions/{id}/resources/{resource_id}`: the API rotates GitHub repository
     /// tokens here; memory store attachments have nothing to update.
-    public func updateSessionResource(sessionID: String, id: String, _ body: ObjectReader) async throws -> Never {
+    public func updateSessionResource(sessionID: String, id: String) async throws -> Never {
         let resource = try await sessionResource(sessionID: sessionID, id: id)
         throw APIError.invalidRequest(
             "only github_repository resources can be updated (authorization_token); '\(resource.id)' is a \(resource.type) resource")

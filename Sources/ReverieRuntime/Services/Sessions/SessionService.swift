@@ -17,48 +17,32 @@ public struct SessionService: Sendable {
         self.driver = driver
     }
 
-    public static let maxMemoryStoresPerSession = 8
-    public static let maxTitleLength = 1024
-    public static let maxMountInstructionsLength = 4096
-
     /// `POST /v1/sessions`.
-    public func createSession(_ body: ObjectReader) async throws -> Session {
-        try body.rejectUnknown(["agent", "environment_id", "title", "metadata", "initial_events", "resources", "vault_ids", "budget"])
-        guard case .value(let agentValue) = body.raw("agent") else { throw APIError.invalidRequest("agent: required") }
-        let agent = try await resolveSessionAgent(agentValue)
-        let environmentID = try body.requiredString("environment_id")
+    public func createSession(_ request: SessionCreateRequest) async throws -> Session {
+        let agent = try await resolveSessionAgent(request.agent)
+        let environmentID = request.environmentID
         guard let environment = try await store.environment(id: environmentID) else {
             throw APIError.invalidRequest("environment_id: environment '\(environmentID)' not found")
         }
         if environment.archivedAt != nil {
             throw APIError.invalidRequest("environment_id: environment '\(environmentID)' is archived")
         }
-        let title = try body.string("title")
-        if let title { try Rules.length(title, body.field("title"), max: Self.maxTitleLength) }
-        let metadata = try Metadata.parse(body.members["metadata"], at: body.field("metadata"))
-        if let vaults = try body.stringArray("vault_ids"), !vaults.isEmpty {
-            throw APIError.invalidRequest("vault_ids: vaults are not supported by Reverie")
-        }
-        if case .value = body.raw("budget") {
-            throw APIError.invalidRequest("budget: spend budgets are not supported by Reverie (models have no list price here)")
-        }
-        let resources = try await parseResources(try body.array("resources") ?? [], at: body.field("resources"))
-        var initialEvents: [SessionEvent] = []
-        if let values = try body.array("initial_events"), !values.isEmpty {
-            initialEvents = try UserEventRequest.parse(values, at: body.field("initial_events"), allowedTypes: [.userMessage, .userDefineOutcome])
-        }
+        var resources: [SessionResource] = []
+        for mount in request.mounts { resources.append(.memoryStore(try await memory.resolveMount(mount))) }
+        resources = MemoryService.uniqueMountPaths(resources)
         let now = Timestamp.now()
+        var initialEvents = request.initialEvents
         for index in initialEvents.indices { initialEvents[index].processedAt = now }
         let session = Session(
-            id: ResourceID.make(ResourceID.session, at: now), agent: agent, environmentID: environmentID, title: title, metadata: metadata,
-            resources: resources, createdAt: now, updatedAt: now)
+            id: ResourceID.make(ResourceID.session, at: now), agent: agent, environmentID: environmentID, title: request.title,
+            metadata: request.metadata, resources: resources, createdAt: now, updatedAt: now)
         if !initialEvents.isEmpty {
             try await driver.validate(initialEvents, for: SessionHeader(id: session.id, environmentID: environmentID, archivedAt: nil, state: SessionState(updatedAt: now)))
         }
         let (created, stored) = try await store.createSession(session, initialEvents: initialEvents)
         if !stored.isEmpty {
             log.hub.publish(stored)
-            if let header = try await store.sessionHeader(id: created.id) {
+            if let header = try await log.header(id: created.id) {
                 await driver.eventsAppended(stored, session: header)
             }
         }
@@ -72,38 +56,20 @@ public struct SessionService: Sendable {
     }
 
     /// `POST /v1/sessions/{id}`: title, metadata, and (while not running) the agent's tools and MCP servers.
-    public func updateSession(id: String, _ body: ObjectReader) async throws -> Session {
-        try body.rejectUnknown(["title", "metadata", "agent", "vault_ids", "budget"])
-        let title = try body.stringPatch("title")
-        if let value = title.value { try Rules.length(value, body.field("title"), max: Self.maxTitleLength) }
-        let metadataPatch = body.members["metadata"]
-        if let vaults = try body.stringArray("vault_ids"), !vaults.isEmpty {
-            throw APIError.invalidRequest("vault_ids: vaults are not supported by Reverie")
-        }
-        if case .value = body.raw("budget") {
-            throw APIError.invalidRequest("budget: spend budgets are not supported by Reverie")
-        }
-        var tools: Patch<[AgentTool]> = .absent
-        var servers: Patch<[MCPServer]> = .absent
-        if let agent = try body.object("agent") {
-            try agent.rejectUnknown(["tools", "mcp_servers"])
-            tools = try AgentFields.tools(agent)
-            servers = try AgentFields.mcpServers(agent)
-        }
+    public func updateSession(id: String, _ request: SessionUpdateRequest) async throws -> Session {
         let now = Timestamp.now()
-        let (toolsPatch, serversPatch) = (tools, servers)
         let before = try await session(id: id)
         let updated = try await store.updateSession(id: id) { current in
             if current.archivedAt != nil { throw APIError.archived("session", id) }
             var next = current
-            next.title = title.applied(to: current.title)
-            next.metadata = try Metadata.applyPatch(metadataPatch, to: current.metadata, at: FieldPath("metadata"))
-            if toolsPatch.isPresent || serversPatch.isPresent {
+            next.title = request.title.applied(to: current.title)
+            next.metadata = try Metadata.applyPatch(request.metadata, to: current.metadata, at: FieldPath("metadata"))
+            if request.tools.isPresent || request.mcpServers.isPresent {
                 if current.status == .running {
                     throw APIError.invalidRequest("agent: the session is running; interrupt it before changing its tools")
                 }
-                next.agent.tools = toolsPatch.applied(to: current.agent.tools) ?? []
-                next.agent.mcpServers = serversPatch.applied(to: current.agent.mcpServers) ?? []
+                next.agent.tools = request.tools.applied(to: current.agent.tools) ?? []
+                next.agent.mcpServers = request.mcpServers.applied(to: current.agent.mcpServers) ?? []
                 try AgentFields.checkMCPReferences(tools: next.agent.tools, servers: next.agent.mcpServers)
             }
             if next != current { next.updatedAt = now }
@@ -159,98 +125,37 @@ public struct SessionService: Sendable {
         }
     }
 
-    /// Resolves `agent` of a session create request: an id, a versioned reference, or a
-    /// reference with overrides, into the snapshot the session will run.
-    func resolveSessionAgent(_ value: JSONValue) async throws -> SessionAgent {
-        let field = FieldPath("agent")
-        var id: String
-        var version: Int?
-        var overrides: ObjectReader?
-        switch value {
-        case .string(let text):
-            id = text
-        default:
-            let reader = try ObjectReader(value, at: field)
-            switch try reader.discriminator() {
-            case "agent":
-                try reader.rejectUnknown(["type", "id", "version"])
-            case "agent_with_overrides":
-                try reader.rejectUnknown(["type", "id", "version", "model", "system", "tools", "mcp_servers", "skills"])
-                overrides = reader
-            case let other:
-                throw APIError.invalidRequest("agent.type: must be 'agent' or 'agent_with_overrides', got '\(other)'")
-            }
-            id = try reader.requiredString("id")
-            version = try reader.int("version")
-            if let version, version < 1 { throw APIError.invalidRequest("agent.version: must be at least 1") }
-        }
+    /// Resolves the `agent` of a session create request into the snapshot the session will
+    /// run: the agent's latest or pinned version, with any overrides, and a coordinator's roster.
+    func resolveSessionAgent(_ reference: SessionAgentReference) async throws -> SessionAgent {
+        let id = reference.id
         guard let latest = try await store.agent(id: id) else { throw APIError.invalidRequest("agent: agent '\(id)' not found") }
         if latest.archivedAt != nil { throw APIError.invalidRequest("agent: agent '\(id)' is archived") }
         var agent = latest
-        if let version, version != latest.version {
+        if let version = reference.version, version != latest.version {
             guard let pinned = try await store.agent(id: id, version: version) else {
                 throw APIError.invalidRequest("agent.version: agent '\(id)' has no version \(version)")
             }
             agent = pinned
         }
         var snapshot = SessionAgent(agent)
-        if let overrides {
-            if case .value(let model) = overrides.raw("model") { snapshot.model = try ModelConfig.parse(model, at: overrides.field("model")) }
-            let system = try AgentFields.system(overrides)
-            if system.isPresent { snapshot.system = system.value }
-            if let tools = try AgentFields.tools(overrides).value { snapshot.tools = tools }
-            if let servers = try AgentFields.mcpServers(overrides).value { snapshot.mcpServers = servers }
-            if let skills = try AgentFields.skills(overrides).value { snapshot.skills = skills }
-            try AgentFields.checkMCPReferences(tools: snapshot.tools, servers: snapshot.mcpServers)
-        }
+        if let overrides = reference.overrides { snapshot = try overrides.applied(to: snapshot) }
         if case .coordinator(let roster)? = agent.multiagent {
             var members: [SessionAgent] = []
-            for reference in roster {
-                if reference.id == agent.id {
+            for member in roster {
+                if member.id == agent.id {
                     var copy = snapshot
                     copy.roster = nil
                     members.append(copy)
                     continue
                 }
-                guard let member = try await store.agent(id: reference.id, version: reference.version) else {
-                    throw APIError.invalidRequest("agent: roster agent '\(reference.id)' version \(reference.version) no longer exists")
+                guard let stored = try await store.agent(id: member.id, version: member.version) else {
+                    throw APIError.invalidRequest("agent: roster agent '\(member.id)' version \(member.version) no longer exists")
                 }
-                members.append(SessionAgent(member))
+                members.append(SessionAgent(stored))
             }
             snapshot.roster = members
         }
         return snapshot
-    }
-
-    /// Parses `resources`: memory stores to mount (at most 8, each at most once).
-    func parseResources(_ values: [JSONValue], at field: FieldPath) async throws -> [SessionResource] {
-        var resources: [SessionResource] = []
-        for (index, value) in values.enumerated() {
-            let reader = try ObjectReader(value, at: field.index(index))
-            switch try reader.discriminator() {
-            case "memory_store":
-                try reader.rejectUnknown(["type", "memory_store_id", "access", "instructions"])
-                let storeID = try reader.requiredString("memory_store_id")
-                let accessText = try reader.string("access") ?? MemoryAccess.readWrite.rawValue
-                guard let access = MemoryAccess(rawValue: accessText) else {
-                    throw APIError.invalidRequest("\(reader.field("access")): must be 'read_write' or 'read_only'")
-                }
-                let instructions = try reader.string("instructions")
-                if let instructions { try Rules.length(instructions, reader.field("instructions"), max: Self.maxMountInstructionsLength) }
-                if resources.contains(where: { if case .memoryStore(let mount) = $0 { mount.memoryStoreID == storeID } else { false } }) {
-                    throw APIError.invalidRequest("\(reader.field("memory_store_id")): memory store '\(storeID)' is mounted twice")
-                }
-                resources.append(.memoryStore(try await memory.resolveMount(storeID: storeID, access: access, instructions: instructions, at: reader)))
-            case "github_repository", "file":
-                throw APIError.invalidRequest("\(reader.field("type")): '\(try reader.discriminator())' resources are not supported by Reverie; mount memory stores instead")
-            case let other:
-                throw APIError.invalidRequest("\(reader.field("type")): unknown resource type '\(other)'")
-            }
-        }
-        let mounts = resources.count
-        if mounts > Self.maxMemoryStoresPerSession {
-            throw APIError.invalidRequest("\(field): at most \(Self.maxMemoryStoresPerSession) memory stores per session (got \(mounts))")
-        }
-        return MemoryService.uniqueMountPaths(resources)
     }
 }

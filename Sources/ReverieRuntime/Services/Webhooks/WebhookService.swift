@@ -14,9 +14,12 @@ public struct WebhookService: Sendable {
 }
 
 extension WebhookService {
+    /// Whether receiver URLs may be plain `http://` (only when private networks are allowed,
+    /// i.e. for receivers on the server's own network); the request parser needs to know.
+    public var allowsPlainHTTP: Bool { context.urlGuard.policy.allowPrivateNetworks }
+
     /// `POST /v1/organizations/webhooks`: the response carries the signing secret, once.
-    public func createWebhookEndpoint(_ body: ObjectReader) async throws -> NewWebhookEndpoint {
-        let request = try WebhookEndpointRequest(body, creating: true, allowPlainHTTP: context.urlGuard.policy.allowPrivateNetworks)
+    public func createWebhookEndpoint(_ request: WebhookEndpointRequest) async throws -> NewWebhookEndpoint {
         if let url = request.url { try await checkReceiver(url, context: context) }
         let now = Timestamp.now()
         let endpoint = request.makeEndpoint(id: ResourceID.make(ResourceID.webhookEndpoint, at: now), now: now)
@@ -36,9 +39,8 @@ extension WebhookService {
 
     /// `POST /v1/organizations/webhooks/{id}`: only the fields sent change; an empty
     /// `enabled_events` leaves the set unchanged; `state: enabled` clears `disabled_reason`.
-    public func updateWebhookEndpoint(id: String, _ body: ObjectReader) async throws -> WebhookEndpoint {
+    public func updateWebhookEndpoint(id: String, _ request: WebhookEndpointRequest) async throws -> WebhookEndpoint {
                 _ = try await webhookEndpoint(id: id)
-        let request = try WebhookEndpointRequest(body, creating: false, allowPlainHTTP: context.urlGuard.policy.allowPrivateNetworks)
         if let url = request.url { try await checkReceiver(url, context: context) }
         let now = Timestamp.now()
         let updated = try await store.updateWebhookEndpoint(id: id) { current in request.applied(to: current, now: now) }
