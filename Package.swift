@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "ReverieStore", targets: ["ReverieStore"]),
         .library(name: "ReverieModels", targets: ["ReverieModels"]),
         .library(name: "ReverieMockLLM", targets: ["ReverieMockLLM"]),
+        .library(name: "ReverieExecution", targets: ["ReverieExecution"]),
         .library(name: "ReverieRuntime", targets: ["ReverieRuntime"]),
         .library(name: "ReverieServer", targets: ["ReverieServer"]),
     ],
@@ -72,11 +73,23 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(
+            name: "ReverieExecution",
+            dependencies: [
+                "ReverieCore",
+                "ReverieModels",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
             name: "ReverieRuntime",
             dependencies: [
                 "ReverieCore",
                 "ReverieStore",
                 "ReverieModels",
+                "ReverieExecution",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -90,6 +103,7 @@ let package = Package(
                 "ReverieCore",
                 "ReverieStore",
                 "ReverieModels",
+                "ReverieExecution",
                 "ReverieRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -106,6 +120,7 @@ let package = Package(
                 "ReverieCore",
                 "ReverieStore",
                 "ReverieModels",
+                "ReverieExecution",
                 "ReverieRuntime",
                 "ReverieServer",
                 "ReverieMockLLM",
@@ -126,6 +141,7 @@ let package = Package(
                 "ReverieCore",
                 "ReverieStore",
                 "ReverieModels",
+                "ReverieExecution",
                 "ReverieRuntime",
                 "ReverieServer",
                 "ReverieMockLLM",

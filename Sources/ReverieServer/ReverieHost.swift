@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import ReverieCore
+import ReverieExecution
 import ReverieModels
 import ReverieRuntime
 import ReverieStore

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ReverieCore
+import ReverieExecution
 import ReverieMockLLM
 import ReverieModels
 import ReverieRuntime

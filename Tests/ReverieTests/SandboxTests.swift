@@ -1,6 +1,7 @@
 import Foundation
 import ReverieCore
 import Testing
+@testable import ReverieExecution
 @testable import ReverieRuntime
 
 #if canImport(Glibc)

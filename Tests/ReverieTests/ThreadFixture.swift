@@ -1,5 +1,6 @@
 import Foundation
 import ReverieCore
+import ReverieExecution
 import ReverieMockLLM
 import ReverieModels
 import ReverieRuntime

@@ -1,7 +1,8 @@
+@testable import ReverieExecution
+@testable import ReverieRuntime
 import Foundation
 import ReverieCore
 import Testing
-@testable import ReverieRuntime
 
 @Suite struct ReadToolTests {
     @Test func numbersLinesLikeCatN() async throws {

@@ -1,4 +1,5 @@
 import ReverieCore
+import ReverieExecution
 import ReverieModels
 
 /// The text a client may see for an error (in `session.error` events, a dream's `error`,

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ReverieCore
+import ReverieExecution
 import ReverieModels
 
 /// Drives one thread of a session — the primary thread or a coordinator's child thread —

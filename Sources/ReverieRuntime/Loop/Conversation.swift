@@ -1,4 +1,5 @@
 import ReverieCore
+import ReverieExecution
 import ReverieModels
 
 /// Rebuilds the model conversation from an event log.

@@ -1,4 +1,5 @@
 import ReverieCore
+import ReverieExecution
 import ReverieModels
 
 /// The events an agent step records, built the same way by the session loop and by thread

@@ -1,4 +1,5 @@
 import ReverieCore
+import ReverieExecution
 import ReverieModels
 
 /// The tools one agent may call: the enabled built-in tools (run by the execution plane),

@@ -1,5 +1,6 @@
 import Foundation
 import ReverieCore
+import ReverieExecution
 
 /// A memory store mounted into a session's sandbox at `/mnt/memory/<slug>`. Files are the
 /// store's memories (`notes/a.md` is the memory at `/notes/a.md`): reads are recorded as

@@ -1,5 +1,6 @@
 import Foundation
 import ReverieCore
+import ReverieExecution
 
 /// What the grader judges: the agent's final message and the files under `/mnt/session/outputs/`.
 struct Deliverable: Sendable, Equatable {

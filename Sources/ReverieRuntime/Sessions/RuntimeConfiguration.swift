@@ -1,4 +1,5 @@
 import ReverieCore
+import ReverieExecution
 import ReverieModels
 
 /// Picks the model provider serving an agent's `model.id`.

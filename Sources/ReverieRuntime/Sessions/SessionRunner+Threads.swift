@@ -1,4 +1,5 @@
 import ReverieCore
+import ReverieExecution
 import ReverieStore
 
 extension SessionRunner {

@@ -1,4 +1,5 @@
 import ReverieCore
+import ReverieExecution
 import ReverieModels
 
 /// The tools a coordinator agent gets to delegate to its roster: start a specialist thread

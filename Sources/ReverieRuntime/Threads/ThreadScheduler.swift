@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ReverieCore
+import ReverieExecution
 import ReverieModels
 import ReverieStore
 
