@@ -4,7 +4,7 @@ import Testing
 @testable import ReverieRuntime
 @testable import ReverieServer
 
-@Suite struct APIServerTests {
+@Suite(.timeLimit(.minutes(3))) struct APIServerTests {
     @Test func requiresAnAPIKey() async throws {
         let server = try await TestServer.start()
         defer { Task { await server.stop() } }

@@ -6,7 +6,7 @@ import Testing
 
 /// Dreams as durable background jobs: cancel, archive, in-place conflicts, restarts, review
 /// and request validation.
-@Suite struct DreamLifecycleTests {
+@Suite(.timeLimit(.minutes(3))) struct DreamLifecycleTests {
     static let operations: JSONValue = [
         proposal("add", "/lessons/new.md", content: "New lesson."),
         proposal("update", "/lessons/old.md", content: "Refined lesson.", session: "S1"),

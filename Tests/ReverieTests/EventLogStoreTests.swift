@@ -3,7 +3,7 @@ import Testing
 @testable import ReverieCore
 @testable import ReverieStore
 
-@Suite struct EventLogStoreTests {
+@Suite(.timeLimit(.minutes(3))) struct EventLogStoreTests {
     func makeStore() throws -> (SQLiteStore, String) {
         let directory = TemporaryDirectory.make()
         return (try SQLiteStore(path: directory + "/reverie.sqlite"), directory)

@@ -3,7 +3,7 @@ import Testing
 @testable import ReverieCore
 @testable import ReverieServer
 
-@Suite struct EventStreamTests {
+@Suite(.timeLimit(.minutes(3))) struct EventStreamTests {
     func send(_ server: TestServer, _ id: String, _ text: String) async throws -> String {
         let reply = try await server.post(
             "/v1/sessions/\(id)/events", ["events": [["type": "user.message", "content": [["type": "text", "text": .string(text)]]]]])

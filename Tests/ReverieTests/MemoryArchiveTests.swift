@@ -3,7 +3,7 @@ import ReverieCore
 import ReverieRuntime
 import Testing
 
-@Suite struct MemoryArchiveTests {
+@Suite(.timeLimit(.minutes(3))) struct MemoryArchiveTests {
     /// Every file under `folder`, by relative path, as bytes.
     func snapshot(_ folder: URL) throws -> [String: Data] {
         var files: [String: Data] = [:]

@@ -7,7 +7,7 @@ import ReverieServer
 import Testing
 
 /// The memory routes over real HTTP: a `ReverieHost` on a free loopback port.
-@Suite struct MemoryHTTPTests {
+@Suite(.timeLimit(.minutes(3))) struct MemoryHTTPTests {
     struct Reply {
         var status: Int
         var json: JSONValue

@@ -4,7 +4,7 @@ import ReverieRuntime
 import ReverieStore
 import Testing
 
-@Suite struct MemoryMountTests {
+@Suite(.timeLimit(.minutes(3))) struct MemoryMountTests {
     @Test func sessionsSnapshotStoreAndDeriveMountPath() async throws {
         let fixture = try MemoryFixture()
         defer { Task { await fixture.cleanUp() } }

@@ -4,7 +4,7 @@ import ReverieRuntime
 import ReverieStore
 import Testing
 
-@Suite struct MemoryOperationsTests {
+@Suite(.timeLimit(.minutes(3))) struct MemoryOperationsTests {
     @Test func storeLifecycleAndOutbox() async throws {
         let fixture = try MemoryFixture()
         defer { Task { await fixture.cleanUp() } }

@@ -3,7 +3,7 @@ import ReverieCore
 import ReverieRuntime
 import Testing
 
-@Suite struct MemoryPathTests {
+@Suite(.timeLimit(.minutes(3))) struct MemoryPathTests {
     /// Asserts that `path` is refused with a message mentioning `rule`.
     func expectRejected(_ path: String, _ rule: String, sourceLocation: SourceLocation = #_sourceLocation) {
         do {

@@ -4,7 +4,7 @@ import ReverieRuntime
 import ReverieStore
 import Testing
 
-@Suite struct MemoryUsageTests {
+@Suite(.timeLimit(.minutes(3))) struct MemoryUsageTests {
     @Test func readsAreRecordedWithHowSessionsEnded() async throws {
         let fixture = try MemoryFixture()
         defer { Task { await fixture.cleanUp() } }

@@ -7,7 +7,7 @@ import ReverieMockLLM
 import ReverieModels
 import Testing
 
-@Suite("Mock model server: scenarios, recording, control endpoints")
+@Suite("Mock model server: scenarios, recording, control endpoints", .timeLimit(.minutes(3)))
 struct MockLLMScenarioTests {
     func ask(_ provider: some ModelProvider, _ text: String, system: String? = nil, model: String = "m") async throws -> String {
         let response = try await provider.complete(ModelRequest(model: model, system: system, messages: [.user(text)]))

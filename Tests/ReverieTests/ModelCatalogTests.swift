@@ -4,7 +4,7 @@ import ReverieMockLLM
 import ReverieModels
 import Testing
 
-@Suite("Model catalog: configuration and routing")
+@Suite("Model catalog: configuration and routing", .timeLimit(.minutes(3)))
 struct ModelCatalogTests {
     @Test func defaultsSendEverythingToAnthropic() throws {
         let configuration = try ModelCatalogConfiguration.fromEnvironment(["ANTHROPIC_API_KEY": "k"])

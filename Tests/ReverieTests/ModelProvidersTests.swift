@@ -4,7 +4,7 @@ import ReverieMockLLM
 import ReverieModels
 import Testing
 
-@Suite("Model providers over HTTP against the mock server")
+@Suite("Model providers over HTTP against the mock server", .timeLimit(.minutes(3)))
 struct ModelProvidersTests {
     // MARK: Anthropic
 

@@ -4,7 +4,7 @@ import ReverieMockLLM
 import ReverieModels
 import Testing
 
-@Suite("Retries with backoff against the mock server")
+@Suite("Retries with backoff against the mock server", .timeLimit(.minutes(3)))
 struct ModelRetryTests {
     /// A retrying provider whose waits are recorded instead of slept.
     func retrying(_ base: any ModelProvider, _ log: RetryLog, maxAttempts: Int) -> RetryingModelProvider {

@@ -6,7 +6,7 @@ import Testing
 
 /// Outcomes end to end: the agent works, a grader in its own context judges the deliverable,
 /// `needs_revision` sends the agent back with the gaps, and the loop stops at a terminal result.
-@Suite(.serialized) struct OutcomeLoopTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct OutcomeLoopTests {
     static func verdict(_ result: String, _ explanation: String, passed: Bool) -> String {
         let json: JSONValue = [
             "criteria": [["criterion": "Has a title", "passed": .bool(passed), "reason": .string(explanation)]],

@@ -6,7 +6,7 @@ import Testing
 
 /// Model failures injected by the mock model server, interrupts, and restarts: the session
 /// log records what happened and the session ends in the state the API defines.
-@Suite(.serialized) struct RuntimeFailureTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct RuntimeFailureTests {
     @Test func aRateLimitIsRetriedAndLoggedThenTheTurnCompletes() async throws {
         let scenario = try runtimeScenario("""
             {"rules": [{"name": "flaky", "last_user_contains": "hello", "fail_with": 429, "fail_times": 1,

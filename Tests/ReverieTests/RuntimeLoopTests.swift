@@ -6,7 +6,7 @@ import Testing
 
 /// The agent loop end to end: a real server runs agents whose model is the mock model
 /// server, over real HTTP, with the built-in tools working on real files.
-@Suite(.serialized) struct RuntimeLoopTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct RuntimeLoopTests {
     /// write → read → bash → final message, with explicit token counts on every reply.
     static let toolTurn = """
         {"rules": [

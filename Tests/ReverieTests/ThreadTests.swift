@@ -6,7 +6,7 @@ import Testing
 
 /// Multi-agent orchestration: a coordinator delegating to specialist threads, run against
 /// the mock model server over real HTTP.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(3)))
 struct ThreadTests {
     @Test func coordinatorFansOutToFiveSpecialistsSharingTheWorkspace() async throws {
         let latency = 1000

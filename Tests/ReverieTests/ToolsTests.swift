@@ -3,7 +3,7 @@ import ReverieCore
 import Testing
 @testable import ReverieRuntime
 
-@Suite struct ReadToolTests {
+@Suite(.timeLimit(.minutes(3))) struct ReadToolTests {
     @Test func numbersLinesLikeCatN() async throws {
         try await SandboxFixture.with { fixture in
             try fixture.put("a.txt", "one\ntwo\nthree\n")
@@ -66,7 +66,7 @@ import Testing
     }
 }
 
-@Suite struct WriteToolTests {
+@Suite(.timeLimit(.minutes(3))) struct WriteToolTests {
     @Test func createsFoldersAndReplacesFiles() async throws {
         try await SandboxFixture.with { fixture in
             let created = await WriteTool().run(["file_path": "deep/er/new.txt", "content": "a\nb\n"], in: fixture.sandbox)
@@ -98,7 +98,7 @@ import Testing
     }
 }
 
-@Suite struct EditToolTests {
+@Suite(.timeLimit(.minutes(3))) struct EditToolTests {
     let source = "func a() {\n    return 1\n}\n\nfunc b() {\n    return 1\n}\n"
 
     @Test func replacesAUniqueString() async throws {
@@ -159,7 +159,7 @@ import Testing
     }
 }
 
-@Suite struct GlobTests {
+@Suite(.timeLimit(.minutes(3))) struct GlobTests {
     @Test func patternSyntax() throws {
         let match = { (pattern: String, path: String) throws -> Bool in try GlobPattern(pattern).matches(path) }
         #expect(try match("**/*.swift", "a.swift"))
@@ -223,7 +223,7 @@ import Testing
     }
 }
 
-@Suite struct GrepToolTests {
+@Suite(.timeLimit(.minutes(3))) struct GrepToolTests {
     @Test func findsMatchingLines() async throws {
         try await SandboxFixture.with { fixture in
             try fixture.put("a.swift", "let x = 1\nlet y = 22\nvar z = 333\n")
@@ -260,7 +260,7 @@ import Testing
     }
 }
 
-@Suite struct ToolOutputLimitTests {
+@Suite(.timeLimit(.minutes(3))) struct ToolOutputLimitTests {
     @Test func largeOutputsAreSavedToAFile() async throws {
         try await SandboxFixture.with { fixture in
             let content = (1...20_000).map { "row \($0)" }.joined(separator: "\n") + "\n"
@@ -283,7 +283,7 @@ import Testing
     }
 }
 
-@Suite struct BuiltinToolsTests {
+@Suite(.timeLimit(.minutes(3))) struct BuiltinToolsTests {
     @Test func honoursEnabledSettings() {
         let all = BuiltinTools.tools(for: AgentToolset())
         #expect(Set(all.keys) == Set(BuiltinToolName.allCases.map(\.rawValue)))
@@ -322,7 +322,7 @@ enum SavedOutput {
     }
 }
 
-@Suite struct BashToolTests {
+@Suite(.timeLimit(.minutes(3))) struct BashToolTests {
     /// A short default timeout keeps a hung test from hanging the suite.
     let bash = BashTool(configuration: BashTool.Configuration(defaultTimeout: .seconds(20), maxTimeout: .seconds(30)))
 

@@ -3,7 +3,7 @@ import Testing
 @testable import ReverieCore
 @testable import ReverieRuntime
 
-@Suite struct WebhookSignatureTests {
+@Suite(.timeLimit(.minutes(3))) struct WebhookSignatureTests {
     /// The Standard Webhooks reference vector (the same value the `standardwebhooks` Python
     /// package and the Svix documentation give).
     @Test func signsTheReferenceVector() throws {
@@ -57,7 +57,7 @@ import Testing
     }
 }
 
-@Suite struct WebhookRetryPolicyTests {
+@Suite(.timeLimit(.minutes(3))) struct WebhookRetryPolicyTests {
     @Test func standardScheduleSpansAboutADay() {
         let policy = WebhookRetryPolicy.standard
         #expect(policy.maxAttempts == 10)
@@ -83,7 +83,7 @@ import Testing
     }
 }
 
-@Suite struct WebhookAddressTests {
+@Suite(.timeLimit(.minutes(3))) struct WebhookAddressTests {
     @Test(arguments: [
         ("127.0.0.1", NetworkAddress.Scope.loopback), ("127.8.9.10", .loopback), ("10.1.2.3", .private), ("172.16.0.1", .private),
         ("172.31.255.255", .private), ("172.32.0.1", .public), ("192.168.1.1", .private), ("100.64.0.1", .private),
@@ -165,7 +165,7 @@ import Testing
     }
 }
 
-@Suite struct WebhookPayloadTests {
+@Suite(.timeLimit(.minutes(3))) struct WebhookPayloadTests {
     @Test func envelopeMatchesTheSDKShape() throws {
         let date = Date(timeIntervalSince1970: 1_795_000_000.5)
         let event = OutboxEvent(id: "wevt_1", type: "session.thread_idled", resourceID: "sesn_1", createdAt: date,
@@ -209,7 +209,7 @@ import Testing
     }
 }
 
-@Suite struct WebhookEndpointRequestTests {
+@Suite(.timeLimit(.minutes(3))) struct WebhookEndpointRequestTests {
     func reader(_ json: JSONValue) throws -> ObjectReader { try ObjectReader(json) }
 
     @Test func createNeedsAURLAndAtLeastOneKnownEventType() throws {

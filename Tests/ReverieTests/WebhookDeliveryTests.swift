@@ -9,7 +9,7 @@ import ReverieModels
 @testable import ReverieStore
 
 /// Webhooks end to end: a real server delivering to a real receiver on loopback.
-@Suite struct WebhookDeliveryTests {
+@Suite(.timeLimit(.minutes(3))) struct WebhookDeliveryTests {
     /// Fast settings for tests: loopback allowed, quick polls, retries in milliseconds.
     static func fast(_ configuration: inout HostConfiguration) {
         configuration.webhooks = WebhookConfiguration(
@@ -350,7 +350,7 @@ import ReverieModels
 }
 
 /// One attempt against a real receiver: what counts as failure, and the safety limits.
-@Suite struct WebhookSenderTests {
+@Suite(.timeLimit(.minutes(3))) struct WebhookSenderTests {
     func withSender(timeout: Duration = .seconds(2), allowPrivate: Bool = true, _ body: (WebhookSender) async throws -> Void) async throws {
         let client = WebhookSender.makeClient(timeout: timeout, connectionsPerHost: 4)
         let sender = WebhookSender(

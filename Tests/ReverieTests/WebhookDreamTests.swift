@@ -6,7 +6,7 @@ import ReverieRuntime
 import Testing
 
 /// Dreams run by the dream runner notify their whole life over webhooks.
-@Suite struct WebhookDreamTests {
+@Suite(.timeLimit(.minutes(3))) struct WebhookDreamTests {
     /// A dream that completes, one canceled while running, and one whose model is gone: the
     /// receiver sees each status change once, signed, with the dream id.
     @Test func receiverSeesEveryEventOfADreamsLife() async throws {

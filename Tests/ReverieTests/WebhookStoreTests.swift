@@ -3,7 +3,7 @@ import Testing
 @testable import ReverieCore
 @testable import ReverieStore
 
-@Suite struct WebhookStoreTests {
+@Suite(.timeLimit(.minutes(3))) struct WebhookStoreTests {
     func makeStore(_ directory: String = TemporaryDirectory.make()) throws -> SQLiteStore {
         try SQLiteStore(path: directory + "/reverie.sqlite")
     }
