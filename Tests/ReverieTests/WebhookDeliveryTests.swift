@@ -408,12 +408,11 @@ import ReverieModels
         let receiver = try await WebhookReceiver.start { _ in WebhookReceiver.Answer(status: 200, delay: .seconds(3)) }
         try await run({
             try await withSender(timeout: .milliseconds(300)) { sender in
-                let start = ContinuousClock.now
+                // The receiver would answer 200 after 3 s; no status and a timeout error show the 300 ms limit fired.
                 let result = await sender.send(url: receiver.url, secret: secret, eventID: "wevt_1", body: body)
                 #expect(!result.succeeded)
                 #expect(result.statusCode == nil)
                 #expect(result.error.hasPrefix("timed out"))
-                #expect(ContinuousClock.now - start < .seconds(2))
             }
         }, thenStop: receiver.stop)
     }
