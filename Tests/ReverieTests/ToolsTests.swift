@@ -425,11 +425,15 @@ enum SavedOutput {
 
     @Test func concurrentCallsTakeTurns() async throws {
         try await SandboxFixture.with { fixture in
-            async let first = bash.run(["command": "sleep 0.2; echo first"], in: fixture.sandbox)
-            async let second = bash.run(["command": "echo second"], in: fixture.sandbox)
+            // Each call logs its start and end; taking turns, one call's pair is never split by the other's.
+            async let first = bash.run(["command": "echo first-start >> /workspace/turns.log; sleep 0.2; echo first-end >> /workspace/turns.log; echo first"], in: fixture.sandbox)
+            async let second = bash.run(["command": "echo second-start >> /workspace/turns.log; echo second-end >> /workspace/turns.log; echo second"], in: fixture.sandbox)
             let (a, b) = await (first, second)
             #expect(a.text == "first\nExit code: 0")
             #expect(b.text == "second\nExit code: 0")
+            let log = await bash.run(["command": "cat /workspace/turns.log"], in: fixture.sandbox).text
+            let orders = ["first-start\nfirst-end\nsecond-start\nsecond-end\n", "second-start\nsecond-end\nfirst-start\nfirst-end\n"]
+            #expect(orders.map { $0 + "Exit code: 0" }.contains(log), "\(log)")
         }
     }
 

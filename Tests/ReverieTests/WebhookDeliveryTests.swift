@@ -65,14 +65,23 @@ import ReverieModels
             #expect(newSecret.hasPrefix("whsec_") && newSecret != secret)
             #expect(rotated.json.objectValue?.count == 1)
 
-            // Secrets are stored sealed: neither appears in the database files.
+            // Secrets are stored sealed: neither appears in the database files (which must
+            // exist and hold the endpoint, or the search would prove nothing).
+            var searched = 0
+            var found = 0
             for file in ["reverie.sqlite", "reverie.sqlite-wal"] {
-                let bytes = (try? Data(contentsOf: URL(fileURLWithPath: server.directory + "/" + file))) ?? Data()
+                let path = server.directory + "/" + file
+                guard FileManager.default.fileExists(atPath: path) else { continue }
+                let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+                searched += bytes.count
+                if bytes.range(of: Data(id.utf8)) != nil { found += 1 }
                 for text in [secret, newSecret] {
                     #expect(bytes.range(of: Data(text.utf8)) == nil)
                     #expect(bytes.range(of: Data(text.dropFirst(6).utf8)) == nil)
                 }
             }
+            #expect(searched > 0, "no database file at \(server.directory)")
+            #expect(found > 0, "the endpoint's id is in neither database file, so the files searched are not where it lives")
 
             let deleted = try await server.request(.DELETE, "/v1/organizations/webhooks/\(id)")
             #expect(deleted.json == ["id": .string(id), "type": "webhook_endpoint_deleted"])
