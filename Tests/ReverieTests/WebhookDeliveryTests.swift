@@ -299,6 +299,35 @@ import ReverieModels
         }, thenStop: { await server.stop(); await receiver.stop() })
     }
 
+    /// One event to a receiver that always fails: the delivery gives up after exactly the
+    /// default 10 attempts (9 retries) and is marked failed; 10 failures are fewer than the
+    /// 20 that disable an endpoint, so it stays enabled.
+    @Test func aDeliveryGivesUpAfterExactlyTenAttempts() async throws {
+        #expect(WebhookRetryPolicy().maxAttempts == 10)
+        let receiver = try await WebhookReceiver.start { _ in WebhookReceiver.Answer(status: 500) }
+        let server = try await TestServer.start { configuration in
+            Self.fast(&configuration)
+            configuration.webhooks.retry = WebhookRetryPolicy(baseDelay: 0.02, factor: 1.5, maxDelay: 0.1)
+        }
+        try await run({
+            let endpoint = try await createEndpoint(server, url: receiver.url, events: ["dream.failed"])
+            try await server.platform.store.appendOutboxEvents([OutboxEvent(type: "dream.failed", resourceID: "drm_1")])
+            var delivery = JSONValue.null
+            let failed = try await eventually {
+                delivery = try await server.get("/v1/organizations/webhooks/\(endpoint.id)/deliveries").json["data"]?[0] ?? .null
+                return delivery["state"]?.stringValue == "failed"
+            }
+            #expect(failed, "\(delivery)")
+            // A failed delivery schedules nothing more, so these counts are final.
+            #expect(delivery["attempts"] == 10)
+            #expect(receiver.received.count == 10)
+            let deliveryID = try #require(delivery["id"]?.stringValue)
+            let attempts = try await server.get("/v1/organizations/webhooks/\(endpoint.id)/deliveries/\(deliveryID)/attempts?limit=100")
+            #expect(attempts.json["data"]?.arrayValue?.map { $0["number"] } == (1...10).map { JSONValue.int(Int64($0)) })
+            #expect(try await server.get("/v1/organizations/webhooks/\(endpoint.id)").json["state"]?.stringValue == "enabled")
+        }, thenStop: { await server.stop(); await receiver.stop() })
+    }
+
     /// A receiver that always fails is disabled after 20 consecutive failures, with the
     /// reason in its status; once fixed and enabled, a failed delivery can be re-sent.
     @Test func alwaysFailingReceiverIsDisabledAfterTwentyFailures() async throws {
