@@ -146,6 +146,40 @@ import Testing
         }
     }
 
+    /// The default 512 KiB budget: over a store of 500,000 bytes, a 4 KiB addition fits and
+    /// is written; the next two (10 KiB each) would exceed 524,288 bytes and are refused.
+    @Test func additionsBeyondTheDefault512KiBStoreBudgetAreRefused() async throws {
+        #expect(CurationRules().maxStoreBytes == 512 * 1024)
+        func content(_ tag: String, bytes: Int) -> String {
+            var text = ""
+            var index = 0
+            while text.utf8.count < bytes {
+                text += "\(tag)-\(index) "
+                index += 1
+            }
+            return String(text.prefix(bytes))
+        }
+        let operations: JSONValue = [
+            proposal("add", "/lessons/fits.md", content: content("fits", bytes: 4 * 1024)),
+            proposal("add", "/lessons/over-1.md", content: content("overone", bytes: 10 * 1024)),
+            proposal("add", "/lessons/over-2.md", content: content("overtwo", bytes: 10 * 1024)),
+        ]
+        try await DreamFixture.with(try dreamerScenario(candidates: [], operations: operations)) { fixture in
+            let store = try await fixture.makeStore((1...5).map { ("/big-\($0).md", content("big\($0)", bytes: 100_000), false) })
+            let session = try await fixture.makeSession(DreamFixture.workLog(task: "x", kilobytes: 2))
+            let dream = try await fixture.wait(try await fixture.createDream(store: store, sessions: [session]).id)
+            #expect(dream.status == .completed)
+            let contents = try await fixture.contents(try #require(dream.outputStoreID))
+            #expect(contents["/lessons/fits.md"] != nil)
+            #expect(contents["/lessons/over-1.md"] == nil)
+            #expect(contents["/lessons/over-2.md"] == nil)
+            let report = try await fixture.platform.dreamReport(id: dream.id)
+            let budget = report.refused.filter { $0.reason.contains("store-size budget") }
+            #expect(Set(budget.map(\.path)) == ["/lessons/over-1.md", "/lessons/over-2.md"], "\(report.refused)")
+            #expect(report.operations.map(\.path) == ["/lessons/fits.md"])
+        }
+    }
+
     @Test func deletingMostOfTheStoreIsRefusedAsACollapse() async throws {
         let operations: JSONValue = .array(["/a.md", "/b.md", "/c.md", "/d.md"].map { proposal("delete", $0) })
         try await DreamFixture.with(try dreamerScenario(candidates: [], operations: operations)) { fixture in

@@ -68,6 +68,30 @@ import Testing
         }, thenStop: server.stop)
     }
 
+    /// A reader that reads nothing while 200 events of 8 KiB (1.6 MiB, well past the socket
+    /// buffers) are appended, then reads while 200 more are appended, gets every event exactly
+    /// once and in order: the server catches a slow reader up instead of dropping events.
+    @Test func aSlowReaderCatchesUpWhileEventsAreAppended() async throws {
+        let server = try await TestServer.start()
+        try await run({
+            let id = try await server.makeSession()
+            let stream = try await SSEReader.open(server, sessionID: id)
+            let filler = String(repeating: "x", count: 8 * 1024)
+            var sent: [String] = []
+            for index in 0..<200 { sent.append(try await send(server, id, "early-\(index) \(filler)")) }
+            let writer = Task {
+                var more: [String] = []
+                for index in 0..<200 { more.append(try await send(server, id, "late-\(index) \(filler)")) }
+                return more
+            }
+            var received: [String] = []
+            while received.count < 400, let frame = try await stream.next() { received.append(frame.id ?? "") }
+            sent += try await writer.value
+            #expect(received.count == 400)
+            #expect(received == sent)
+        }, thenStop: server.stop)
+    }
+
     @Test func unknownSessionIs404() async throws {
         let server = try await TestServer.start()
         try await run({

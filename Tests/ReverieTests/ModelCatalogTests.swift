@@ -9,7 +9,7 @@ struct ModelCatalogTests {
     @Test func defaultsSendEverythingToAnthropic() async throws {
         let configuration = try ModelCatalogConfiguration.fromEnvironment(["ANTHROPIC_API_KEY": "k"])
         let catalog = ModelCatalog(configuration: configuration)
-        try await run({
+        try await run({ () async throws in
             let resolved = try catalog.resolve("claude-sonnet-4-5")
             #expect(resolved.providerName == "anthropic")
             #expect(resolved.kind == .anthropic)
@@ -22,7 +22,7 @@ struct ModelCatalogTests {
 
     @Test func missingAnthropicKeyIsNotConfigured() async throws {
         let catalog = ModelCatalog(configuration: try ModelCatalogConfiguration.fromEnvironment([:]))
-        try await run({
+        try await run({ () async throws in
             #expect(throws: ModelError(.notConfigured, "model 'claude-x' needs provider 'anthropic': ANTHROPIC_API_KEY is not set")) {
                 try catalog.resolve("claude-x")
             }
@@ -35,7 +35,7 @@ struct ModelCatalogTests {
     @Test func openAIFromEnvironment() async throws {
         let environment = ["OPENAI_BASE_URL": "http://localhost:11434/v1", "OPENAI_API_KEY": "ollama", "REVERIE_DEFAULT_PROVIDER": "openai"]
         let catalog = ModelCatalog(configuration: try ModelCatalogConfiguration.fromEnvironment(environment))
-        try await run({
+        try await run({ () async throws in
             let resolved = try catalog.resolve("llama3.1:8b")
             #expect(resolved.kind == .openai)
             #expect(catalog.configuration.providers["openai"]?.baseURL == "http://localhost:11434/v1")
@@ -79,7 +79,7 @@ struct ModelCatalogTests {
         #expect(claude.unavailableReason == "PROXY_KEY (the API key of provider providers.claude) is not set")
 
         let catalog = ModelCatalog(configuration: configuration)
-        try await run({
+        try await run({ () async throws in
             #expect(try catalog.resolve("fast").upstreamModel == "Qwen/Qwen2.5-7B-Instruct")
             #expect(try catalog.resolve("vllm/meta-llama/Llama-3-8B").upstreamModel == "meta-llama/Llama-3-8B")
             #expect(try catalog.resolve("vllm/x").retryPolicy.maxAttempts == 6)

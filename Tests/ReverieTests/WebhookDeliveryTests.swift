@@ -380,8 +380,15 @@ import ReverieModels
                 Self.fast(&configuration)
                 configuration.webhooks.deliveryEnabled = false
             }
-            let endpoint = try await createEndpoint(first, url: receiver.url, events: ["session.created"])
-            let sessionID = try await first.makeSession()
+            let endpoint: (id: String, secret: String)
+            let sessionID: String
+            do {
+                endpoint = try await createEndpoint(first, url: receiver.url, events: ["session.created"])
+                sessionID = try await first.makeSession()
+            } catch {
+                await first.stop()
+                throw error
+            }
             try await Task.sleep(for: .milliseconds(200))
             #expect(receiver.received.isEmpty)
             await first.stop()
@@ -392,23 +399,23 @@ import ReverieModels
                 #expect(requests.map(\.eventType) == ["session.created"])
                 #expect(requests.first?.json["data"]?["id"]?.stringValue == sessionID)
                 #expect(requests.first?.verifies(with: endpoint.secret) == true)
-            }, thenStop: receiver.stop)
-        }
-    }
-
-    /// One attempt against a real receiver: what counts as failure, and the safety limits.
-    @Suite(.timeLimit(.minutes(3))) struct WebhookSenderTests {
-        func withSender(timeout: Duration = .seconds(2), allowPrivate: Bool = true, _ body: (WebhookSender) async throws -> Void) async throws {
-            let client = WebhookSender.makeClient(timeout: timeout, connectionsPerHost: 4)
-            let sender = WebhookSender(
-                client: client, urlGuard: WebhookURLGuard(policy: WebhookAddressPolicy(allowPrivateNetworks: allowPrivate)), timeout: timeout,
-                maxResponseBytes: 4096)
-            do {
-                try await body(sender)
-            } catch {
-                try await client.shutdown()
-                throw error
             }, thenStop: second.stop)
+        }, thenStop: receiver.stop)
+    }
+}
+
+/// One attempt against a real receiver: what counts as failure, and the safety limits.
+@Suite(.timeLimit(.minutes(3))) struct WebhookSenderTests {
+    func withSender(timeout: Duration = .seconds(2), allowPrivate: Bool = true, _ body: (WebhookSender) async throws -> Void) async throws {
+        let client = WebhookSender.makeClient(timeout: timeout, connectionsPerHost: 4)
+        let sender = WebhookSender(
+            client: client, urlGuard: WebhookURLGuard(policy: WebhookAddressPolicy(allowPrivateNetworks: allowPrivate)), timeout: timeout,
+            maxResponseBytes: 4096)
+        do {
+            try await body(sender)
+        } catch {
+            try await client.shutdown()
+            throw error
         }
         try await client.shutdown()
     }
