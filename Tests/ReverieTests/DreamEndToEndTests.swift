@@ -146,8 +146,8 @@ import Testing
         }
     }
 
-    /// The default 512 KiB budget: over a store of 500,000 bytes, a 4 KiB addition fits and
-    /// is written; the next two (10 KiB each) would exceed 524,288 bytes and are refused.
+    /// The default 512 KiB budget: over a store of 512,000 bytes, a 4 KiB addition fits
+    /// (516,096) and is written; the next two (10 KiB each) would exceed 524,288 bytes and are refused.
     @Test func additionsBeyondTheDefault512KiBStoreBudgetAreRefused() async throws {
         #expect(CurationRules().maxStoreBytes == 512 * 1024)
         func content(_ tag: String, bytes: Int) -> String {
@@ -165,7 +165,7 @@ import Testing
             proposal("add", "/lessons/over-2.md", content: content("overtwo", bytes: 10 * 1024)),
         ]
         try await DreamFixture.with(try dreamerScenario(candidates: [], operations: operations)) { fixture in
-            let store = try await fixture.makeStore((1...5).map { ("/big-\($0).md", content("big\($0)", bytes: 100_000), false) })
+            let store = try await fixture.makeStore((1...5).map { ("/big-\($0).md", content("big\($0)", bytes: 102_400), false) })
             let session = try await fixture.makeSession(DreamFixture.workLog(task: "x", kilobytes: 2))
             let dream = try await fixture.wait(try await fixture.createDream(store: store, sessions: [session]).id)
             #expect(dream.status == .completed)
