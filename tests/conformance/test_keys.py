@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 import anthropic
-import pytest
 
 from conftest import ReverieServer, reverie_binary
 
@@ -69,7 +68,6 @@ def test_stored_keys_and_comma_separated_static_keys(tmp_path: Path) -> None:
 def test_serve_refuses_to_start_without_any_key(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    key_id = None
     created = keys(data_dir, "create", "--name", "only")
     key_id = keys(data_dir, "list").stdout.split("\t")[0]
     assert created.stdout.strip()
