@@ -13,8 +13,21 @@ import ReverieModels
     /// Fast settings for tests: loopback allowed, quick polls, retries in milliseconds.
     static func fast(_ configuration: inout HostConfiguration) {
         configuration.webhooks = WebhookConfiguration(
-            addressPolicy: WebhookAddressPolicy(allowPrivateNetworks: true), requestTimeout: .seconds(3), pollInterval: .milliseconds(20),
+            addressPolicy: WebhookAddressPolicy(allowPrivateNetworks: true), requestTimeout: .seconds(10), pollInterval: .milliseconds(20),
             retry: WebhookRetryPolicy(maxAttempts: 10, baseDelay: 0.02, factor: 1.5, maxDelay: 0.1))
+    }
+
+    /// The endpoint's deliveries once `count` of them exist and none is still pending: the
+    /// receiver sees a request before the dispatcher records its outcome, so tests wait on
+    /// the recorded state rather than a pause.
+    func settledDeliveries(_ server: TestServer, endpoint: String, count: Int) async throws -> [JSONValue] {
+        var items: [JSONValue] = []
+        let settled = try await eventually {
+            items = try await server.get("/v1/organizations/webhooks/\(endpoint)/deliveries?limit=100").json["data"]?.arrayValue ?? []
+            return items.count >= count && items.allSatisfy { ["succeeded", "failed"].contains($0["state"]?.stringValue ?? "") }
+        }
+        #expect(settled, "deliveries did not settle: \(items)")
+        return items
     }
 
     func createEndpoint(_ server: TestServer, url: String, events: [String]) async throws -> (id: String, secret: String) {
@@ -160,10 +173,9 @@ import ReverieModels
             let threadEvents = requests.filter { $0.eventType.hasPrefix("session.thread_") }
             #expect(threadEvents.allSatisfy { $0.json["data"]?["session_thread_id"]?.stringValue == "sthr_child" })
 
-            let deliveries = try await server.get("/v1/organizations/webhooks/\(endpoint.id)/deliveries?limit=100")
-            let items = deliveries.json["data"]?.arrayValue ?? []
+            let items = try await settledDeliveries(server, endpoint: endpoint.id, count: expected.count)
             #expect(items.count == expected.count)
-            #expect(items.allSatisfy { $0["state"]?.stringValue == "succeeded" && $0["attempts"] == 1 })
+            #expect(items.allSatisfy { $0["state"]?.stringValue == "succeeded" && $0["attempts"] == 1 }, "\(items)")
             let deliveryID = try #require(items.first?["id"]?.stringValue)
             let attempts = try await server.get("/v1/organizations/webhooks/\(endpoint.id)/deliveries/\(deliveryID)/attempts")
             #expect(attempts.json["data"]?[0]?["status_code"] == 200)
@@ -283,8 +295,7 @@ import ReverieModels
             #expect(requests.allSatisfy { $0.webhookID == event.id && $0.verifies(with: endpoint.secret) })
             #expect(Set(requests.map(\.body)).count == 1)
 
-            let list = try await server.get("/v1/organizations/webhooks/\(endpoint.id)/deliveries")
-            let delivery = try #require(list.json["data"]?[0])
+            let delivery = try #require(try await settledDeliveries(server, endpoint: endpoint.id, count: 1).first)
             #expect(delivery["state"]?.stringValue == "succeeded")
             #expect(delivery["attempts"] == 4)
             #expect(delivery["event_id"]?.stringValue == event.id)
