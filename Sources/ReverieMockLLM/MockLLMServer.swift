@@ -115,6 +115,12 @@ public final class MockLLMServer: Sendable {
     /// Replaces the scenario and resets every rule's match count.
     public func setScenario(_ scenario: MockScenario) async { await state.replace(scenario) }
 
+    /// Opens the gate `name` for good: steps with `hold: name` answer (those waiting and later ones).
+    public func openGate(_ name: String) async { await state.open(name) }
+
+    /// How many requests are held at the gate `name` right now.
+    public func held(at name: String) async -> Int { await state.held(at: name) }
+
     /// The scenario in use.
     public var scenario: MockScenario { get async { await state.scenario } }
 
@@ -141,6 +147,15 @@ public final class MockLLMServer: Sendable {
         router.delete("_mock/requests") { [state] _, _ in
             await state.clearRequests()
             return Response(status: .noContent)
+        }
+        router.post("_mock/gates/:name") { [state] _, context in
+            let name = try context.parameters.require("name")
+            await state.open(name)
+            return MockResponse.json(["ok": true])
+        }
+        router.get("_mock/gates/:name") { [state] _, context in
+            let name = try context.parameters.require("name")
+            return MockResponse.json(["held": .int(Int64(await state.held(at: name)))])
         }
         router.put("_mock/scenario") { [state, configuration] request, _ in
             var request = request

@@ -18,6 +18,9 @@ actor MockLLMState {
     private var matchCounts: [Int: Int] = [:]
     private var recorded: [RecordedRequest] = []
     private var serial = 0
+    /// Gates opened so far, and the requests waiting at closed ones.
+    private var openGates: Set<String> = []
+    private var waiting: [String: [UUID: CheckedContinuation<Void, any Error>]] = [:]
     let recordLimit: Int
 
     init(scenario: MockScenario, recordLimit: Int) {
@@ -59,6 +62,36 @@ actor MockLLMState {
     func requests() -> [RecordedRequest] {
         Array(recorded.suffix(recordLimit))
     }
+
+    /// Returns once `gate` is open; throws `CancellationError` when the waiting task is cancelled.
+    func pass(_ gate: String) async throws {
+        if openGates.contains(gate) { return }
+        let id = UUID()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                if Task.isCancelled {
+                    continuation.resume(throwing: CancellationError())
+                } else {
+                    waiting[gate, default: [:]][id] = continuation
+                }
+            }
+        } onCancel: {
+            Task { await self.abandon(gate, id) }
+        }
+    }
+
+    private func abandon(_ gate: String, _ id: UUID) {
+        waiting[gate]?.removeValue(forKey: id)?.resume(throwing: CancellationError())
+    }
+
+    /// Opens `gate` for good, releasing every request held at it.
+    func open(_ gate: String) {
+        openGates.insert(gate)
+        for continuation in (waiting.removeValue(forKey: gate) ?? [:]).values { continuation.resume() }
+    }
+
+    /// How many requests wait at `gate`.
+    func held(at gate: String) -> Int { waiting[gate]?.count ?? 0 }
 
     func clearRequests() {
         recorded.removeAll()

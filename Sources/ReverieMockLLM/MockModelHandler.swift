@@ -36,6 +36,7 @@ struct MockModelHandler: Sendable {
         }
         let conversation = MockConversation(api: api, body: body)
         let plan = await state.plan(conversation, request: recorded)
+        if let gate = plan.step.hold { try await cancelWhenGracefulShutdown { try await state.pass(gate) } }
         let latency = plan.step.latencyMs ?? plan.defaults.latencyMs
         if latency > 0 { try await Self.pause(milliseconds: latency) }
         if plan.failing, let status = plan.step.failWith {

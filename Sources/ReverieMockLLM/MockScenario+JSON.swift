@@ -34,7 +34,7 @@ extension MockScenario {
 
     private static let stepKeys: Set<String> = [
         "reply", "stop_reason", "usage", "latency_ms", "chunk_delay_ms", "fail_with", "fail_times", "retry_after", "error_message", "truncate_stream",
-        "stream_error",
+        "stream_error", "hold",
     ]
 
     private static func rule(_ object: Reader) throws -> MockRule {
@@ -107,6 +107,7 @@ extension MockScenario {
         step.errorMessage = try object.string("error_message")
         step.truncateStream = try object.bool("truncate_stream") ?? false
         step.streamError = try object.string("stream_error")
+        step.hold = try object.string("hold")
         return step
     }
 

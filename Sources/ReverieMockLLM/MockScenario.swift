@@ -110,10 +110,14 @@ public struct MockStep: Sendable, Equatable {
     public var truncateStream: Bool
     /// Anthropic streams: send an `error` event of this type (e.g. `overloaded_error`) after the first delta.
     public var streamError: String?
+    /// Hold the answer until the gate of this name opens (`MockLLMServer.openGate(_:)`,
+    /// `POST /_mock/gates/<name>`): tests use it to act while a model call is provably in flight.
+    public var hold: String?
 
     public init(
         reply: [MockBlock] = [], stopReason: String? = nil, usage: MockUsage? = nil, latencyMs: Int? = nil, chunkDelayMs: Int? = nil, failWith: Int? = nil,
-        failTimes: Int? = nil, retryAfter: Double? = nil, errorMessage: String? = nil, truncateStream: Bool = false, streamError: String? = nil
+        failTimes: Int? = nil, retryAfter: Double? = nil, errorMessage: String? = nil, truncateStream: Bool = false, streamError: String? = nil,
+        hold: String? = nil
     ) {
         self.reply = reply
         self.stopReason = stopReason
@@ -126,6 +130,7 @@ public struct MockStep: Sendable, Equatable {
         self.errorMessage = errorMessage
         self.truncateStream = truncateStream
         self.streamError = streamError
+        self.hold = hold
     }
 
     /// A plain text reply.

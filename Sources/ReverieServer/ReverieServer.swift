@@ -13,7 +13,8 @@ public enum ReverieServer {
         let router = Router(context: ReverieRequestContext.self)
         router.add(middleware: RequestLimitMiddleware(maxBodyBytes: configuration.maxBodyBytes))
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: AuthenticationMiddleware(verifier: APIKeyVerifier(staticKeys: configuration.staticAPIKeys, store: platform.keys)))
+        router.add(middleware: AuthenticationMiddleware(verifier: APIKeyVerifier(
+            staticKeys: configuration.staticAPIKeys, store: platform.keys, cacheLifetime: configuration.apiKeyCacheLifetime)))
         router.get("health") { _, _ in
             JSONResponse.make(json: #"{"status":"ok"}"#)
         }

@@ -5,7 +5,7 @@ import ReverieRuntime
 import Testing
 
 /// The conversation the model is sent, rebuilt from a log event by event.
-@Suite struct ConversationTests {
+@Suite(.timeLimit(.minutes(3))) struct ConversationTests {
     func event(_ type: EventType, id: String = ResourceID.make(ResourceID.event), _ fields: [String: JSONValue]) -> SessionEvent {
         SessionEvent(id: id, type: type, fields: fields)
     }

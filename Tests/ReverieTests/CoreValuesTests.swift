@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import ReverieCore
 
-@Suite struct TimestampTests {
+@Suite(.timeLimit(.minutes(3))) struct TimestampTests {
     @Test func formatsWithMicrosecondsInUTC() {
         let date = Date(timeIntervalSince1970: 1_795_000_000.123456)
         #expect(Timestamp.format(date) == "2026-11-18T11:06:40.123456Z")
@@ -24,7 +24,7 @@ import Testing
     }
 }
 
-@Suite struct ResourceIDTests {
+@Suite(.timeLimit(.minutes(3))) struct ResourceIDTests {
     @Test func idsCarryPrefixAndSortByTime() {
         let earlier = ResourceID.make("agent", at: Date(timeIntervalSince1970: 1_000))
         let later = ResourceID.make("agent", at: Date(timeIntervalSince1970: 2_000))
@@ -47,7 +47,7 @@ import Testing
     }
 }
 
-@Suite struct CursorTests {
+@Suite(.timeLimit(.minutes(3))) struct CursorTests {
     @Test func tokenRoundTrips() throws {
         let cursor = Cursor(direction: .before, position: 42, id: "sesn_01abc|x")
         #expect(try Cursor(token: cursor.token) == cursor)
@@ -60,7 +60,7 @@ import Testing
     }
 }
 
-@Suite struct ValidationTests {
+@Suite(.timeLimit(.minutes(3))) struct ValidationTests {
     @Test func metadataLimitsNameTheField() throws {
         let tooMany = JSONValue.object(Dictionary(uniqueKeysWithValues: (0..<17).map { ("k\($0)", JSONValue.string("v")) }))
         let error = try #require(throws: APIError.self) { try Metadata.parse(tooMany, at: FieldPath("metadata")) }

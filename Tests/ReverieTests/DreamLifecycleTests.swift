@@ -6,7 +6,7 @@ import Testing
 
 /// Dreams as durable background jobs: cancel, archive, in-place conflicts, restarts, review
 /// and request validation.
-@Suite struct DreamLifecycleTests {
+@Suite(.timeLimit(.minutes(3))) struct DreamLifecycleTests {
     static let operations: JSONValue = [
         proposal("add", "/lessons/new.md", content: "New lesson."),
         proposal("update", "/lessons/old.md", content: "Refined lesson.", session: "S1"),
@@ -186,6 +186,31 @@ import Testing
             let all = try await fixture.server.request(.POST, "/v1/dreams/\(dream.id)/review", json: ["decision": "accept"])
             #expect(all.status == 200)
             #expect(all.json["operations"]?.arrayValue?.allSatisfy { $0["review"] == "accepted" } == true)
+        }
+    }
+
+    /// Someone pins, over the memory API, a memory the dream updated: rejecting that update
+    /// would make the dream change a pinned memory, so the review answers 409 conflict_error
+    /// and the memory keeps the dream's content (and its pin).
+    @Test func rejectingAnOperationOnAMemoryPinnedSinceIs409() async throws {
+        try await DreamFixture.with(try dreamerScenario(candidates: [], operations: Self.operations)) { fixture in
+            let (store, sessions) = try await Self.inputs(fixture)
+            let dream = try await fixture.wait(try await fixture.createDream(store: store, sessions: sessions).id)
+            let output = try #require(dream.outputStoreID)
+            let memory = try #require(try await fixture.platform.memory.readMemory(storeID: output, path: "/lessons/old.md"))
+            #expect(memory.content == "Refined lesson.")
+            let pinned = try await fixture.server.post("/v1/memory_stores/\(output)/memories/\(memory.memoryID)", ["pinned": true])
+            #expect(pinned.status == 200 && pinned.json["pinned"] == true)
+            let report = try await fixture.platform.dreams.dreamReport(id: dream.id)
+            let update = try #require(report.operations.first { $0.path == "/lessons/old.md" }?.id)
+
+            let refused = try await fixture.server.request(.POST, "/v1/dreams/\(dream.id)/review", json: ["decision": "reject", "operation_ids": [.string(update)]])
+            #expect(refused.status == 409)
+            #expect(refused.errorType == "conflict_error")
+            #expect(refused.json["error"]?["message"]?.stringValue?.contains("pinned") == true, "\(refused.json)")
+            let after = try await fixture.platform.memory.readMemory(storeID: output, path: "/lessons/old.md")
+            #expect(after?.content == "Refined lesson.")
+            #expect(after?.pinned == true)
         }
     }
 

@@ -5,7 +5,7 @@ import ReverieStore
 import Testing
 
 /// The dream's stages on their own: digest, guard, packing and curation rules.
-@Suite struct DreamStageTests {
+@Suite(.timeLimit(.minutes(3))) struct DreamStageTests {
     /// A session created through the platform on a fresh SQLite file, with `events` in its log.
     static func session(_ events: [SessionEvent]) async throws -> (Session, [SessionEvent]) {
         let store = try SQLiteStore(path: TemporaryDirectory.make() + "/reverie.sqlite")
@@ -136,7 +136,7 @@ import Testing
 }
 
 /// Dreams over multi-agent sessions: every thread is digested, labelled by its agent.
-@Suite struct DreamThreadDigestTests {
+@Suite(.timeLimit(.minutes(3))) struct DreamThreadDigestTests {
     @Test func everyThreadIsDigestedUnderItsAgentsName() async throws {
         func threadEvent(_ type: EventType, _ thread: String, _ fields: [String: JSONValue]) -> SessionEvent {
             var fields = fields

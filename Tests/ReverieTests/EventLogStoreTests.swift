@@ -1,9 +1,16 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import ReverieCore
 @testable import ReverieStore
 
-@Suite struct EventLogStoreTests {
+/// Whether the holding transaction has begun, and whether it may end.
+final class WriterHoldFlags: Sendable {
+    let entered = Mutex(false)
+    let released = Mutex(false)
+}
+
+@Suite(.timeLimit(.minutes(3))) struct EventLogStoreTests {
     func makeStore() throws -> (SQLiteStore, String) {
         let directory = TemporaryDirectory.make()
         return (try SQLiteStore(path: directory + "/reverie.sqlite"), directory)
@@ -18,6 +25,31 @@ import Testing
             createdAt: now, updatedAt: now)
         _ = try await store.createSession(session, initialEvents: [])
         return session.id
+    }
+
+    /// Runs `body` (which starts concurrent appends) while a transaction holds the writer,
+    /// and releases the writer only once at least `count` appends are bound for one
+    /// transaction: a group commit provably forms.
+    func withWriterHeld<T>(_ store: SQLiteStore, untilWaiting count: Int, _ body: () async throws -> T) async throws -> T {
+        let flags = WriterHoldFlags()
+        let holder = Task {
+            try await store.write { _ in
+                flags.entered.withLock { $0 = true }
+                while !flags.released.withLock({ $0 }) { usleep(1_000) }
+            }
+        }
+        #expect(await eventually { flags.entered.withLock { $0 } })
+        let releaser = Task {
+            // Either a batch already took `count` (it waits for the writer too), or `count`
+            // wait for the next one, which will take them all.
+            let queued = await eventually { max(store.groupCommitCounts.largestBatch, store.groupCommitCounts.waiting) >= count }
+            flags.released.withLock { $0 = true }
+            return queued
+        }
+        let result = try await body()
+        #expect(await releaser.value, "fewer than \(count) appends were ever queued together")
+        try await holder.value
+        return result
     }
 
     func message(_ text: String) -> SessionEvent {
@@ -49,7 +81,7 @@ import Testing
     @Test func refusedAppendsInABurstLeaveTheOthersIntact() async throws {
         let (store, directory) = try makeStore()
         let sessions = [try await makeSession(store), try await makeSession(store), try await makeSession(store)]
-        let outcomes = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+        let outcomes = try await withWriterHeld(store, untilWaiting: 75) { try await withThrowingTaskGroup(of: (String, Bool).self) { group in
             for index in 0..<150 {
                 group.addTask {
                     let sessionID = sessions[index % sessions.count]
@@ -67,7 +99,9 @@ import Testing
             var outcomes: [(String, Bool)] = []
             for try await outcome in group { outcomes.append(outcome) }
             return outcomes
-        }
+        } }
+        // At least half of the burst shared one transaction, refused appends among them.
+        #expect(store.groupCommitCounts.largestBatch >= 75)
         #expect(outcomes.filter { !$0.1 }.count == 30)
         var cached: [String: SessionHeader] = [:]
         for sessionID in sessions { cached[sessionID] = try await store.sessionHeader(id: sessionID) }
@@ -91,7 +125,8 @@ import Testing
         let sessionID = try await makeSession(store)
         let (_, first) = try await store.appendEvents([message("first")], to: sessionID, check: { _ in })
         let taken = try #require(first.first?.id)
-        let outcomes = try await withThrowingTaskGroup(of: Bool.self) { group in
+        let retriesBefore = store.groupCommitCounts.isolatedRetries
+        let outcomes = try await withWriterHeld(store, untilWaiting: 20) { try await withThrowingTaskGroup(of: Bool.self) { group in
             for index in 0..<40 {
                 group.addTask {
                     var event = message("\(index)")
@@ -108,7 +143,11 @@ import Testing
             var outcomes: [Bool] = []
             for try await outcome in group { outcomes.append(outcome) }
             return outcomes
-        }
+        } }
+        // The failing append shared a transaction with others, so the batch ran again with a
+        // savepoint per append (once: the retry isolates it).
+        #expect(store.groupCommitCounts.largestBatch >= 20)
+        #expect(store.groupCommitCounts.isolatedRetries == retriesBefore + 1)
         #expect(outcomes.filter { !$0 }.count == 1)
         let events = try await store.events(sessionID: sessionID, after: 0, limit: 1000)
         #expect(events.map(\.sequence) == Array(1...40))

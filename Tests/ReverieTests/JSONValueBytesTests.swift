@@ -5,7 +5,7 @@ import Testing
 
 /// `JSONCoding` reads and writes `JSONValue` directly; the results must be exactly those of
 /// the Foundation coders it replaces (`JSONCoding.decoder()` / `JSONCoding.encoder()`).
-@Suite struct JSONValueBytesTests {
+@Suite(.timeLimit(.minutes(3))) struct JSONValueBytesTests {
     static func foundationDecode(_ text: String) -> JSONValue? {
         try? JSONCoding.decoder().decode(JSONValue.self, from: Data(text.utf8))
     }
@@ -116,7 +116,7 @@ struct SeededGenerator: RandomNumberGenerator {
 }
 
 /// Values that build their own JSON (`JSONRepresentable`) write what `JSONEncoder` writes.
-@Suite struct DirectJSONTests {
+@Suite(.timeLimit(.minutes(3))) struct DirectJSONTests {
     static let states: [SessionState] = [
         SessionState(updatedAt: Date(timeIntervalSince1970: 1_700_000_000)),
         SessionState(

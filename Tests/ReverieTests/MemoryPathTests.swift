@@ -1,8 +1,9 @@
 import Foundation
 import ReverieCore
+import ReverieRuntime
 import Testing
 
-@Suite struct MemoryPathTests {
+@Suite(.timeLimit(.minutes(3))) struct MemoryPathTests {
     /// Asserts that `path` is refused with a message mentioning `rule`.
     func expectRejected(_ path: String, _ rule: String, sourceLocation: SourceLocation = #_sourceLocation) {
         do {
@@ -53,7 +54,25 @@ import Testing
         expectRejected("/cafe\u{301}.md", "Normalization Form C")
         #expect((try? MemoryPath.validate("/caf\u{E9}.md")) != nil)
     }
-    @Test func caseSensitiveDistinct() { #expect("/Notes" != "/notes") }
+    /// Paths differing only in case name different memories: both validate, both can be
+    /// created side by side (no case-folding conflict), and each reads back its own content.
+    @Test func caseSensitiveDistinct() async throws {
+        try MemoryPath.validate("/Notes")
+        try MemoryPath.validate("/notes")
+        let fixture = try MemoryFixture()
+        try await run({
+            let platform = fixture.platform
+            let store = try await fixture.makeStore()
+            let upper = try await platform.memory.createMemory(
+                storeID: store.id, try MemoryCreateRequest(ObjectReader(["path": "/Notes", "content": "upper"])), actor: apiActor)
+            let lower = try await platform.memory.createMemory(
+                storeID: store.id, try MemoryCreateRequest(ObjectReader(["path": "/notes", "content": "lower"])), actor: apiActor)
+            #expect(upper.id != lower.id)
+            #expect(try await platform.memory.readMemory(storeID: store.id, path: "/Notes")?.content == "upper")
+            #expect(try await platform.memory.readMemory(storeID: store.id, path: "/notes")?.content == "lower")
+            #expect(try await platform.memory.readMemory(storeID: store.id, path: "/NOTES") == nil)
+        }, thenStop: fixture.cleanUp)
+    }
 
     @Test func prefixRules() throws {
         try MemoryPath.validatePrefix("/")

@@ -7,7 +7,7 @@ import ReverieMockLLM
 import ReverieModels
 import Testing
 
-@Suite("Mock model server: scenarios, recording, control endpoints")
+@Suite("Mock model server: scenarios, recording, control endpoints", .timeLimit(.minutes(3)))
 struct MockLLMScenarioTests {
     func ask(_ provider: some ModelProvider, _ text: String, system: String? = nil, model: String = "m") async throws -> String {
         let response = try await provider.complete(ModelRequest(model: model, system: system, messages: [.user(text)]))
@@ -179,20 +179,19 @@ struct MockLLMScenarioTests {
     }
 
     @Test func latencyIsConcurrentNotSerial() async throws {
-        // 50 requests of 1 s each: served one at a time they would take 50 s.
-        let scenario = MockScenario(defaults: MockDefaults(latencyMs: 1_000))
+        // 50 requests held at one gate: served one at a time, only one would ever be waiting.
+        let scenario = MockScenario(fallback: MockStep(reply: [.text("ok")], hold: "all"))
         try await withMockLLM(scenario) { server, http in
-            let provider = server.anthropic(http, timeout: .seconds(60))
-            let started = ContinuousClock.now
+            let provider = server.anthropic(http, timeout: .seconds(120))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<50 {
                     group.addTask { _ = try await provider.complete(ModelRequest(model: "m", messages: [.user("n\(index)")])) }
                 }
+                #expect(await eventually { await server.held(at: "all") == 50 })
+                await server.openGate("all")
                 try await group.waitForAll()
             }
-            let elapsed = ContinuousClock.now - started
-            #expect(elapsed >= .seconds(1))
-            #expect(elapsed < .seconds(20))
+            #expect(await server.held(at: "all") == 0)
             #expect(await server.requests().count == 50)
         }
     }

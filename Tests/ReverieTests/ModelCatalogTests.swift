@@ -4,44 +4,47 @@ import ReverieMockLLM
 import ReverieModels
 import Testing
 
-@Suite("Model catalog: configuration and routing")
+@Suite("Model catalog: configuration and routing", .timeLimit(.minutes(3)))
 struct ModelCatalogTests {
-    @Test func defaultsSendEverythingToAnthropic() throws {
+    @Test func defaultsSendEverythingToAnthropic() async throws {
         let configuration = try ModelCatalogConfiguration.fromEnvironment(["ANTHROPIC_API_KEY": "k"])
         let catalog = ModelCatalog(configuration: configuration)
-        defer { Task { try? await catalog.shutdown() } }
-        let resolved = try catalog.resolve("claude-sonnet-4-5")
-        #expect(resolved.providerName == "anthropic")
-        #expect(resolved.kind == .anthropic)
-        #expect(resolved.upstreamModel == "claude-sonnet-4-5")
-        #expect(configuration.providers["anthropic"]?.baseURL == "https://api.anthropic.com")
-        #expect(configuration.providers["openai"] == nil)
-        #expect(try catalog.resolve("anthropic/claude-x").upstreamModel == "claude-x")
+        try await run({ () async throws in
+            let resolved = try catalog.resolve("claude-sonnet-4-5")
+            #expect(resolved.providerName == "anthropic")
+            #expect(resolved.kind == .anthropic)
+            #expect(resolved.upstreamModel == "claude-sonnet-4-5")
+            #expect(configuration.providers["anthropic"]?.baseURL == "https://api.anthropic.com")
+            #expect(configuration.providers["openai"] == nil)
+            #expect(try catalog.resolve("anthropic/claude-x").upstreamModel == "claude-x")
+        }, thenStop: { try? await catalog.shutdown() })
     }
 
-    @Test func missingAnthropicKeyIsNotConfigured() throws {
+    @Test func missingAnthropicKeyIsNotConfigured() async throws {
         let catalog = ModelCatalog(configuration: try ModelCatalogConfiguration.fromEnvironment([:]))
-        defer { Task { try? await catalog.shutdown() } }
-        #expect(throws: ModelError(.notConfigured, "model 'claude-x' needs provider 'anthropic': ANTHROPIC_API_KEY is not set")) {
-            try catalog.resolve("claude-x")
-        }
-        // A self-hosted Anthropic-compatible server does not need a key.
-        let local = try ModelCatalogConfiguration.fromEnvironment(["ANTHROPIC_BASE_URL": "http://127.0.0.1:9000"])
-        #expect(local.providers["anthropic"]?.unavailableReason == nil)
+        try await run({ () async throws in
+            #expect(throws: ModelError(.notConfigured, "model 'claude-x' needs provider 'anthropic': ANTHROPIC_API_KEY is not set")) {
+                try catalog.resolve("claude-x")
+            }
+            // A self-hosted Anthropic-compatible server does not need a key.
+            let local = try ModelCatalogConfiguration.fromEnvironment(["ANTHROPIC_BASE_URL": "http://127.0.0.1:9000"])
+            #expect(local.providers["anthropic"]?.unavailableReason == nil)
+        }, thenStop: { try? await catalog.shutdown() })
     }
 
-    @Test func openAIFromEnvironment() throws {
+    @Test func openAIFromEnvironment() async throws {
         let environment = ["OPENAI_BASE_URL": "http://localhost:11434/v1", "OPENAI_API_KEY": "ollama", "REVERIE_DEFAULT_PROVIDER": "openai"]
         let catalog = ModelCatalog(configuration: try ModelCatalogConfiguration.fromEnvironment(environment))
-        defer { Task { try? await catalog.shutdown() } }
-        let resolved = try catalog.resolve("llama3.1:8b")
-        #expect(resolved.kind == .openai)
-        #expect(catalog.configuration.providers["openai"]?.baseURL == "http://localhost:11434/v1")
-        #expect(catalog.configuration.providers["openai"]?.apiKey == "ollama")
-        #expect(try catalog.resolve("openai/qwen").upstreamModel == "qwen")
+        try await run({ () async throws in
+            let resolved = try catalog.resolve("llama3.1:8b")
+            #expect(resolved.kind == .openai)
+            #expect(catalog.configuration.providers["openai"]?.baseURL == "http://localhost:11434/v1")
+            #expect(catalog.configuration.providers["openai"]?.apiKey == "ollama")
+            #expect(try catalog.resolve("openai/qwen").upstreamModel == "qwen")
+        }, thenStop: { try? await catalog.shutdown() })
     }
 
-    @Test func configurationFileRoutesAndSettings() throws {
+    @Test func configurationFileRoutesAndSettings() async throws {
         let json = """
             {
               "timeout_seconds": 120,
@@ -76,13 +79,14 @@ struct ModelCatalogTests {
         #expect(claude.unavailableReason == "PROXY_KEY (the API key of provider providers.claude) is not set")
 
         let catalog = ModelCatalog(configuration: configuration)
-        defer { Task { try? await catalog.shutdown() } }
-        #expect(try catalog.resolve("fast").upstreamModel == "Qwen/Qwen2.5-7B-Instruct")
-        #expect(try catalog.resolve("vllm/meta-llama/Llama-3-8B").upstreamModel == "meta-llama/Llama-3-8B")
-        #expect(try catalog.resolve("vllm/x").retryPolicy.maxAttempts == 6)
-        #expect(throws: ModelError.self) { try catalog.resolve("claude-opus") }
-        // With a models list, unlisted models are not configured (no implicit catch-all).
-        #expect(throws: ModelError(.notConfigured, "no model provider is configured for model 'gpt-4o'")) { try catalog.resolve("gpt-4o") }
+        try await run({ () async throws in
+            #expect(try catalog.resolve("fast").upstreamModel == "Qwen/Qwen2.5-7B-Instruct")
+            #expect(try catalog.resolve("vllm/meta-llama/Llama-3-8B").upstreamModel == "meta-llama/Llama-3-8B")
+            #expect(try catalog.resolve("vllm/x").retryPolicy.maxAttempts == 6)
+            #expect(throws: ModelError.self) { try catalog.resolve("claude-opus") }
+            // With a models list, unlisted models are not configured (no implicit catch-all).
+            #expect(throws: ModelError(.notConfigured, "no model provider is configured for model 'gpt-4o'")) { try catalog.resolve("gpt-4o") }
+        }, thenStop: { try? await catalog.shutdown() })
     }
 
     @Test func configurationErrorsNameTheSetting() {

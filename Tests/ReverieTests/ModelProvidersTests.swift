@@ -4,7 +4,7 @@ import ReverieMockLLM
 import ReverieModels
 import Testing
 
-@Suite("Model providers over HTTP against the mock server")
+@Suite("Model providers over HTTP against the mock server", .timeLimit(.minutes(3)))
 struct ModelProvidersTests {
     // MARK: Anthropic
 
@@ -302,12 +302,11 @@ struct ModelProvidersTests {
     @Test func slowReplyTimesOut() async throws {
         let scenario = MockScenario(rules: [MockRule(MockStep(reply: [.text("late")], latencyMs: 2_000))])
         try await withMockLLM(scenario) { server, http in
-            let started = ContinuousClock.now
+            // The reply would come after 2 s; a timeout error (not a reply) shows the 200 ms limit fired.
             let error = await #expect(throws: ModelError.self) {
                 try await server.anthropic(http, timeout: .milliseconds(200)).complete(ModelRequest(model: "m", messages: [.user("x")]))
             }
             #expect(error?.kind == .timeout)
-            #expect(ContinuousClock.now - started < .seconds(1.5))
         }
     }
 

@@ -4,7 +4,7 @@ import ReverieMockLLM
 import ReverieModels
 import Testing
 
-@Suite("Retries with backoff against the mock server")
+@Suite("Retries with backoff against the mock server", .timeLimit(.minutes(3)))
 struct ModelRetryTests {
     /// A retrying provider whose waits are recorded instead of slept.
     func retrying(_ base: any ModelProvider, _ log: RetryLog, maxAttempts: Int) -> RetryingModelProvider {
@@ -138,11 +138,20 @@ struct ModelRetryTests {
     @Test func cancellationStopsRetrying() async throws {
         let scenario = MockScenario(rules: [MockRule(.failure(500))])
         try await withMockLLM(scenario) { server, http in
-            let provider = RetryingModelProvider(server.anthropic(http), policy: RetryPolicy(maxAttempts: 100, baseDelay: .seconds(5), maxDelay: .seconds(5)))
+            // The backoff is an hour long and announces when it starts, so the cancel below
+            // always lands inside it, however slow the machine.
+            let (backoffs, started) = AsyncStream<Duration>.makeStream()
+            let provider = RetryingModelProvider(
+                server.anthropic(http), policy: RetryPolicy(maxAttempts: 100, baseDelay: .seconds(3600), maxDelay: .seconds(3600)),
+                sleep: { delay in
+                    started.yield(delay)
+                    try await Task.sleep(for: delay)
+                },
+                random: { 1.0 })
             let task = Task { try await provider.complete(ModelRequest(model: "m", messages: [.user("x")])) }
-            // Cancel while the provider waits out its first backoff.
-            while await server.requests().isEmpty { try await Task.sleep(for: .milliseconds(20)) }
-            try await Task.sleep(for: .milliseconds(100))
+            var iterator = backoffs.makeAsyncIterator()
+            #expect(await iterator.next() == .seconds(3600))
+            #expect(await server.requests().count == 1)
             task.cancel()
             let result = await task.result
             #expect(throws: CancellationError.self) { try result.get() }

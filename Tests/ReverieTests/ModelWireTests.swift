@@ -4,7 +4,7 @@ import ReverieCore
 @testable import ReverieModels
 import Testing
 
-@Suite("Model wire details")
+@Suite("Model wire details", .timeLimit(.minutes(3)))
 struct ModelWireTests {
     @Test func sseParserHandlesSplitChunksAndLineEndings() {
         let stream = "event: message_start\r\ndata: {\"a\":1}\r\n\r\n: comment\nevent: delta\ndata: line one\ndata: line two\n\nevent: x\rdata: y\r\r"

@@ -6,7 +6,7 @@ import Testing
 
 /// Outcomes end to end: the agent works, a grader in its own context judges the deliverable,
 /// `needs_revision` sends the agent back with the gaps, and the loop stops at a terminal result.
-@Suite(.serialized) struct OutcomeLoopTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct OutcomeLoopTests {
     static func verdict(_ result: String, _ explanation: String, passed: Bool) -> String {
         let json: JSONValue = [
             "criteria": [["criterion": "Has a title", "passed": .bool(passed), "reason": .string(explanation)]],
@@ -124,7 +124,7 @@ import Testing
     @Test func anInterruptDuringGradingEndsTheOutcomeInterrupted() async throws {
         let scenario = try runtimeScenario("""
             {"rules": [
-              {"name": "grader", "system_contains": "\(graderMarker)", "latency_ms": 20000, "reply": \(Self.verdict("satisfied", "ok", passed: true))},
+              {"name": "grader", "system_contains": "\(graderMarker)", "hold": "never", "reply": \(Self.verdict("satisfied", "ok", passed: true))},
               {"name": "agent", "reply": "Work done."}
             ]}
             """)
@@ -134,10 +134,9 @@ import Testing
             try await server.send(session, [Self.defineOutcome("Work", rubric: "- Done")])
             try await server.waitForEvents(session, "grading") { $0.count(ofType: "span.outcome_evaluation_ongoing") == 1 }
             try await Task.sleep(for: .milliseconds(50))
-            let sent = ContinuousClock.now
+            // The grader's call is held for good: only the interrupt can end the evaluation.
             try await server.send(session, [["type": "user.interrupt"]])
-            let events = try await server.waitForIdle(session, timeout: .seconds(10))
-            #expect(ContinuousClock.now - sent < .seconds(5), "the grader call would take 20 s")
+            let events = try await server.waitForIdle(session, timeout: .seconds(60))
             let end = try #require(events.ofType("span.outcome_evaluation_end").first)
             #expect(end["result"] == "interrupted")
             #expect(events.count(ofType: "span.outcome_evaluation_end") == 1)

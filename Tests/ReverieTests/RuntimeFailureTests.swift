@@ -6,7 +6,7 @@ import Testing
 
 /// Model failures injected by the mock model server, interrupts, and restarts: the session
 /// log records what happened and the session ends in the state the API defines.
-@Suite(.serialized) struct RuntimeFailureTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct RuntimeFailureTests {
     @Test func aRateLimitIsRetriedAndLoggedThenTheTurnCompletes() async throws {
         let scenario = try runtimeScenario("""
             {"rules": [{"name": "flaky", "last_user_contains": "hello", "fail_with": 429, "fail_times": 1,
@@ -105,7 +105,7 @@ import Testing
 
     @Test func anInterruptStopsASlowModelCallPromptly() async throws {
         let scenario = try runtimeScenario("""
-            {"rules": [{"name": "slow", "last_user_contains": "take your time", "times": 1, "latency_ms": 20000, "reply": "too late"}],
+            {"rules": [{"name": "slow", "last_user_contains": "take your time", "times": 1, "hold": "never", "reply": "too late"}],
              "fallback": {"reply": "quick answer"}}
             """)
         try await RuntimeHarness.with(scenario) { harness in
@@ -113,12 +113,9 @@ import Testing
             let session = try await server.makeRuntimeSession()
             try await server.say(session, "take your time")
             try await server.waitForEvents(session, "model request start") { $0.count(ofType: "span.model_request_start") == 1 }
-            let sent = ContinuousClock.now
+            // The model call is held for good: only the interrupt can end the turn.
             try await server.send(session, [["type": "user.interrupt"]])
-            let events = try await server.waitForIdle(session, timeout: .seconds(10))
-            let elapsed = ContinuousClock.now - sent
-            // The model call would take 20 s; the bound is loose because the suite shares 2 cores.
-            #expect(elapsed < .seconds(5), "interrupt took \(elapsed)")
+            let events = try await server.waitForIdle(session, timeout: .seconds(60))
             #expect(events.types == [
                 "user.message", "session.status_running", "span.model_request_start", "user.interrupt", "span.model_request_end",
                 "session.status_idle",
@@ -141,7 +138,7 @@ import Testing
 
     @Test func aMessageSentWithAnInterruptStartsAFreshTurn() async throws {
         let scenario = try runtimeScenario("""
-            {"rules": [{"name": "slow", "last_user_contains": "take your time", "times": 1, "latency_ms": 20000, "reply": "too late"}],
+            {"rules": [{"name": "slow", "last_user_contains": "take your time", "times": 1, "hold": "never", "reply": "too late"}],
              "fallback": {"reply": "Answering the new message."}}
             """)
         try await RuntimeHarness.with(scenario) { harness in
@@ -177,8 +174,9 @@ import Testing
             try await Task.sleep(for: .milliseconds(100))
             let sent = ContinuousClock.now
             try await server.send(session, [["type": "user.interrupt"]])
-            let events = try await server.waitForIdle(session, timeout: .seconds(10))
-            #expect(ContinuousClock.now - sent < .seconds(5), "the command would sleep 30 s")
+            let events = try await server.waitForIdle(session, timeout: .seconds(60))
+            // Left alone, the command ends only at the bash tool's 30 s timeout.
+            #expect(ContinuousClock.now - sent < .seconds(25), "the command was not stopped by the interrupt")
             let result = try #require(events.ofType("agent.tool_result").first)
             #expect(result["is_error"] == true)
             #expect(result["tool_use_id"] == events.ofType("agent.tool_use").first?["id"])

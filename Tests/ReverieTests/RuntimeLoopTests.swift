@@ -6,7 +6,7 @@ import Testing
 
 /// The agent loop end to end: a real server runs agents whose model is the mock model
 /// server, over real HTTP, with the built-in tools working on real files.
-@Suite(.serialized) struct RuntimeLoopTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct RuntimeLoopTests {
     /// write → read → bash → final message, with explicit token counts on every reply.
     static let toolTurn = """
         {"rules": [
@@ -220,9 +220,8 @@ import Testing
 
     @Test func sessionsRunConcurrentlyInIsolation() async throws {
         let scenario = try runtimeScenario("""
-            {"defaults": {"latency_ms": 20},
-             "rules": [
-              {"name": "work", "last_user_regex": "^job-\\\\d+$",
+            {"rules": [
+              {"name": "work", "last_user_regex": "^job-\\\\d+$", "hold": "work",
                "reply": [{"type": "tool_use", "name": "bash", "input": {"command": "echo mine > own.txt; ls | wc -l"}}]},
               {"name": "finish", "last_user_regex": "^\\\\s*1",
                "reply": "finished {{last_user}}"}
@@ -239,6 +238,10 @@ import Testing
                 }
                 try await group.waitForAll()
             }
+            // Concurrently: all eight first model calls are in flight, unanswered, at once
+            // (one session after another, only one would ever be).
+            #expect(await eventually { await harness.mock.held(at: "work") == count })
+            await harness.mock.openGate("work")
             for (index, session) in sessions.enumerated() {
                 let events = try await server.waitForIdle(session)
                 #expect(events.count(ofType: "agent.tool_use") == 1)

@@ -7,7 +7,7 @@ import Testing
 /// Memory stores mounted into running sessions: the agent's ordinary file tools read and
 /// write memories, changes are versions by the session, reads are recorded, and read-only
 /// mounts refuse writes with an error the model sees.
-@Suite(.serialized) struct RuntimeMemoryTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct RuntimeMemoryTests {
     /// Makes a store named "Team Notes" holding `/style.md`, returning its id.
     func makeStore(_ server: TestServer) async throws -> String {
         let store = try await server.post("/v1/memory_stores", ["name": "Team Notes"])

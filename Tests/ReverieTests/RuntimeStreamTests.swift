@@ -6,7 +6,7 @@ import Testing
 
 /// What a live SSE subscriber sees while an agent runs: stored events as they are appended,
 /// and (when asked for with `event_deltas`) previews of the `agent.message` being streamed.
-@Suite(.serialized) struct RuntimeStreamTests {
+@Suite(.serialized, .timeLimit(.minutes(3))) struct RuntimeStreamTests {
     struct Seen {
         var frames: [(kind: String, json: JSONValue)] = []
 

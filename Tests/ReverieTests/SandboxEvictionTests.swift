@@ -6,7 +6,7 @@ import Testing
 
 /// A session that stops working has its sandbox closed after the idle timeout: its bash shell
 /// is gone, its files stay, and the next turn works in a fresh shell.
-@Suite struct SandboxEvictionTests {
+@Suite(.timeLimit(.minutes(3))) struct SandboxEvictionTests {
     @Test func anIdleSessionsShellIsStoppedAndTheNextTurnGetsAFreshOne() async throws {
         let scenario = try runtimeScenario("""
             {"rules": [

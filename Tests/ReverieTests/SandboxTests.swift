@@ -59,7 +59,7 @@ struct SandboxFixture {
     }
 }
 
-@Suite struct SandboxPathTests {
+@Suite(.timeLimit(.minutes(3))) struct SandboxPathTests {
     @Test func relativeAndMountedPathsResolve() throws {
         try SandboxFixtureSync.with { fixture in
             let relative = try fixture.sandbox.resolve("src/./a.txt")
@@ -85,7 +85,7 @@ struct SandboxFixture {
     }
 }
 
-@Suite struct SandboxSymlinkTests {
+@Suite(.timeLimit(.minutes(3))) struct SandboxSymlinkTests {
     @Test func symlinkToOutsideFileIsRefusedForReadAndWrite() async throws {
         try await SandboxFixture.with { fixture in
             try fixture.link("leak.txt", to: fixture.secret.path)
@@ -186,7 +186,7 @@ struct SandboxFixture {
     }
 }
 
-@Suite struct SandboxVolumeTests {
+@Suite(.timeLimit(.minutes(3))) struct SandboxVolumeTests {
     @Test func specialFilesAreNotRead() async throws {
         try await SandboxFixture.with { fixture in
             #expect(mkfifo(fixture.host("pipe").path, 0o600) == 0)
@@ -221,7 +221,7 @@ struct SandboxFixture {
     }
 }
 
-@Suite struct SandboxCloseTests {
+@Suite(.timeLimit(.minutes(3))) struct SandboxCloseTests {
     @Test func closingKillsTheShellAndItsChildren() async throws {
         try await SandboxFixture.with { fixture in
             let started = await BashTool().run(["command": "sleep 60 & echo $!"], in: fixture.sandbox)

@@ -6,7 +6,7 @@ import Testing
 /// A specialist thread's tool calls that need the user — an `always_ask` confirmation or a
 /// custom tool's result — leave the thread idle with `requires_action` while its coordinator
 /// keeps waiting; the user's answer, sent with the thread's `session_thread_id`, resumes it.
-@Suite struct ThreadActionTests {
+@Suite(.timeLimit(.minutes(3))) struct ThreadActionTests {
     /// A coordinator that starts a "cleaner" specialist whose bash is `always_ask`, then waits
     /// for it; `extra` rules answer what follows.
     static func cleanupRules(_ extra: [JSONValue]) -> [JSONValue] {

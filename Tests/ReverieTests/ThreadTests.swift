@@ -6,10 +6,9 @@ import Testing
 
 /// Multi-agent orchestration: a coordinator delegating to specialist threads, run against
 /// the mock model server over real HTTP.
-@Suite(.serialized)
+@Suite(.serialized, .timeLimit(.minutes(3)))
 struct ThreadTests {
     @Test func coordinatorFansOutToFiveSpecialistsSharingTheWorkspace() async throws {
-        let latency = 1000
         var rules: [JSONValue] = [
             [
                 "name": "coord-start", "system_contains": "You coordinate", "last_user_contains": "Build the report",
@@ -24,7 +23,8 @@ struct ThreadTests {
         for k in 1...5 {
             rules.append([
                 "name": .string("spec-write-\(k)"), "system_contains": "You are specialist", "last_user_contains": .string("Write part \(k) of"),
-                "latency_ms": .int(Int64(latency)),
+                // Held until all five are in flight at once (see below).
+                "hold": "specialists",
                 "reply": [toolUse("write", ["file_path": .string("/workspace/part\(k).txt"), "content": .string("Part \(k)")])],
             ])
         }
@@ -33,6 +33,11 @@ struct ThreadTests {
             for k in 1...5 { specialists.append(try await fixture.agent("spec-\(k)", system: "You are specialist \(k).")) }
             let lead = try await fixture.agent("lead", system: "You coordinate the team.", roster: specialists)
             let sessionID = try await fixture.session(agent: lead, message: "Build the report")
+            // The threads run at the same time: every specialist's first model call is in
+            // flight, unanswered, together (run one after another, only one would ever be).
+            let allFiveHeld = await eventually { await fixture.mock.held(at: "specialists") == 5 }
+            #expect(allFiveHeld)
+            await fixture.mock.openGate("specialists")
             let events = try await fixture.waitForIdle(sessionID)
 
             // The job: each specialist wrote its file in the shared workspace; the coordinator finished.
@@ -64,14 +69,8 @@ struct ThreadTests {
             // Thread events never entered the coordinator's conversation.
             #expect(!primary.contains { $0.type == .agentToolUse && $0.fields["name"] == "write" })
 
-            // The threads ran at the same time: every specialist's first model call arrived
-            // before the first of them could have been answered.
             let requests = await fixture.mock.requests().filter { $0.rule?.hasPrefix("spec-write-") == true }
             #expect(requests.count == 5)
-            let arrivals = requests.map(\.receivedAt)
-            if let first = arrivals.min(), let last = arrivals.max() {
-                #expect(last.timeIntervalSince(first) < Double(latency) / 1000)
-            }
             #expect(ThreadFixture.peakConcurrency(events) == 5)
 
             // The API: list, retrieve, per-thread events, usage rolled up on the session.
@@ -158,7 +157,8 @@ struct ThreadTests {
             ],
             ["name": "coord-wait", "system_contains": "You coordinate", "last_user_contains": "Started thread", "reply": [toolUse("wait_for_threads", [:])]],
             ["name": "coord-done", "system_contains": "You coordinate", "last_user_contains": "interrupted", "reply": "One was stopped."],
-            ["name": "slow", "system_contains": "You are slow", "latency_ms": 20000, "reply": "slow answer"],
+            // Held for good: only the interrupt can end this call.
+            ["name": "slow", "system_contains": "You are slow", "hold": "never", "reply": "slow answer"],
             ["name": "fast", "system_contains": "You are fast", "reply": "fast answer"],
         ]
         try await ThreadFixture.with(try threadScenario(rules)) { fixture in
@@ -177,13 +177,11 @@ struct ThreadTests {
             }
             let slowCreated = before.first { $0.type == .sessionThreadCreated && $0.fields["agent_name"] == "slow" }
             let slowThread = slowCreated?.threadID ?? ""
-            let started = ContinuousClock.now
             let reply = try await fixture.server.post("/v1/sessions/\(sessionID)/events", [
                 "events": [["type": "user.interrupt", "session_thread_id": .string(slowThread)]],
             ])
             #expect(reply.status == 200)
             let events = try await fixture.waitForIdle(sessionID)
-            #expect(ContinuousClock.now - started < .seconds(15))
 
             let own = threadEvents(slowThread, in: events)
             #expect(own.last?.type == .sessionThreadStatusIdle)
@@ -210,7 +208,8 @@ struct ThreadTests {
                 "reply": .array((1...3).map { k in toolUse("start_thread", ["agent": "sleeper", "task": .string("Nap \(k).")]) }),
             ],
             ["name": "coord-wait", "system_contains": "You coordinate", "last_user_contains": "Started thread", "reply": [toolUse("wait_for_threads", [:])]],
-            ["name": "sleeper", "system_contains": "You sleep", "latency_ms": 20000, "reply": "awake"],
+            // Held for good: only the interrupt can end these calls.
+            ["name": "sleeper", "system_contains": "You sleep", "hold": "never", "reply": "awake"],
         ]
         try await ThreadFixture.with(try threadScenario(rules)) { fixture in
             let sleeper = try await fixture.agent("sleeper", system: "You sleep.")
@@ -220,14 +219,12 @@ struct ThreadTests {
                 events.filter { $0.threadID != nil && $0.type == .spanModelRequestStart }.count == 3
                     && events.contains { $0.threadID == nil && $0.type == .agentToolUse && $0.fields["name"] == "wait_for_threads" }
             }
-            let started = ContinuousClock.now
             let reply = try await fixture.server.post("/v1/sessions/\(sessionID)/events", ["events": [["type": "user.interrupt"]]])
             #expect(reply.status == 200)
             let events = try await fixture.waitFor(sessionID) { events in
                 events.filter { $0.type == .sessionThreadStatusIdle }.count == 3
                     && events.contains { $0.threadID == nil && $0.type == .sessionStatusIdle }
             }
-            #expect(ContinuousClock.now - started < .seconds(15))
             #expect(!events.contains { $0.type == .agentMessage })
             let list = try await fixture.server.get("/v1/sessions/\(sessionID)/threads?statuses[]=running")
             #expect(list.json["data"]?.arrayValue?.isEmpty == true)
@@ -245,7 +242,9 @@ struct ThreadTests {
             ["name": "coord-wait", "system_contains": "You coordinate", "last_user_regex": "Started thread|Stopped waiting|server restart",
              "reply": [toolUse("wait_for_threads", [:])]],
             ["name": "coord-done", "system_contains": "You coordinate", "last_user_contains": "finished:", "reply": "Resumed and done."],
-            ["name": "slow", "system_contains": "You are slow", "latency_ms": 1500, "reply": "long job done"],
+            // The first call is held until the restart cuts it; the retry after it is answered.
+            ["name": "slow", "system_contains": "You are slow", "hold": "never", "times": 1, "reply": "too late"],
+            ["name": "slow-again", "system_contains": "You are slow", "reply": "long job done"],
         ]
         try await ThreadFixture.with(try threadScenario(rules)) { fixture in
             let slow = try await fixture.agent("slow", system: "You are slow.")

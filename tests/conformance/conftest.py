@@ -244,6 +244,17 @@ class MockLLM:
         assert response.status_code == 200, response.text
         return response.json()["data"]
 
+    def held(self, gate: str) -> int:
+        """How many model calls wait at the gate `gate` (steps with `"hold": gate`)."""
+        response = self.http.get(f"/_mock/gates/{gate}")
+        assert response.status_code == 200, response.text
+        return response.json()["held"]
+
+    def open_gate(self, gate: str) -> None:
+        """Opens `gate` for good: the calls held there are answered, and later ones pass."""
+        response = self.http.post(f"/_mock/gates/{gate}")
+        assert response.status_code == 200, response.text
+
     def close(self) -> None:
         if getattr(self, "http", None) is not None:
             self.http.close()

@@ -51,7 +51,8 @@ def _inputs(client: anthropic.Anthropic):
         sessions.append(session.id)
     # Let the agents answer (the mock's fallback) so the logs are complete.
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(client.beta.sessions.retrieve(s).status != "idle" for s in sessions):
+    while any(client.beta.sessions.retrieve(s).status != "idle" for s in sessions):
+        assert time.monotonic() < deadline, "the sessions did not go idle within 20 s"
         time.sleep(0.1)
     return store, sessions
 

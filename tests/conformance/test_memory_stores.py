@@ -4,20 +4,14 @@
 from __future__ import annotations
 
 import hashlib
-import os
-import select
-import shutil
-import subprocess
-import tempfile
 import threading
-import time
-from pathlib import Path
 
 import anthropic
 import pytest
 from anthropic.types.beta.memory_stores import BetaManagedAgentsMemory, BetaManagedAgentsMemoryPrefix
 
-ROOT = Path(__file__).resolve().parents[2]
+from conftest import ReverieServer
+
 API_KEY = "rvk_memory_conformance_key"
 
 
@@ -30,40 +24,21 @@ def _error_type(error: anthropic.APIStatusError) -> str:
 
 
 @pytest.fixture(scope="module")
-def server_url():
-    binary = os.environ.get("REVERIE_BINARY") or os.environ.get("REVERIE_BIN")
-    if not binary:
-        subprocess.run(["swift", "build", "--product", "reverie"], cwd=ROOT, check=True)
-        binary = str(ROOT / ".build" / "debug" / "reverie")
-    data_dir = tempfile.mkdtemp(prefix="reverie-memory-conformance-")
-    env = dict(os.environ, REVERIE_API_KEY=API_KEY)
-    process = subprocess.Popen(
-        [binary, "serve", "--port", "0", "--data-dir", data_dir],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
-    )
-    url = None
-    deadline = time.monotonic() + 60
-    assert process.stdout is not None
-    while time.monotonic() < deadline and url is None:
-        ready, _, _ = select.select([process.stdout], [], [], 1.0)
-        if ready:
-            line = process.stdout.readline()
-            if not line:
-                break
-            if line.startswith("reverie listening on "):
-                url = line.strip().removeprefix("reverie listening on ")
-    if url is None:
-        process.kill()
-        raise RuntimeError("reverie serve did not report its port")
+def server_url(tmp_path_factory: pytest.TempPathFactory):
+    """A server of this module's own (with its runtime, so sessions mount stores for real),
+    started like every conformance server: a clean environment (none of the caller's
+    `ANTHROPIC_*`/`REVERIE_*` variables), its port read from standard output, standard error
+    logged. It must exit cleanly on SIGTERM with no error in its log."""
+    server = ReverieServer(tmp_path_factory.mktemp("reverie-memory") / "data", api_key=API_KEY, runtime=True).start()
     try:
-        yield url
+        yield server.base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        status = server.stop() if server.running else server.process.returncode if server.process else None
+        server.close()
+    log = server.log_path.read_text(encoding="utf-8", errors="replace")
+    assert status == 0, f"reverie exited with status {status} on SIGTERM\n{server.log_tail()}"
+    errors = [line for line in log.splitlines() if " error " in line.lower() or " critical " in line.lower()]
+    assert not errors, "reverie logged errors:\n" + "\n".join(errors[-20:])
 
 
 @pytest.fixture()

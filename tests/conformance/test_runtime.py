@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import json
+import time
+
 from support import TURN_TIMEOUT, StreamReader, idle_count, runtime_session, user_message, wait_for
 
 TOOL_TURN = {
@@ -73,7 +76,11 @@ def test_tool_run_parses_strictly_and_rolls_up_usage(make_server, mock_llm) -> N
 
 
 def test_stream_shows_the_agents_events_live(make_server, mock_llm) -> None:
-    mock = mock_llm(TOOL_TURN)
+    # The last model call is held until the test has seen the session running during it.
+    scenario = json.loads(json.dumps(TOOL_TURN))
+    del scenario["rules"][2]["latency_ms"]
+    scenario["rules"][2]["hold"] = "finish"
+    mock = mock_llm(scenario)
     # Frequent heartbeats let the reader thread notice promptly when the test closes the stream.
     server = make_server("--heartbeat-seconds", "0.2", runtime=True, env={"ANTHROPIC_BASE_URL": mock.url})
     client = server.client()
@@ -86,8 +93,13 @@ def test_stream_shows_the_agents_events_live(make_server, mock_llm) -> None:
             event = reader.next(TURN_TIMEOUT)
             received.append(event)
             if event.type == "agent.tool_result" and len([item for item in received if item.type == "agent.tool_result"]) == 2:
-                # The last model call takes 300 ms: the session is visibly running meanwhile.
+                # The last model call is held at the mock: the session is visibly running meanwhile.
+                deadline = time.monotonic() + TURN_TIMEOUT
+                while mock.held("finish") < 1:
+                    assert time.monotonic() < deadline, "the last model call never reached the mock"
+                    time.sleep(0.02)
                 assert client.beta.sessions.retrieve(session.id).status == "running"
+                mock.open_gate("finish")
         assert [event.type for event in received] == [
             event.type for event in client.beta.sessions.events.list(session.id, limit=1000)
         ]

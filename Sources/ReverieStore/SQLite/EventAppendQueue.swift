@@ -26,6 +26,7 @@ final class EventAppendQueue: Sendable {
     private struct State {
         var pending: [Request] = []
         var draining = false
+        var counts = GroupCommitCounts()
     }
 
     private let state = Mutex(State())
@@ -56,7 +57,36 @@ final class EventAppendQueue: Sendable {
             let count = min(batchLimit, state.pending.count)
             let batch = Array(state.pending.prefix(count))
             state.pending.removeFirst(count)
+            state.counts.batches += 1
+            state.counts.largestBatch = max(state.counts.largestBatch, count)
             return batch
         }
     }
+
+    /// Notes a batch that had to run again with a savepoint per append.
+    func noteIsolatedRetry() {
+        state.withLock { $0.counts.isolatedRetries += 1 }
+    }
+
+    var counts: GroupCommitCounts {
+        state.withLock { state in
+            var counts = state.counts
+            counts.waiting = state.pending.count
+            return counts
+        }
+    }
+}
+
+/// What group commit did so far (tests check that batches really form).
+public struct GroupCommitCounts: Sendable, Equatable {
+    /// Write transactions that committed queued appends.
+    public var batches = 0
+    /// The most appends one of them took.
+    public var largestBatch = 0
+    /// Batches run again with a savepoint per append, after an append failed while writing.
+    public var isolatedRetries = 0
+    /// Appends queued right now for the next transaction.
+    public var waiting = 0
+
+    public init() {}
 }

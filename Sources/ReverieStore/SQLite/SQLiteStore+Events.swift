@@ -21,6 +21,9 @@ extension SQLiteStore {
         }
     }
 
+    /// What group commit did so far.
+    public var groupCommitCounts: GroupCommitCounts { appendQueue.counts }
+
     /// Commits queued appends, a batch per write transaction, until the queue is empty.
     private func drainAppends() async {
         while let batch = appendQueue.nextBatch() {
@@ -39,6 +42,7 @@ extension SQLiteStore {
             do {
                 results = try await write { db in try Self.apply(batch, cache: cache, isolated: false, db) }
             } catch is AppendNeedsIsolation {
+                appendQueue.noteIsolatedRetry()
                 results = try await write { db in try Self.apply(batch, cache: cache, isolated: true, db) }
             }
             for (request, result) in zip(batch, results) { request.continuation.resume(with: result) }

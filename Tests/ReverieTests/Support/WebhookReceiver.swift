@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import ReverieCore
+import ServiceLifecycle
 import Synchronization
 
 /// A webhook receiver on a free loopback port that records every request and answers with
@@ -39,12 +40,15 @@ final class WebhookReceiver: Sendable {
     let port: Int
     private let requests = Mutex<[Request]>([])
     private let task: Task<Void, any Error>
+    /// Runs the receiver as a service, so `stop()` shuts it down gracefully.
+    private let group: ServiceGroup
 
     var url: String { "http://127.0.0.1:\(port)/hook" }
 
-    private init(port: Int, task: Task<Void, any Error>) {
+    private init(port: Int, task: Task<Void, any Error>, group: ServiceGroup) {
         self.port = port
         self.task = task
+        self.group = group
     }
 
     static func start(respond: @escaping @Sendable (Int) -> Answer = { _ in Answer() }) async throws -> WebhookReceiver {
@@ -57,7 +61,7 @@ final class WebhookReceiver: Sendable {
             for field in request.headers { headers[field.name.canonicalName] = field.value }
             let index = box.next()
             let answer = respond(index)
-            if answer.delay > .zero { try await Task.sleep(for: answer.delay) }
+            if answer.delay > .zero { try await cancelWhenGracefulShutdown { try await Task.sleep(for: answer.delay) } }
             box.receiver?.record(Request(headers: headers, body: Data(buffer: buffer), status: answer.status, receivedAt: Date()))
             var response = Response(status: .init(code: answer.status), body: .init(byteBuffer: ByteBuffer(string: answer.body)))
             for (name, value) in answer.headers {
@@ -71,10 +75,11 @@ final class WebhookReceiver: Sendable {
         let application = Application(
             router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
             onServerRunning: { channel in continuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-        let task = Task { try await application.run() }
+        let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
+        let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw TestFailure("receiver did not start") }
-        let receiver = WebhookReceiver(port: port, task: task)
+        let receiver = WebhookReceiver(port: port, task: task, group: group)
         box.receiver = receiver
         return receiver
     }
@@ -97,9 +102,11 @@ final class WebhookReceiver: Sendable {
         throw TestFailure("receiver: condition not met in time; got \(received.map(\.eventType))")
     }
 
+    /// Stops the receiver gracefully and waits for it (cancelling can trap in NIO, see
+    /// `TestServer.stop()`); a delayed answer still pending ends at once.
     func stop() async {
-        task.cancel()
-        _ = try? await task.value
+        await group.triggerGracefulShutdown()
+        await task.finish(within: .seconds(15))
     }
 }
 
