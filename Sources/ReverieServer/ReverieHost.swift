@@ -25,13 +25,16 @@ public struct HostConfiguration: Sendable {
     public var dreams: DreamSettings
     /// Webhook delivery: address policy, timeouts, retry schedule.
     public var webhooks: WebhookConfiguration
+    /// Where agents' tools run: a bubblewrap sandbox per session (the default), with its limits.
+    public var isolation: IsolationSettings
 
     public init(
         dataDirectory: String = ".reverie", server: ServerConfiguration = ServerConfiguration(), models: ModelCatalogConfiguration? = nil,
         runtime: RuntimeConfiguration? = nil, tools: BuiltinTools.Configuration = BuiltinTools.Configuration(),
         dreams: DreamSettings = DreamSettings(),
-        webhooks: WebhookConfiguration = WebhookConfiguration()
+        webhooks: WebhookConfiguration = WebhookConfiguration(), isolation: IsolationSettings = IsolationSettings()
     ) {
+        self.isolation = isolation
         self.dataDirectory = dataDirectory
         self.server = server
         self.webhooks = webhooks
@@ -81,13 +84,12 @@ public final class ReverieHost: Sendable {
         let webhooks = WebhookContext(sealer: sealer, urlGuard: WebhookURLGuard(policy: configuration.webhooks.addressPolicy), dispatcher: webhookDispatcher)
         if let models = configuration.models {
             let catalog = ModelCatalog(configuration: models)
-            let tools = configuration.tools
+            let planes = ExecutionPlanes(
+                tools: configuration.tools, isolation: configuration.isolation, memory: memory, dataDirectory: configuration.dataDirectory, logger: logger)
             let runner = SessionRunner(
                 log: log, models: catalog, configuration: configuration.runtime,
-                makeExecutionPlane: { agent, sandbox in
-                    LocalExecutionPlane(sandbox: sandbox, tools: agent.builtinToolset.map { BuiltinTools.tools(for: $0, configuration: tools) } ?? [:])
-                },
-                makeExtraVolumes: { session in MemoryVolume.volumes(for: session, memory: memory) },
+                makeExecutionPlane: { session, sandbox in planes.plane(for: session, in: sandbox) },
+                makeExtraVolumes: { session in try planes.memoryVolumes(for: session) },
                 turnEndHandler: OutcomeGrader(log: log, models: catalog, logger: logger),
                 logger: logger)
             let dreamRunner = DreamRunner(

@@ -41,8 +41,8 @@ struct BenchSteps: AsyncParsableCommand {
         let runner = SessionRunner(
             log: log, models: TimedModelRouting(catalog: catalog, timer: timer),
             configuration: RuntimeConfiguration(dataDirectory: directory, maxModelCallsPerTurn: steps + 10),
-            makeExecutionPlane: { agent, sandbox in
-                LocalExecutionPlane(sandbox: sandbox, tools: agent.builtinToolset.map { BuiltinTools.tools(for: $0) } ?? [:])
+            makeExecutionPlane: { session, sandbox in
+                LocalExecutionPlane(sandbox: sandbox, tools: session.agent.builtinToolset.map { BuiltinTools.tools(for: $0) } ?? [:])
             }, logger: logger)
         let platform = Platform(
             store: store, log: log, memory: MemoryService(store: store), driver: runner, dreamScheduler: IdleDreamScheduler(), webhooks: .ephemeral())

@@ -5,16 +5,18 @@ import Testing
 @testable import ReverieServer
 
 /// A session that stops working has its sandbox closed after the idle timeout: its bash shell
-/// is gone, its files stay, and the next turn works in a fresh shell.
+/// and everything it started are gone (seen from the host), its files stay, and the next turn
+/// works in a fresh shell.
 @Suite(.timeLimit(.minutes(3))) struct SandboxEvictionTests {
     @Test func anIdleSessionsShellIsStoppedAndTheNextTurnGetsAFreshOne() async throws {
+        let marker = "evict-\(UUID().uuidString)"
         let scenario = try runtimeScenario("""
             {"rules": [
               {"name": "first", "last_user_contains": "start the shell",
-               "reply": [{"type": "tool_use", "name": "bash", "input": {"command": "echo $$ > shell.pid; export MARK=kept; echo started"}}]},
+               "reply": [{"type": "tool_use", "name": "bash", "input": {"command": "(exec -a \(marker) sleep 1000) > /dev/null 2>&1 & echo $$ > shell.pid; export MARK=kept; echo started"}}]},
               {"name": "after first", "last_user_contains": "started", "reply": "Shell started."},
               {"name": "second", "last_user_contains": "once more",
-               "reply": [{"type": "tool_use", "name": "bash", "input": {"command": "echo $$ > shell2.pid; echo mark=${MARK:-unset}"}}]},
+               "reply": [{"type": "tool_use", "name": "bash", "input": {"command": "echo mark=${MARK:-unset}"}}]},
               {"name": "after second", "last_user_contains": "mark=", "reply": "Checked."}
             ]}
             """)
@@ -28,29 +30,38 @@ import Testing
             try await server.say(session, "start the shell")
             _ = try await server.waitForIdle(session)
             let workspace = server.sessionFolder(session).appendingPathComponent("workspace")
-            let text = try String(contentsOf: workspace.appendingPathComponent("shell.pid"), encoding: .utf8)
-            let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
-            #expect(kill(pid, 0) == 0, "the shell runs while the session is fresh")
+            #expect(!HostProcesses.matching(marker).isEmpty, "what the shell started runs while the session is fresh")
 
             let deadline = ContinuousClock.now + .seconds(10)
             while await runner.openSandboxCount > 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
             #expect(await runner.openSandboxCount == 0)
-            // The sandbox leaves the table before its shell is stopped and reaped.
-            while kill(pid, 0) == 0, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-            #expect(kill(pid, 0) != 0, "the idle session's shell was stopped")
+            // The sandbox leaves the table before its processes are stopped and reaped.
+            while !HostProcesses.matching(marker).isEmpty, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(HostProcesses.matching(marker).isEmpty, "the idle session's processes were stopped, background ones too")
             #expect(FileManager.default.fileExists(atPath: workspace.appendingPathComponent("shell.pid").path), "files stay")
 
             try await server.say(session, "once more")
             let events = try await server.waitForIdle(session, count: 2)
             let result = try #require(events.ofType("agent.tool_result").last)
             #expect(result.contentText.contains("mark=unset"), "a fresh shell: \(result.contentText)")
-            let second = try String(contentsOf: workspace.appendingPathComponent("shell2.pid"), encoding: .utf8)
-            #expect(Int32(second.trimmingCharacters(in: .whitespacesAndNewlines)) != pid)
             #expect(events.ofType("agent.message").last?.contentText == "Checked.")
         } catch {
             await harness.stop()
             throw error
         }
         await harness.stop()
+    }
+}
+
+/// Processes on this machine, seen from the host (outside every sandbox).
+enum HostProcesses {
+    /// The pids of processes whose command line contains `text`.
+    static func matching(_ text: String) -> [Int32] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap { entry -> Int32? in
+            guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let commandLine = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            return commandLine.contains(text) ? pid : nil
+        }
     }
 }

@@ -374,7 +374,7 @@ enum SavedOutput {
             #expect(await ReadTool().run(["file_path": "made.txt"], in: fixture.sandbox).text == "     1\tmade\n")
             // A path merely containing "/workspace" is left alone.
             #expect(await bash.run(["command": "echo /tmp/workspace /workspace2"], in: fixture.sandbox).text == "/tmp/workspace /workspace2\nExit code: 0")
-            #expect(bash.definition.description.contains("NOT visible to bash"))
+            #expect(bash.definition.description.contains("memory stores (/mnt/memory/...) are ordinary folders"))
         }
     }
 

@@ -30,10 +30,19 @@ public final class Sandbox: Sendable {
         URL(fileURLWithPath: dataDirectory).appendingPathComponent("sessions").appendingPathComponent(sessionID)
     }
 
-    public init(sessionID: String, folder: URL, extraVolumes: [any SandboxVolume] = []) throws {
+    /// A session's sandbox over its folder under the data directory (`workspace/`, `outputs/`).
+    public convenience init(sessionID: String, folder: URL, extraVolumes: [any SandboxVolume] = []) throws {
+        try self.init(
+            sessionID: sessionID, workspace: try DiskVolume(mountPoint: Self.workspaceMount, root: folder.appendingPathComponent("workspace")),
+            outputs: try DiskVolume(mountPoint: Self.outputsMount, root: folder.appendingPathComponent("outputs")), extraVolumes: extraVolumes)
+    }
+
+    /// A sandbox over the given volumes (inside an isolated sandbox, each folder is where the
+    /// agent sees it).
+    public init(sessionID: String, workspace: DiskVolume, outputs: DiskVolume, extraVolumes: [any SandboxVolume] = []) throws {
         self.sessionID = sessionID
-        self.workspace = try DiskVolume(mountPoint: Self.workspaceMount, root: folder.appendingPathComponent("workspace"))
-        self.outputs = try DiskVolume(mountPoint: Self.outputsMount, root: folder.appendingPathComponent("outputs"))
+        self.workspace = workspace
+        self.outputs = outputs
         let all: [any SandboxVolume] = [workspace, outputs] + extraVolumes
         self.volumes = all.sorted { $0.mountPoint.count > $1.mountPoint.count }
     }

@@ -1,13 +1,18 @@
 import Foundation
 
-/// Bash runs on the host, so the virtual mount paths in a command are rewritten to the host
-/// folders behind them, and host folder paths in the output are mapped back.
+/// Without an isolated sandbox (`--sandbox none`) bash runs on the host, so the virtual mount
+/// paths in a command are rewritten to the host folders behind them, and host folder paths in
+/// the output are mapped back. Inside an isolated sandbox every folder is where the agent sees
+/// it, and nothing is rewritten.
 struct BashPaths: Sendable {
     /// Virtual mount point and host folder, for each disk volume bash can see.
     let mappings: [(virtual: String, host: String)]
 
     init(sandbox: Sandbox) {
-        self.mappings = [sandbox.outputs, sandbox.workspace].map { ($0.mountPoint, $0.root.path) }
+        self.mappings = sandbox.volumes.compactMap { volume in
+            guard let root = volume.hostRoot?.path, root != volume.mountPoint else { return nil }
+            return (volume.mountPoint, root)
+        }
     }
 
     /// Characters that continue a path word: a mount path preceded or followed by one of

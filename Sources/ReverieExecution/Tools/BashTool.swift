@@ -54,8 +54,8 @@ public struct BashTool: SandboxTool {
                 everything it started are killed and the shell is restarted (state is lost). Output over \
                 \(cap) characters is cut to its beginning and end, and the full output is saved to a file \
                 under \(ToolOutputLimits.folder) whose path the result gives. restart: true starts a fresh \
-                shell. /workspace and /mnt/session/outputs can be used in commands; memory stores \
-                (/mnt/memory/...) are NOT visible to bash — use the read, write, edit, glob and grep tools for them.
+                shell. /workspace, /mnt/session/outputs and the mounted memory stores (/mnt/memory/...) \
+                are ordinary folders here.
                 """,
             inputSchema: [
                 "type": "object",

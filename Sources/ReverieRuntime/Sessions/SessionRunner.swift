@@ -13,8 +13,9 @@ import ServiceLifecycle
 /// loop (which re-reads the log before going idle) picks them up; an interrupt cancels the
 /// loop's current model call or tool.
 public actor SessionRunner: SessionDriver, Service {
-    /// Makes the execution plane that runs an agent's built-in tools in a session's sandbox.
-    public typealias PlaneFactory = @Sendable (SessionAgent, Sandbox) -> any ExecutionPlane
+    /// Makes the execution plane that runs the built-in tools of a session's agent (the
+    /// session's `agent` is the one that calls them: the coordinator or a specialist) in its sandbox.
+    public typealias PlaneFactory = @Sendable (Session, Sandbox) -> any ExecutionPlane
     public typealias VolumeFactory = @Sendable (Session) async throws -> [any SandboxVolume]
 
     let log: SessionLog
@@ -192,7 +193,7 @@ public actor SessionRunner: SessionDriver, Service {
         let session = try await log.session(id: sessionID)
         let sandbox = try await sandbox(for: session)
         let toolbox = Toolbox(
-            agent: session.agent, sandbox: sandbox, plane: makeExecutionPlane(session.agent, sandbox),
+            agent: session.agent, sandbox: sandbox, plane: makeExecutionPlane(session, sandbox),
             runtimeTools: await coordinatorTools(session, sandbox: sandbox))
         let provider = try models.provider(for: session.agent.model.id)
         return AgentLoop(

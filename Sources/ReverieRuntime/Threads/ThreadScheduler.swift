@@ -260,7 +260,7 @@ actor ThreadScheduler {
         do {
             loop = AgentLoop(
                 log: log, session: thread, scope: .thread(threadID, parent: parentID, agentName: member.agent.name),
-                toolbox: Toolbox(agent: member.agent, sandbox: sandbox, plane: makeExecutionPlane(member.agent, sandbox)),
+                toolbox: Toolbox(agent: member.agent, sandbox: sandbox, plane: makeExecutionPlane(thread, sandbox)),
                 provider: try models.provider(for: member.agent.model.id), configuration: configuration, control: control,
                 turnEndHandler: nil, logger: logger)
         } catch {

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ReverieCore
+import ReverieExecution
 import ReverieRuntime
 import ReverieServer
 import ReverieStore
@@ -35,6 +36,7 @@ final class TestServer: Sendable {
         let directory = directory ?? TemporaryDirectory.make()
         var configuration = HostConfiguration(
             dataDirectory: directory, server: ServerConfiguration(host: "127.0.0.1", port: 0, heartbeatSeconds: 15, staticAPIKeys: [apiKey]))
+        configuration.isolation = IsolationSettings(toolServer: TestBinaries.reverie)
         configure(&configuration)
         var logger = Logger(label: "reverie.test")
         logger.logLevel = .warning
@@ -175,4 +177,10 @@ enum TestHTTP {
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 1024
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
+}
+
+/// Binaries the build made beside the tests.
+enum TestBinaries {
+    /// The `reverie` executable (its `sandbox-tools` serves tools inside isolated sandboxes).
+    static let reverie = (IsolationSettings.currentExecutable() as NSString).deletingLastPathComponent + "/reverie"
 }

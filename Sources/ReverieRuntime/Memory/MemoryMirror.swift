@@ -1,0 +1,258 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Foundation
+import Logging
+import ReverieCore
+import ReverieExecution
+import ReverieModels
+
+/// A session's memory stores as real folders, so every tool — bash included — sees them at
+/// `/mnt/memory/<slug>`: before each tool call the stores' current memories are written into
+/// the session's `memory/<slug>` folders, and after it whatever the call changed in a
+/// `read_write` mount becomes memory versions by the session (created, updated, deleted),
+/// each applied only if the memory still has the content the agent started from.
+///
+/// A change that conflicts with a concurrent one (the API or another session changed the
+/// memory meanwhile), or that the store refuses (too large, not text, a path it does not
+/// allow), is not applied: the agent's file is moved to `/workspace/.memory-conflicts/` and
+/// the tool result says so, so neither version is lost.
+actor MemoryMirror: SandboxResource {
+    static let key = "memory-mirror"
+
+    struct Mount: Sendable {
+        var storeID: String
+        var mountPoint: String
+        var folder: URL
+        var readOnly: Bool
+    }
+
+    /// What a mount held after the last sync, by memory path.
+    private struct Known {
+        var sha256: String
+        var memoryID: String
+        var versionID: String
+    }
+
+    let memory: MemoryService
+    let sessionID: String
+    let mounts: [Mount]
+    let workspace: URL
+    /// The host user the session's files belong to (isolated sandboxes of a root server).
+    let owner: UInt32?
+    let logger: Logger
+    private var known: [String: [String: Known]] = [:]
+
+    init(memory: MemoryService, sessionID: String, mounts: [Mount], workspace: URL, owner: UInt32?, logger: Logger) {
+        self.memory = memory
+        self.sessionID = sessionID
+        self.mounts = mounts
+        self.workspace = workspace
+        self.owner = owner
+        self.logger = logger
+    }
+
+    /// The session's memory mounts and the folders that hold them.
+    static func mounts(for session: Session, sessionFolder: URL) -> [Mount] {
+        session.memoryMounts.map { mount in
+            var point = mount.mountPath ?? Sandbox.memoryRoot + "/" + mount.memoryStoreID
+            while point.hasSuffix("/") { point.removeLast() }
+            let slug = String(point.dropFirst(Sandbox.memoryRoot.count + 1))
+            return Mount(
+                storeID: mount.memoryStoreID, mountPoint: point,
+                folder: sessionFolder.appendingPathComponent("memory").appendingPathComponent(slug.isEmpty ? mount.memoryStoreID : slug),
+                readOnly: mount.access == .readOnly)
+        }
+    }
+
+    /// The sandbox volumes of the mounts (folders on disk; read-only ones refuse writes).
+    static func volumes(for session: Session, sessionFolder: URL) throws -> [any SandboxVolume] {
+        try mounts(for: session, sessionFolder: sessionFolder).map {
+            try DiskVolume(mountPoint: $0.mountPoint, root: $0.folder, isReadOnly: $0.readOnly)
+        }
+    }
+
+    func close() async {}
+
+    // MARK: before a call
+
+    /// Writes the stores' current memories into the folders.
+    func pull() async throws {
+        for mount in mounts {
+            let files = try await memory.memoryFiles(storeID: mount.storeID)
+            var previous = known[mount.mountPoint] ?? [:]
+            var next: [String: Known] = [:]
+            for file in files {
+                next[file.path] = Known(sha256: file.contentSHA256, memoryID: file.memoryID, versionID: file.versionID)
+                if previous[file.path]?.sha256 == file.contentSHA256, onDisk(mount, file.path) == file.contentSHA256 { continue }
+                // A file the agent changed since the last sync is left for `push` to resolve.
+                if let last = previous[file.path], let disk = onDisk(mount, file.path), disk != last.sha256 { next[file.path] = last; continue }
+                write(file.content, to: mount, path: file.path)
+            }
+            for (path, last) in previous where next[path] == nil {
+                // Deleted in the store: remove the copy unless the agent changed it.
+                if onDisk(mount, path) == last.sha256 { remove(mount, path) }
+            }
+            previous = next
+            known[mount.mountPoint] = previous
+        }
+    }
+
+    // MARK: after a call
+
+    /// Turns what the call changed into memory versions; returns notes for the agent about
+    /// changes that were not applied.
+    func push() async -> [String] {
+        var notes: [String] = []
+        for mount in mounts where !mount.readOnly {
+            var state = known[mount.mountPoint] ?? [:]
+            let disk = scan(mount)
+            for (path, sha) in disk.sorted(by: { $0.key < $1.key }) where state[path]?.sha256 != sha {
+                guard let content = read(mount, path) else {
+                    notes.append(conflict(mount, path, reason: "it is not UTF-8 text"))
+                    continue
+                }
+                do {
+                    let written: Memory
+                    if let previous = state[path] {
+                        written = try await memory.writeMemory(
+                            storeID: mount.storeID, path: path, content: content, actor: .session(sessionID), expectedSHA256: previous.sha256)
+                    } else {
+                        written = try await memory.createMemory(
+                            storeID: mount.storeID, path: path, content: content, pinned: false, actor: .session(sessionID))
+                    }
+                    state[path] = Known(sha256: written.contentSHA256, memoryID: written.id, versionID: written.versionID)
+                } catch {
+                    notes.append(conflict(mount, path, reason: ClientMessage.describe(error)))
+                }
+            }
+            for (path, previous) in state where disk[path] == nil {
+                do {
+                    try await memory.deleteMemory(storeID: mount.storeID, path: path, actor: .session(sessionID), expectedSHA256: previous.sha256)
+                    state[path] = nil
+                } catch {
+                    notes.append("\(mount.mountPoint)\(path) was not deleted from the memory store: \(ClientMessage.describe(error))")
+                }
+            }
+            known[mount.mountPoint] = state
+        }
+        if !notes.isEmpty {
+            // Put back what the store holds where a change was set aside.
+            try? await pull()
+        }
+        return notes
+    }
+
+    /// Records that the agent read `path` (an absolute sandbox path), when it is a memory.
+    func recordRead(of path: String) async {
+        for mount in mounts where path.hasPrefix(mount.mountPoint + "/") {
+            let memoryPath = String(path.dropFirst(mount.mountPoint.count))
+            guard let entry = known[mount.mountPoint]?[memoryPath] else { return }
+            // Usage is best effort: a failed record must not fail the agent's read.
+            try? await memory.recordMemoryReads(
+                sessionID: sessionID, [MemoryRead(storeID: mount.storeID, memoryID: entry.memoryID, versionID: entry.versionID)])
+            return
+        }
+    }
+
+    // MARK: files
+
+    /// Moves the agent's version of a change that was not applied into the workspace.
+    private func conflict(_ mount: Mount, _ path: String, reason: String) -> String {
+        let slug = mount.folder.lastPathComponent
+        let keptPath = "/.memory-conflicts/\(slug)\(path)"
+        let kept = workspace.appendingPathComponent(String(keptPath.dropFirst()))
+        try? FileManager.default.createDirectory(at: kept.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try? FileManager.default.removeItem(at: kept)
+        try? FileManager.default.moveItem(at: file(mount, path), to: kept)
+        own(kept)
+        return "\(mount.mountPoint)\(path) was not saved to the memory store (\(reason)); your version is at \(Sandbox.workspaceMount)\(keptPath), and \(mount.mountPoint)\(path) holds the store's version."
+    }
+
+    private func file(_ mount: Mount, _ path: String) -> URL {
+        mount.folder.appendingPathComponent(String(path.dropFirst()))
+    }
+
+    private func onDisk(_ mount: Mount, _ path: String) -> String? {
+        read(mount, path).map(MemoryPath.sha256)
+    }
+
+    private func read(_ mount: Mount, _ path: String) -> String? {
+        guard let data = FileManager.default.contents(atPath: file(mount, path).path) else { return nil }
+        return String(data: data, encoding: .utf8)
+    }
+
+    private func write(_ content: String, to mount: Mount, path: String) {
+        let url = file(mount, path)
+        do {
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(content.utf8).write(to: url)
+            var folder = url
+            while folder.path.count > mount.folder.path.count {
+                own(folder)
+                folder = folder.deletingLastPathComponent()
+            }
+        } catch {
+            logger.error("could not write a memory into the sandbox", metadata: ["session": "\(sessionID)", "path": "\(path)", "error": "\(error)"])
+        }
+    }
+
+    private func remove(_ mount: Mount, _ path: String) {
+        try? FileManager.default.removeItem(at: file(mount, path))
+    }
+
+    private func own(_ url: URL) {
+        if let owner { _ = lchown(url.path, owner, owner) }
+    }
+
+    /// Every regular file in the mount's folder, by memory path, with its content's SHA-256
+    /// (files that are not text count with an empty hash, so they are seen as changed).
+    private func scan(_ mount: Mount) -> [String: String] {
+        var files: [String: String] = [:]
+        let root = mount.folder.path
+        guard let walker = FileManager.default.enumerator(atPath: root) else { return files }
+        for case let relative as String in walker {
+            let url = mount.folder.appendingPathComponent(relative)
+            guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
+                attributes[.type] as? FileAttributeType == .typeRegular
+            else { continue }
+            let path = "/" + relative
+            files[path] = read(mount, path).map(MemoryPath.sha256) ?? ""
+        }
+        return files
+    }
+}
+
+/// Keeps a session's memory folders in step with its memory stores around every tool call
+/// (`MemoryMirror`), and records the memories the `read` tool reads.
+struct MemoryMirroringPlane: ExecutionPlane {
+    let base: any ExecutionPlane
+    let mirror: MemoryMirror
+
+    var tools: [String: ToolDefinition] { base.tools }
+
+    func execute(_ call: ToolCall) async -> ToolOutput {
+        do {
+            try await mirror.pull()
+        } catch {
+            return .error("The memory stores could not be prepared for this call: \(ClientMessage.describe(error))")
+        }
+        var output = await base.execute(call)
+        let notes = await mirror.push()
+        if call.name == BuiltinToolName.read.rawValue, !output.isError, let path = call.input["file_path"]?.stringValue {
+            await mirror.recordRead(of: Self.absolute(path))
+        }
+        if !notes.isEmpty {
+            output.content.append(.text("\n[Memory] " + notes.joined(separator: "\n[Memory] ")))
+            output.isError = true
+        }
+        return output
+    }
+
+    private static func absolute(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : Sandbox.workspaceMount + "/" + path
+        return NSString(string: absolute).standardizingPath
+    }
+}

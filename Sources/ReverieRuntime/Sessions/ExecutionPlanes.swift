@@ -1,0 +1,58 @@
+import Foundation
+import Logging
+import ReverieCore
+import ReverieExecution
+
+/// Makes each session's execution plane as the server is configured: its built-in tools in
+/// an isolated bubblewrap sandbox (or, with `--sandbox none`, in this process), its memory
+/// stores mirrored into folders every tool sees.
+public struct ExecutionPlanes: Sendable {
+    let tools: BuiltinTools.Configuration
+    let isolation: IsolationSettings
+    let memory: MemoryService
+    let dataDirectory: String
+    let logger: Logger
+
+    public init(tools: BuiltinTools.Configuration, isolation: IsolationSettings, memory: MemoryService, dataDirectory: String, logger: Logger) {
+        self.tools = tools
+        self.isolation = isolation
+        self.memory = memory
+        self.dataDirectory = dataDirectory
+        self.logger = logger
+    }
+
+    /// The plane for `session`'s agent in its sandbox.
+    public func plane(for session: Session, in sandbox: Sandbox) -> any ExecutionPlane {
+        let enabled = session.agent.builtinToolset.map { BuiltinTools.tools(for: $0, configuration: tools) } ?? [:]
+        let base: any ExecutionPlane
+        switch isolation.mode {
+        case .bubblewrap:
+            base = IsolatedExecutionPlane(sandbox: sandbox, tools: enabled, configuration: tools, settings: isolation, logger: logger)
+        case .none:
+            logger.warning("tools run without a sandbox (--sandbox none): unsafe, for development only", metadata: ["session": "\(session.id)"])
+            base = LocalExecutionPlane(sandbox: sandbox, tools: enabled)
+        case .unavailable(let reason):
+            base = RefusingExecutionPlane(tools: enabled.mapValues(\.definition), reason: reason)
+        }
+        let mounts = MemoryMirror.mounts(for: session, sessionFolder: Self.folder(of: sandbox))
+        guard !mounts.isEmpty else { return base }
+        let owner = isolation.mode == .bubblewrap ? isolation.hostUser(for: session.id) : nil
+        do {
+            let mirror = try sandbox.resource(MemoryMirror.key) {
+                MemoryMirror(memory: memory, sessionID: session.id, mounts: mounts, workspace: sandbox.workspace.root, owner: owner, logger: logger)
+            }
+            return MemoryMirroringPlane(base: base, mirror: mirror)
+        } catch {
+            return base
+        }
+    }
+
+    /// The folders `session`'s memory stores are mirrored into, as sandbox volumes.
+    public func memoryVolumes(for session: Session) throws -> [any SandboxVolume] {
+        try MemoryMirror.volumes(for: session, sessionFolder: Sandbox.sessionFolder(dataDirectory: dataDirectory, sessionID: session.id))
+    }
+
+    private static func folder(of sandbox: Sandbox) -> URL {
+        sandbox.workspace.root.deletingLastPathComponent()
+    }
+}
