@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ReverieCore
+import ReverieExecution
 import ReverieModels
 import ReverieRuntime
 import ReverieServer
@@ -61,7 +62,32 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-concurrent-dreams"), help: "Dreams running at once; more wait as pending.")
     var maxConcurrentDreams = DreamSettings().maxConcurrentDreams
 
+    @Option(
+        name: .customLong("sandbox"),
+        help: "Where agents' tools run: bubblewrap (a sandbox per session, the default) or none (in the server's own process and user: unsafe, for development only).")
+    var sandbox = "bubblewrap"
+
+    @Option(name: .customLong("sandbox-memory-mb"), help: "Address space of one process in a session's sandbox (MiB).")
+    var sandboxMemoryMB = SandboxLimits().memoryBytes >> 20
+
+    @Option(name: .customLong("sandbox-processes"), help: "Processes and threads a session's sandbox may run at once.")
+    var sandboxProcesses = SandboxLimits().processes
+
+    @Option(name: .customLong("sandbox-cpu-seconds"), help: "CPU seconds one process in a session's sandbox may use.")
+    var sandboxCPUSeconds = SandboxLimits().cpuSeconds
+
+    @Option(name: .customLong("sandbox-file-mb"), help: "Largest file a process in a session's sandbox may write (MiB).")
+    var sandboxFileMB = SandboxLimits().fileBytes >> 20
+
+    @Option(name: .customLong("sandbox-tmp-mb"), help: "Size of a session sandbox's private /tmp (MiB, held in memory).")
+    var sandboxTmpMB = SandboxLimits().tmpBytes >> 20
+
     func validate() throws {
+        guard ["bubblewrap", "none"].contains(sandbox) else { throw ValidationError("--sandbox must be bubblewrap or none") }
+        for (name, value) in [("--sandbox-memory-mb", sandboxMemoryMB), ("--sandbox-processes", sandboxProcesses), ("--sandbox-cpu-seconds", sandboxCPUSeconds),
+                              ("--sandbox-file-mb", sandboxFileMB), ("--sandbox-tmp-mb", sandboxTmpMB)] where value < 1 {
+            throw ValidationError("\(name) must be at least 1")
+        }
         guard (0...1).contains(dreamDuplicateThreshold) else { throw ValidationError("--dream-duplicate-threshold must be between 0 and 1") }
         guard (0...1).contains(dreamMaxDeleteShare) else { throw ValidationError("--dream-max-delete-share must be between 0 and 1") }
         guard maxConcurrentDreams >= 1 else { throw ValidationError("--max-concurrent-dreams must be at least 1") }
@@ -108,7 +134,23 @@ struct Serve: AsyncParsableCommand {
                 deliveryEnabled: !noWebhookDelivery, addressPolicy: WebhookAddressPolicy(allowPrivateNetworks: webhooksAllowPrivate),
                 requestTimeout: .milliseconds(Int64(max(0.1, webhooksTimeoutSeconds) * 1000)),
                 retry: WebhookRetryPolicy(baseDelay: webhooksRetryBaseSeconds, maxDelay: webhooksRetryMaxSeconds)))
-        let host = try ReverieHost(configuration: configuration, logger: logger)
+        var isolation = IsolationSettings(
+            mode: sandbox == "none" ? .none : .bubblewrap,
+            limits: SandboxLimits(
+                cpuSeconds: sandboxCPUSeconds, memoryBytes: sandboxMemoryMB << 20, processes: sandboxProcesses, fileBytes: sandboxFileMB << 20,
+                tmpBytes: sandboxTmpMB << 20))
+        if isolation.mode == .none {
+            logger.warning("--sandbox none: agents' tools run in this process, on the host, as this server's user. Unsafe: for development only.")
+        } else if !noRuntime, let problem = await SandboxProbe.check(isolation, logger: logger) {
+            logger.error("""
+                the sandbox cannot be made here (\(problem)): built-in tools will be refused. Install bubblewrap \
+                (Debian/Ubuntu: apt-get install bubblewrap) and restart, or pass --sandbox none (unsafe, development only).
+                """)
+            isolation.mode = .unavailable(problem)
+        }
+        var hostConfiguration = configuration
+        hostConfiguration.isolation = isolation
+        let host = try ReverieHost(configuration: hostConfiguration, logger: logger)
         if staticKeys.isEmpty, try await host.store.listAPIKeys().allSatisfy({ $0.revokedAt != nil }) {
             throw ValidationError("no API key is configured: set REVERIE_API_KEY or run `reverie keys create --data-dir \(dataDirectory)`")
         }
