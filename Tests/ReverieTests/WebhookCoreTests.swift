@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ReverieCore
+import ReverieExecution
 @testable import ReverieRuntime
 
 @Suite struct WebhookSignatureTests {
