@@ -1,7 +1,9 @@
 import AsyncHTTPClient
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOCore
-import NIOPosix
 import ReverieCore
 import ReverieExecution
 import Testing
@@ -147,6 +149,8 @@ import Testing
         try await EgressProxyFixture.with(policy: policy) { fixture in
             var configuration = HTTPClient.Configuration()
             configuration.proxy = .server(host: "127.0.0.1", port: fixture.client.port)
+            // A refused CONNECT is a failed connection attempt, which the client retries until this runs out.
+            configuration.timeout = .init(connect: .seconds(1))
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             do {
                 let allowed = try await client.execute(HTTPClientRequest(url: "http://\(fixture.authority())/via-client"), timeout: .seconds(20))
@@ -245,8 +249,7 @@ import Testing
 
     @Test func aStaleSocketFileIsReplaced() async throws {
         let path = EgressProxyFixture.temporarySocketPath()
-        let stale = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(unixDomainSocketPath: path).get()
-        try await stale.close()
+        try Self.leaveStaleSocket(at: path)
         #expect(FileManager.default.fileExists(atPath: path))
         let proxy = EgressProxy(sessionID: "sesn_stale", policy: EgressPolicy(mode: .none))
         try await proxy.start(socketPath: path)
@@ -259,5 +262,23 @@ import Testing
         await forwarder.stop()
         await proxy.stop()
         #expect(!FileManager.default.fileExists(atPath: path))
+    }
+
+    /// Binds a Unix socket at `path` and closes it without removing the file, as a crashed server would.
+    static func leaveStaleSocket(at path: String) throws {
+        struct BindFailed: Error {}
+        let descriptor = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(descriptor) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(path.utf8)
+        try withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            guard pathBytes.count < raw.count else { throw BindFailed() }
+            raw.copyBytes(from: pathBytes)
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else { throw BindFailed() }
     }
 }

@@ -30,7 +30,7 @@ struct EgressProxyConnection: Sendable {
                     return
                 case .head(let head, let rest):
                     leftover = rest
-                    do {
+                    do throws(ProxyRequestError) {
                         request = try ProxyRequest.parse(head: head)
                     } catch {
                         logRefusal(host: nil, port: nil, reason: "bad request: \(error.description)")

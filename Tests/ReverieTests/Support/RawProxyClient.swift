@@ -8,7 +8,8 @@ struct RawProxyClient: Sendable {
 
     let port: Int
 
-    /// What came back from a CONNECT: the proxy's reply head and, after a 200, the tunnelled reply.
+    /// What came back from a CONNECT: the proxy's reply (its head, or the whole refusal) and, after a
+    /// 200, the tunnelled reply.
     struct TunnelExchange: Sendable {
         var proxyReply: String
         var tunnelled: String
@@ -43,8 +44,10 @@ struct RawProxyClient: Sendable {
                     if exchange?.status == 200 { try await outbound.write(ByteBuffer(string: payload)) }
                 }
             }
-            var result = exchange ?? TunnelExchange(proxyReply: String(decoding: received, as: UTF8.self), tunnelled: "")
-            if exchange != nil { result.tunnelled = String(decoding: received, as: UTF8.self) }
+            let rest = String(decoding: received, as: UTF8.self)
+            guard var result = exchange else { return TunnelExchange(proxyReply: rest, tunnelled: "") }
+            // After a refusal everything is the proxy's (its body); after a 200 everything is the origin's.
+            if result.status == 200 { result.tunnelled = rest } else { result.proxyReply += rest }
             return result
         }
     }
