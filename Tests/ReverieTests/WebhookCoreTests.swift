@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ReverieCore
+import ReverieExecution
 @testable import ReverieRuntime
 
 @Suite(.timeLimit(.minutes(3))) struct WebhookSignatureTests {
@@ -91,7 +92,9 @@ import Testing
         ("93.184.216.34", .public), ("8.8.8.8", .public), ("::1", .loopback), ("::", .unusable), ("fd00::1", .uniqueLocal),
         ("fc12:3456::1", .uniqueLocal), ("fe80::1", .linkLocal), ("ff02::1", .unusable), ("::ffff:127.0.0.1", .loopback),
         ("::ffff:10.0.0.1", .private), ("::ffff:8.8.8.8", .public), ("64:ff9b::a9fe:a9fe", .linkLocal), ("2002:0a00:0001::1", .private),
-        ("2606:4700:4700::1111", .public), ("[::1]", .loopback),
+        ("2606:4700:4700::1111", .public), ("[::1]", .loopback), ("100.127.255.255", .private), ("100.128.0.1", .public),
+        ("192.0.2.1", .unusable), ("198.51.100.7", .unusable), ("203.0.113.9", .unusable), ("192.0.3.1", .public),
+        ("2001:db8::1", .unusable), ("100::1", .unusable), ("::ffff:169.254.169.254", .linkLocal),
     ])
     func classifies(_ text: String, _ scope: NetworkAddress.Scope) throws {
         let address = try #require(NetworkAddress(text))

@@ -1,7 +1,7 @@
 import Foundation
 
 /// An IPv4 or IPv6 address and the kind of network it belongs to, for deciding whether
-/// webhooks may be sent to it.
+/// webhooks may be sent to it or a sandbox's egress may connect to it.
 public struct NetworkAddress: Sendable, Hashable, CustomStringConvertible {
     /// 4 bytes (IPv4) or 16 bytes (IPv6), network order.
     public let bytes: [UInt8]
@@ -16,7 +16,8 @@ public struct NetworkAddress: Sendable, Hashable, CustomStringConvertible {
         case linkLocal = "link-local"
         /// fc00::/7.
         case uniqueLocal = "unique-local"
-        /// 0.0.0.0/8, ::, multicast, broadcast and reserved ranges: never a webhook receiver.
+        /// 0.0.0.0/8, ::, multicast, broadcast, documentation (192.0.2/24, 198.51.100/24, 203.0.113/24,
+        /// 2001:db8::/32), discard-only (100::/64) and reserved ranges: never a webhook receiver.
         case unusable
 
         /// Whether sending here needs the server's explicit permission for private networks.
@@ -87,6 +88,7 @@ public struct NetworkAddress: Sendable, Hashable, CustomStringConvertible {
         case (198, 18...19): return .private
         case (169, 254): return .linkLocal
         case (192, 0) where b[2] == 0: return .unusable
+        case (192, 0) where b[2] == 2, (198, 51) where b[2] == 100, (203, 0) where b[2] == 113: return .unusable  // documentation
         case (224..., _): return .unusable
         default: return .public
         }
@@ -106,6 +108,8 @@ public struct NetworkAddress: Sendable, Hashable, CustomStringConvertible {
             return scope(ipv4: Array(b[12..<16]))  // 64:ff9b::/96 NAT64
         }
         if b[0] == 0xff { return .unusable }
+        if b[0] == 0x20, b[1] == 0x01, b[2] == 0x0d, b[3] == 0xb8 { return .unusable }  // 2001:db8::/32 documentation
+        if b[0] == 0x01, b[1..<8].allSatisfy({ $0 == 0 }) { return .unusable }  // 100::/64 discard-only
         if b[0] & 0xfe == 0xfc { return .uniqueLocal }
         if b[0] == 0xfe, b[1] & 0xc0 == 0x80 { return .linkLocal }
         if b[0] == 0xfe, b[1] & 0xc0 == 0xc0 { return .private }  // deprecated site-local

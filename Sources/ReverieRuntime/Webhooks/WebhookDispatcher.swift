@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import ReverieCore
+import ReverieExecution
 import ReverieStore
 import ServiceLifecycle
 import Synchronization

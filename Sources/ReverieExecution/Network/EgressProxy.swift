@@ -1,0 +1,80 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+
+/// One session's egress proxy: an HTTP/1.1 proxy on a Unix domain socket (bound into the session's
+/// sandbox) that lets sandboxed tools reach what the session's `EgressPolicy` allows and nothing else.
+///
+/// It serves `CONNECT host:port` (answered `200 Connection Established`, then bytes are spliced both
+/// ways) and absolute-form `http://` requests (forwarded with an origin-form target and
+/// `Connection: close`, one request per connection). A refused destination is answered
+/// `403 Forbidden` with a one-line reason; a malformed request `400 Bad Request`; an allowed
+/// destination that cannot be reached `502 Bad Gateway` (`504 Gateway Timeout` after the connect
+/// timeout). Every connection is logged at info with `session_id`, `host`, `port`, `decision` and `reason`.
+///
+/// Starting is cheap (one `bind` on a shared event loop group), so each session can have its own.
+public actor EgressProxy {
+    /// The session whose traffic this proxy carries (logged with every connection).
+    public nonisolated let sessionID: String
+    /// What the session may reach.
+    public nonisolated let policy: EgressPolicy
+    private let connection: EgressProxyConnection
+    private let eventLoopGroup: any EventLoopGroup
+    private var running: (loop: AcceptLoop, socketPath: String)?
+    private var isStarting = false
+
+    /// A proxy for one session.
+    /// - Parameters:
+    ///   - sessionID: The session, for the log.
+    ///   - policy: What the session may reach.
+    ///   - resolver: Resolves destination host names once per connection; tests inject a fake.
+    ///   - connectTimeout: How long connecting to one destination address may take.
+    ///   - eventLoopGroup: Where sockets run; the shared singleton by default.
+    ///   - logger: Receives one info line per connection.
+    public init(
+        sessionID: String,
+        policy: EgressPolicy,
+        resolver: any HostResolver = SystemHostResolver(),
+        connectTimeout: Duration = .seconds(10),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "reverie.egress-proxy")
+    ) {
+        self.sessionID = sessionID
+        self.policy = policy
+        self.eventLoopGroup = eventLoopGroup
+        self.connection = EgressProxyConnection(
+            sessionID: sessionID, authorizer: EgressAuthorizer(policy: policy, resolver: resolver),
+            connectTimeout: connectTimeout, eventLoopGroup: eventLoopGroup, logger: logger
+        )
+    }
+
+    /// The socket path while running, else nil.
+    public var socketPath: String? { running?.socketPath }
+
+    /// Starts listening on a Unix domain socket at `socketPath` (at most about 100 bytes long),
+    /// replacing a stale socket file left there. Throws when already running or binding fails.
+    public func start(socketPath: String) async throws {
+        guard running == nil, !isStarting else { throw EgressProxyError.alreadyRunning }
+        isStarting = true
+        defer { isStarting = false }
+        let connection = self.connection
+        let listener = try await ServerBootstrap(group: eventLoopGroup)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try AcceptLoop.Connection(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                }
+            }
+        running = (AcceptLoop(listener: listener) { client in await connection.serve(client) }, socketPath)
+    }
+
+    /// Stops accepting, closes every open tunnel and forwarded request, and removes the socket file.
+    /// Does nothing when not running.
+    public func stop() async {
+        guard let running else { return }
+        self.running = nil
+        await running.loop.stop()
+        try? FileManager.default.removeItem(atPath: running.socketPath)
+    }
+}
