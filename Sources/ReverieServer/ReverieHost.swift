@@ -85,7 +85,8 @@ public final class ReverieHost: Sendable {
         if let models = configuration.models {
             let catalog = ModelCatalog(configuration: models)
             let planes = ExecutionPlanes(
-                tools: configuration.tools, isolation: configuration.isolation, memory: memory, dataDirectory: configuration.dataDirectory, logger: logger)
+                tools: configuration.tools, isolation: configuration.isolation, memory: memory, environments: EnvironmentService(store: store),
+                dataDirectory: configuration.dataDirectory, logger: logger)
             let runner = SessionRunner(
                 log: log, models: catalog, configuration: configuration.runtime,
                 makeExecutionPlane: { session, sandbox in planes.plane(for: session, in: sandbox) },

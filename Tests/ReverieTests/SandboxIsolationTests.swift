@@ -196,4 +196,61 @@ import Glibc
             #expect(memories.first { $0["path"] == "/style.md" }?["content"] == "Use short sentences.\nPrefer tests.\n")
         }, thenStop: harness.stop)
     }
+
+    /// Runs `probes` in a new session on an environment whose `networking` is `networking`,
+    /// returning each probe's output.
+    static func probes(_ probes: [Probe], networking: JSONValue, harness: RuntimeHarness) async throws -> [String] {
+        let server = harness.server
+        await harness.mock.setScenario(try Self.scenario(probes))
+        let environment = try await server.post("/v1/environments", ["name": "net", "config": ["type": "cloud", "networking": networking]])
+        let environmentID = try #require(environment.json["id"]?.stringValue, "\(environment.json)")
+        let agent = try await server.makeAgent()
+        let session = try #require(try await server.post(
+            "/v1/sessions", ["agent": .string(agent), "environment_id": .string(environmentID)]).json["id"]?.stringValue)
+        var outputs: [String] = []
+        for index in probes.indices { outputs.append(try await Self.probe(index, in: session, on: server, turn: index + 1)) }
+        return outputs
+    }
+
+    @Test func theEnvironmentsNetworkPolicyIsEnforcedAndLoopbackIsNeverReachable() async throws {
+        let origin = try await LoopbackOriginServer(host: "127.0.0.2")
+        let harness = try await RuntimeHarness.start(try Self.scenario([])) { configuration in
+            Self.limited(&configuration)
+            // 127.0.0.2 stands in for a remote host; 127.0.0.1 (the API) stays loopback.
+            configuration.isolation.egressAllowedNetworks = ["127.0.0.2/32"]
+        }
+        try await run({
+            let api = "http://127.0.0.1:\(harness.server.port)/health"
+            let remote = "http://127.0.0.2:\(origin.port)/hello"
+            // `--noproxy ''`: even loopback goes through the proxy (the sandbox's own loopback is empty).
+            func curl(_ url: String) -> Probe { Probe(command: "curl -s -S -m 10 --noproxy '' -o - -w ' status=%{http_code}' \(url) 2>&1; echo") }
+            let direct = Probe(command: "curl -s -S -m 5 --noproxy '*' \(api) 2>&1; echo")
+
+            let limited = try await Self.probes(
+                [curl(remote), curl(api), curl("http://169.254.169.254/latest/meta-data/"), curl("http://10.0.0.1/"), direct],
+                networking: ["type": "limited", "allowed_hosts": ["127.0.0.2", "127.0.0.1"]], harness: harness)
+            #expect(limited[0].contains("GET /hello"), "an allowed host is reachable: \(limited[0])")
+            #expect(limited[0].contains("status=200"))
+            for refused in limited.dropFirst().dropLast() {
+                #expect(refused.contains("status=403"), "refused by the proxy, even when allowed by name: \(refused)")
+                #expect(!refused.contains("\"ok\""))
+            }
+            #expect(limited[4].contains("Couldn't connect"), "without the proxy nothing leaves the sandbox: \(limited[4])")
+
+            let closed = try await Self.probes(
+                [curl(remote)], networking: ["type": "limited", "allowed_hosts": []], harness: harness)
+            #expect(closed[0].contains("status=403"), "a host not allowed is refused: \(closed[0])")
+
+            let open = try await Self.probes(
+                [curl(remote), curl(api), curl("http://10.0.0.1/")], networking: ["type": "unrestricted"], harness: harness)
+            #expect(open[0].contains("status=200"), "\(open[0])")
+            #expect(open[1].contains("status=403"), "unrestricted still never reaches loopback: \(open[1])")
+            #expect(open[2].contains("status=403"), "nor private ranges: \(open[2])")
+            // Only the requests the policy allowed reached the origin.
+            #expect(origin.receivedHeads.count == 2)
+        }, thenStop: {
+            await harness.stop()
+            await origin.stop()
+        })
+    }
 }

@@ -18,17 +18,20 @@ public struct IsolatedExecutionPlane: ExecutionPlane {
     private let settings: IsolationSettings
     private let configuration: BuiltinTools.Configuration
     private let implementations: [String: any SandboxTool]
+    private let egress: @Sendable () async -> EgressPolicy
     private let logger: Logger
     public let tools: [String: ToolDefinition]
 
     /// `tools`: the enabled built-in tools (their definitions are what the model is shown;
-    /// the ones that touch files run inside the sandbox).
+    /// the ones that touch files run inside the sandbox). `egress` gives the session's network
+    /// policy when its sandbox starts.
     public init(sandbox: Sandbox, tools: [String: any SandboxTool], configuration: BuiltinTools.Configuration, settings: IsolationSettings,
-                logger: Logger) {
+                egress: @escaping @Sendable () async -> EgressPolicy = { EgressPolicy(mode: .none) }, logger: Logger) {
         self.sandbox = sandbox
         self.settings = settings
         self.configuration = configuration
         self.implementations = tools
+        self.egress = egress
         self.logger = logger
         self.tools = tools.mapValues(\.definition)
     }
@@ -38,7 +41,7 @@ public struct IsolatedExecutionPlane: ExecutionPlane {
         guard SandboxedTools.names.contains(where: { $0.rawValue == call.name }) else { return await tool.run(call.input, in: sandbox) }
         do {
             let slot = try sandbox.resource(IsolatedSandboxSlot.key) {
-                IsolatedSandboxSlot(sandbox: sandbox, settings: settings, configuration: configuration, logger: logger)
+                IsolatedSandboxSlot(sandbox: sandbox, settings: settings, configuration: configuration, egress: egress, logger: logger)
             }
             return try await slot.running().run(call.name, input: call.input)
         } catch {
@@ -53,14 +56,21 @@ actor IsolatedSandboxSlot: SandboxResource {
     let sandbox: Sandbox
     let settings: IsolationSettings
     let configuration: BuiltinTools.Configuration
+    let egress: @Sendable () async -> EgressPolicy
     let logger: Logger
     private var current: IsolatedSandbox?
+    private var proxy: EgressProxy?
     private var closed = false
 
-    init(sandbox: Sandbox, settings: IsolationSettings, configuration: BuiltinTools.Configuration, logger: Logger) {
+    /// The port tools inside reach the egress proxy on (through the tool server's forwarder).
+    static let proxyPort = 3128
+
+    init(sandbox: Sandbox, settings: IsolationSettings, configuration: BuiltinTools.Configuration,
+         egress: @escaping @Sendable () async -> EgressPolicy, logger: Logger) {
         self.sandbox = sandbox
         self.settings = settings
         self.configuration = configuration
+        self.egress = egress
         self.logger = logger
     }
 
@@ -81,6 +91,8 @@ actor IsolatedSandboxSlot: SandboxResource {
         closed = true
         await current?.close()
         current = nil
+        await proxy?.stop()
+        proxy = nil
     }
 
     private func start() async throws(SandboxError) -> IsolatedSandbox {
@@ -99,14 +111,52 @@ actor IsolatedSandboxSlot: SandboxResource {
                 SandboxOwnership.give(folder, to: hostUser)
             }
         }
+        let socket = try await startProxy(at: try Self.proxySocket(for: sandbox.sessionID), owner: hostUser)
         let command = BubblewrapCommand(
             bubblewrap: settings.bubblewrap, toolServer: settings.toolServer, libraryFolders: IsolationSettings.libraryFolders(of: settings.toolServer),
             hostUser: hostUser.map { (settings.setpriv, $0) },
             folders: BubblewrapCommand.Folders(
-                workspace: sandbox.workspace.root.path, outputs: sandbox.outputs.root.path, memory: memory, files: files),
+                workspace: sandbox.workspace.root.path, outputs: sandbox.outputs.root.path, memory: memory, files: files, proxySocket: socket),
             tmpBytes: settings.limits.tmpBytes)
-        let toolSettings = SandboxToolSettings(tools: configuration, mounts: mounts, limits: settings.limits)
+        let toolSettings = SandboxToolSettings(
+            tools: configuration, mounts: mounts, limits: settings.limits, proxyPort: socket == nil ? nil : Self.proxyPort)
         return try await IsolatedSandbox.start(command: command, settings: toolSettings, sessionID: sandbox.sessionID, logger: logger)
+    }
+
+    /// Starts the session's egress proxy on a Unix socket (once per slot; nil when the policy
+    /// allows no network, and the sandbox then has none at all).
+    private func startProxy(at socket: URL, owner: UInt32?) async throws(SandboxError) -> String? {
+        if proxy != nil { return socket.path }
+        let policy = await egress()
+        if case .none = policy.mode { return nil }
+        let started = EgressProxy(sessionID: sandbox.sessionID, policy: policy, logger: logger)
+        do {
+            try await started.start(socketPath: socket.path)
+        } catch {
+            throw SandboxError("the sandbox's network proxy could not start: \(error)")
+        }
+        // Only the sandbox's user (and the server) may connect.
+        if let owner { _ = lchown(socket.path, owner, owner) }
+        _ = chmod(socket.path, owner == nil ? 0o600 : 0o660)
+        proxy = started
+        return socket.path
+    }
+
+    /// Where a session's egress proxy listens: a short path (Unix socket paths are limited to
+    /// about 100 bytes) in a folder of this process's own that others can pass through but not list.
+    static func proxySocket(for sessionID: String) throws(SandboxError) -> URL {
+        let folder = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("reverie-egress-\(getpid())")
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
+        } catch {
+            throw SandboxError("the sandbox's network proxy has no folder for its socket: \(error.localizedDescription)")
+        }
+        var hash: UInt64 = 14_695_981_039_346_656_037
+        for byte in sessionID.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 1_099_511_628_211
+        }
+        return folder.appendingPathComponent(String(hash, radix: 16) + ".sock")
     }
 
     /// The sandbox's own `/etc/passwd`, `/etc/group` and `/etc/hosts`: one user, `sandbox`.

@@ -31,9 +31,15 @@ public struct IsolationSettings: Sendable {
     public var firstUserID: UInt32
     public var userCount: UInt32
     public var limits: SandboxLimits
+    /// Address ranges (CIDR) sandboxes may reach through the egress proxy although they are
+    /// not public — an intranet package mirror, say. Empty by default: loopback, private,
+    /// link-local and metadata addresses are never reachable.
+    public var egressAllowedNetworks: [String]
 
     public init(mode: Mode = .bubblewrap, bubblewrap: String = "/usr/bin/bwrap", setpriv: String = "/usr/bin/setpriv",
-                toolServer: String? = nil, firstUserID: UInt32 = 200_000, userCount: UInt32 = 100_000, limits: SandboxLimits = SandboxLimits()) {
+                toolServer: String? = nil, firstUserID: UInt32 = 200_000, userCount: UInt32 = 100_000, limits: SandboxLimits = SandboxLimits(),
+                egressAllowedNetworks: [String] = []) {
+        self.egressAllowedNetworks = egressAllowedNetworks
         self.mode = mode
         self.bubblewrap = bubblewrap
         self.setpriv = setpriv

@@ -23,11 +23,17 @@ public enum SandboxToolServer {
                 try DiskVolume(mountPoint: $0.mountPoint, root: URL(fileURLWithPath: $0.mountPoint), isReadOnly: $0.readOnly)
             })
         var tools = BuiltinTools.Configuration(bash: settings.bash)
+        var forwarder: LoopbackForwarder?
         if let port = settings.proxyPort {
+            // Tools reach the server's egress proxy through 127.0.0.1:<port> in here.
+            let started = LoopbackForwarder(proxySocketPath: SandboxPaths.proxySocket, port: port)
+            try await started.start()
+            forwarder = started
             let proxy = "http://127.0.0.1:\(port)"
             for name in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"] {
                 tools.bash.environment[name] = tools.bash.environment[name] ?? proxy
             }
+            for name in ["NO_PROXY", "no_proxy"] { tools.bash.environment[name] = tools.bash.environment[name] ?? "localhost,127.0.0.1,::1" }
         }
         let catalog: [String: any SandboxTool] = Dictionary(uniqueKeysWithValues: SandboxedTools.names.map { name in
             (name.rawValue, BuiltinTools.tool(name, configuration: tools))
@@ -60,6 +66,7 @@ public enum SandboxToolServer {
         }
         running.cancelAll()
         await sandbox.close()
+        await forwarder?.stop()
     }
 }
 

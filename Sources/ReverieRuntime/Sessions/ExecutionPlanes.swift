@@ -10,13 +10,18 @@ public struct ExecutionPlanes: Sendable {
     let tools: BuiltinTools.Configuration
     let isolation: IsolationSettings
     let memory: MemoryService
+    let environments: EnvironmentService
     let dataDirectory: String
     let logger: Logger
 
-    public init(tools: BuiltinTools.Configuration, isolation: IsolationSettings, memory: MemoryService, dataDirectory: String, logger: Logger) {
+    public init(
+        tools: BuiltinTools.Configuration, isolation: IsolationSettings, memory: MemoryService, environments: EnvironmentService, dataDirectory: String,
+        logger: Logger
+    ) {
         self.tools = tools
         self.isolation = isolation
         self.memory = memory
+        self.environments = environments
         self.dataDirectory = dataDirectory
         self.logger = logger
     }
@@ -27,7 +32,12 @@ public struct ExecutionPlanes: Sendable {
         let base: any ExecutionPlane
         switch isolation.mode {
         case .bubblewrap:
-            base = IsolatedExecutionPlane(sandbox: sandbox, tools: enabled, configuration: tools, settings: isolation, logger: logger)
+            let (environments, environmentID, agent, networks) = (environments, session.environmentID, session.agent, isolation.egressAllowedNetworks)
+            base = IsolatedExecutionPlane(
+                sandbox: sandbox, tools: enabled, configuration: tools, settings: isolation,
+                egress: {
+                    EnvironmentEgress.policy(for: try? await environments.environment(id: environmentID).config, agent: agent, allowedNetworks: networks)
+                }, logger: logger)
         case .none:
             logger.warning("tools run without a sandbox (--sandbox none): unsafe, for development only", metadata: ["session": "\(session.id)"])
             base = LocalExecutionPlane(sandbox: sandbox, tools: enabled)
