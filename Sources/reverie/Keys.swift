@@ -56,8 +56,15 @@ struct Keys: AsyncParsableCommand {
 
         func run() async throws {
             let store = try options.openStore()
-            defer { Task { try? await store.close() } }
-            guard try await store.revokeAPIKey(id: id) else { throw CommandFailure("no active key '\(id)'") }
+            let revoked: Bool
+            do {
+                revoked = try await store.revokeAPIKey(id: id)
+            } catch {
+                try? await store.close()
+                throw error
+            }
+            try await store.close()
+            guard revoked else { throw CommandFailure("no active key '\(id)'") }
             print("revoked \(id)")
         }
     }
