@@ -149,8 +149,9 @@ import Testing
         try await EgressProxyFixture.with(policy: policy) { fixture in
             var configuration = HTTPClient.Configuration()
             configuration.proxy = .server(host: "127.0.0.1", port: fixture.client.port)
-            // A refused CONNECT is a failed connection attempt, which the client retries until this runs out.
-            configuration.timeout = .init(connect: .seconds(1))
+            // A refused CONNECT is a failed connection attempt, which the client retries until this runs out;
+            // long enough for an allowed one on a loaded machine.
+            configuration.timeout = .init(connect: .seconds(5))
             let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
             do {
                 let allowed = try await client.execute(HTTPClientRequest(url: "http://\(fixture.authority())/via-client"), timeout: .seconds(20))

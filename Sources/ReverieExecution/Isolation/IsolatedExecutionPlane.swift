@@ -59,6 +59,9 @@ actor IsolatedSandboxSlot: SandboxResource {
     let egress: @Sendable () async -> EgressPolicy
     let logger: Logger
     private var current: IsolatedSandbox?
+    /// The start in progress: calls that arrive meanwhile (threads share a sandbox) wait for it
+    /// rather than start another.
+    private var starting: Task<IsolatedSandbox, any Error>?
     private var proxy: EgressProxy?
     private var closed = false
 
@@ -78,7 +81,16 @@ actor IsolatedSandboxSlot: SandboxResource {
     func running() async throws(SandboxError) -> IsolatedSandbox {
         if closed { throw SandboxError("the session's sandbox is closed") }
         if let current, current.isRunning { return current }
-        let started = try await start()
+        let start = starting ?? Task { try await self.start() }
+        starting = start
+        let started: IsolatedSandbox
+        do {
+            started = try await start.value
+        } catch {
+            if starting == start { starting = nil }
+            throw (error as? SandboxError) ?? SandboxError("the sandbox could not start")
+        }
+        if starting == start { starting = nil }
         if closed {
             await started.close()
             throw SandboxError("the session's sandbox is closed")

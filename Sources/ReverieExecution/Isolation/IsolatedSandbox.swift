@@ -97,6 +97,8 @@ public final class IsolatedSandbox: SandboxResource, Sendable {
                     return
                 }
                 send(.run(id: id, tool: tool, input: input))
+                // Cancelled before the call was sent: its cancel went first; send it again now.
+                if Task.isCancelled { send(.cancel(id: id)) }
             }
         } onCancel: {
             send(.cancel(id: id))

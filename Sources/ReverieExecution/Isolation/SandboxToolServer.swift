@@ -76,14 +76,37 @@ public enum SandboxedTools {
     public static let names: [BuiltinToolName] = [.bash, .read, .write, .edit, .glob, .grep]
 }
 
-/// The calls in progress, by id.
+/// The calls in progress, by id. A cancel that arrives before its call (or while the call's
+/// task is being registered) is remembered and applied when the call arrives.
 private final class RunningCalls: Sendable {
-    private let tasks = Mutex<[Int: Task<Void, Never>]>([:])
+    private struct State {
+        var tasks: [Int: Task<Void, Never>] = [:]
+        var cancelled: Set<Int> = []
+    }
 
-    func add(_ id: Int, _ task: Task<Void, Never>) { tasks.withLock { $0[id] = task } }
-    func remove(_ id: Int) { _ = tasks.withLock { $0.removeValue(forKey: id) } }
-    func cancel(_ id: Int) { tasks.withLock { $0[id] }?.cancel() }
-    func cancelAll() { for task in tasks.withLock({ Array($0.values) }) { task.cancel() } }
+    private let state = Mutex(State())
+
+    func add(_ id: Int, _ task: Task<Void, Never>) {
+        let cancelNow = state.withLock { state -> Bool in
+            if state.cancelled.remove(id) != nil { return true }
+            state.tasks[id] = task
+            return false
+        }
+        if cancelNow { task.cancel() }
+    }
+
+    func remove(_ id: Int) { _ = state.withLock { $0.tasks.removeValue(forKey: id) } }
+
+    func cancel(_ id: Int) {
+        let task = state.withLock { state -> Task<Void, Never>? in
+            if let task = state.tasks[id] { return task }
+            state.cancelled.insert(id)
+            return nil
+        }
+        task?.cancel()
+    }
+
+    func cancelAll() { for task in state.withLock({ Array($0.tasks.values) }) { task.cancel() } }
 }
 
 /// Writes reply lines to standard output, one at a time.

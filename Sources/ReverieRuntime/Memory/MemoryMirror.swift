@@ -44,6 +44,26 @@ actor MemoryMirror: SandboxResource {
     let owner: UInt32?
     let logger: Logger
     private var known: [String: [String: Known]] = [:]
+    /// Syncs run one at a time (threads of a session call tools concurrently; each sync
+    /// awaits the store, and an interleaved one would work from stale state).
+    private var syncing = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    private func beginSync() async {
+        if !syncing {
+            syncing = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    private func endSync() {
+        if waiting.isEmpty {
+            syncing = false
+        } else {
+            waiting.removeFirst().resume()
+        }
+    }
 
     init(memory: MemoryService, sessionID: String, mounts: [Mount], workspace: URL, owner: UInt32?, logger: Logger) {
         self.memory = memory
@@ -80,6 +100,12 @@ actor MemoryMirror: SandboxResource {
 
     /// Writes the stores' current memories into the folders.
     func pull() async throws {
+        await beginSync()
+        defer { endSync() }
+        try await pullNow()
+    }
+
+    private func pullNow() async throws {
         for mount in mounts {
             let files = try await memory.memoryFiles(storeID: mount.storeID)
             var previous = known[mount.mountPoint] ?? [:]
@@ -105,6 +131,8 @@ actor MemoryMirror: SandboxResource {
     /// Turns what the call changed into memory versions; returns notes for the agent about
     /// changes that were not applied.
     func push() async -> [String] {
+        await beginSync()
+        defer { endSync() }
         var notes: [String] = []
         for mount in mounts where !mount.readOnly {
             var state = known[mount.mountPoint] ?? [:]
@@ -140,7 +168,7 @@ actor MemoryMirror: SandboxResource {
         }
         if !notes.isEmpty {
             // Put back what the store holds where a change was set aside.
-            try? await pull()
+            try? await pullNow()
         }
         return notes
     }
