@@ -163,12 +163,7 @@ actor IsolatedSandboxSlot: SandboxResource {
         } catch {
             throw SandboxError("the sandbox's network proxy has no folder for its socket: \(error.localizedDescription)")
         }
-        var hash: UInt64 = 14_695_981_039_346_656_037
-        for byte in sessionID.utf8 {
-            hash ^= UInt64(byte)
-            hash = hash &* 1_099_511_628_211
-        }
-        return folder.appendingPathComponent(String(hash, radix: 16) + ".sock")
+        return folder.appendingPathComponent(String(SessionHash.of(sessionID), radix: 16) + ".sock")
     }
 
     /// The sandbox's own `/etc/passwd`, `/etc/group` and `/etc/hosts`: one user, `sandbox`.

@@ -69,12 +69,7 @@ public struct IsolationSettings: Sendable {
     /// is root, nil (the server's own user) otherwise.
     public func hostUser(for sessionID: String) -> UInt32? {
         guard geteuid() == 0 else { return nil }
-        var hash: UInt32 = 2_166_136_261
-        for byte in sessionID.utf8 {
-            hash ^= UInt32(byte)
-            hash = hash &* 16_777_619
-        }
-        return firstUserID + hash % userCount
+        return firstUserID + UInt32(truncatingIfNeeded: SessionHash.of(sessionID) % UInt64(userCount))
     }
 }
 
@@ -102,5 +97,17 @@ enum LibraryFolders {
             if !systemFolders.contains(where: { (folder + "/").hasPrefix($0) }), !folders.contains(folder) { folders.append(folder) }
         }
         return folders
+    }
+}
+
+/// A stable 64-bit FNV-1a hash of a session id (the same in every process and run).
+enum SessionHash {
+    static func of(_ sessionID: String) -> UInt64 {
+        var hash: UInt64 = 14_695_981_039_346_656_037
+        for byte in sessionID.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 1_099_511_628_211
+        }
+        return hash
     }
 }
