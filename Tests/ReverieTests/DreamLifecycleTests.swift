@@ -242,3 +242,30 @@ import Testing
         }
     }
 }
+
+/// A dreamer whose answers are not clean JSON still completes its dream: prose around the
+/// object is ignored, and a reply with no operations is asked for once more.
+@Suite(.timeLimit(.minutes(3))) struct DreamerReplyTests {
+    @Test func proseAroundTheAnswerAndOneBadAnswerStillComplete() async throws {
+        let operations: JSONValue = [proposal("add", "/lessons/new.md", content: "Run ./scripts/test.sh before saying done.")]
+        let good = try JSONCoding.string(JSONValue.object(["operations": operations]))
+        let extract = try JSONCoding.string(JSONValue.object(["candidates": []]))
+        let scenario = MockScenario(rules: [
+            MockRule(name: "extract", systemContains: "propose lessons", MockStep(reply: [.text("Sure! Here you go:\n" + extract + "\nThat is all.")])),
+            // The first curation answer holds no operations; asked again, the dreamer answers in prose around the JSON.
+            MockRule(name: "curate", systemContains: "You maintain a memory store", sequence: [
+                MockStep(reply: [.text("I think the store looks fine, {\"note\": \"nothing to say\"}.")]),
+                MockStep(reply: [.text("My apologies. Here is the plan:\n```json\n" + good + "\n```\nDone.")]),
+            ]),
+        ])
+        try await DreamFixture.with(scenario) { fixture in
+            let (store, sessions) = try await DreamLifecycleTests.inputs(fixture)
+            let dream = try await fixture.wait(try await fixture.createDream(store: store, sessions: sessions).id)
+            #expect(dream.status == .completed, "\(String(describing: dream.error))")
+            let output = try #require(dream.outputStoreID)
+            #expect(try await fixture.contents(output)["/lessons/new.md"] == "Run ./scripts/test.sh before saying done.")
+            let curations = await fixture.mock.requests().filter { $0.systemText.contains("You maintain a memory store") }
+            #expect(curations.count == 2, "asked once more after the answer without operations")
+        }
+    }
+}

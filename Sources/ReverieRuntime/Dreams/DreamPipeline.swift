@@ -76,7 +76,7 @@ public struct DreamPipeline: Sendable {
             budget.settle(reserved: reserved, used: reply.usage.inputTokens + reply.usage.outputTokens)
             try await observer.usage(reply.usage)
             report.reading.extractCalls += 1
-            for item in DreamPrompts.json(in: reply.content)?["candidates"]?.arrayValue ?? [] {
+            for item in DreamPrompts.json(in: reply.content, key: "candidates")?["candidates"]?.arrayValue ?? [] {
                 report.candidates += 1
                 guard let kind = item["kind"]?.stringValue.flatMap(LessonCandidate.Kind.init(rawValue:)),
                     let text = item["text"]?.stringValue, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
@@ -108,10 +108,27 @@ public struct DreamPipeline: Sendable {
             throw DreamFailure.budget(
                 "token_budget \(dream.tokenBudget) is exhausted before curation (it needs about \(reserved) more tokens); raise it or dream over fewer sessions")
         }
-        let reply = try await provider.complete(request)
+        var reply = try await provider.complete(request)
         try await observer.usage(reply.usage)
-        guard let proposals = DreamPrompts.json(in: reply.content) else {
-            throw DreamFailure.unreadable("the curation reply held no JSON object with operations")
+        var proposals = DreamPrompts.json(in: reply.content, key: "operations")
+        if proposals?["operations"]?.arrayValue == nil {
+            // One more try, told what was wrong, before the dream fails.
+            var retry = request
+            let answered = reply.content.compactMap { if case .text(let text) = $0 { text } else { nil } }.joined(separator: "\n")
+            retry.messages += [
+                .assistant(answered.isEmpty ? "(no text)" : answered),
+                .user("Your reply held no JSON object with an \"operations\" array. Answer again with only that JSON object, as the instructions describe."),
+            ]
+            let again = Self.cost(retry)
+            guard budget.reserve(again) else {
+                throw DreamFailure.unreadable("the curation reply held no JSON object with operations, and the token budget leaves no room to ask again")
+            }
+            reply = try await provider.complete(retry)
+            try await observer.usage(reply.usage)
+            proposals = DreamPrompts.json(in: reply.content, key: "operations")
+        }
+        guard let proposals, proposals["operations"]?.arrayValue != nil else {
+            throw DreamFailure.unreadable("the curation reply held no JSON object with operations, twice")
         }
         let result = validator.validate(proposals)
         report.operations = result.operations

@@ -52,11 +52,12 @@ enum DreamPrompts {
         return ModelRequest(model: model, system: curateSystem, messages: [.user(text)], tools: [], maxTokens: maxTokens)
     }
 
-    /// The first JSON object in a reply's text.
-    static func json(in content: [ContentBlock]) -> JSONValue? {
+    /// The JSON object in a reply's text that holds `key` (the first whole object that parses,
+    /// when none does): prose, code fences or other objects around it do not matter.
+    static func json(in content: [ContentBlock], key: String) -> JSONValue? {
         let text = content.compactMap { if case .text(let text) = $0 { text } else { nil } }.joined(separator: "\n")
-        guard let start = text.firstIndex(of: "{"), let end = text.lastIndex(of: "}"), start < end else { return nil }
-        return try? JSONCoding.decode(JSONValue.self, from: String(text[start...end]))
+        let objects = JSONObjects.all(in: text)
+        return objects.first { $0[key] != nil } ?? objects.first
     }
 
     /// Evidence as the model wrote it (`{"session": "S2", "events": ["e4"]}`), unresolved.
@@ -66,5 +67,51 @@ enum DreamPrompts {
             let events = (item["events"]?.arrayValue ?? item["event_ids"]?.arrayValue ?? []).compactMap(\.stringValue)
             return (session, events)
         }
+    }
+}
+
+/// Whole JSON objects found in free text.
+enum JSONObjects {
+    /// Every top-level `{…}` span of `text` that parses as a JSON object, in order.
+    static func all(in text: String) -> [JSONValue] {
+        let bytes = Array(text.utf8)
+        var found: [JSONValue] = []
+        var index = 0
+        while index < bytes.count {
+            guard bytes[index] == UInt8(ascii: "{"), let end = matchingBrace(bytes, from: index) else {
+                index += 1
+                continue
+            }
+            if let value = try? JSONCoding.decode(JSONValue.self, from: Data(bytes[index...end])), value.objectValue != nil {
+                found.append(value)
+                index = end + 1
+            } else {
+                index += 1
+            }
+        }
+        return found
+    }
+
+    /// The index of the `}` closing the `{` at `start`, skipping strings.
+    private static func matchingBrace(_ bytes: [UInt8], from start: Int) -> Int? {
+        var depth = 0
+        var inString = false
+        var escaped = false
+        for index in start..<bytes.count {
+            let byte = bytes[index]
+            if inString {
+                if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""): inString = true
+            case UInt8(ascii: "{"): depth += 1
+            case UInt8(ascii: "}"):
+                depth -= 1
+                if depth == 0 { return index }
+            default: break
+            }
+        }
+        return nil
     }
 }

@@ -87,7 +87,15 @@ public struct SessionDigester: Sendable {
             lines.append(SessionDigest.Line(reference: "e\(lines.count + 1)", eventID: event.id, text: prefix + text))
         }
 
-        /// Redacts secrets, quarantines instruction-like sentences, and cuts to `limit`.
+        /// The session user's own words (messages, outcome definitions, denials): the strongest
+        /// evidence a session holds. Secrets are redacted; nothing else is changed except a cut
+        /// to `limit`, marked. Directive wording is expected here and never quarantined.
+        func verbatim(_ text: String, limit: Int) -> String {
+            Self.cut(TranscriptGuard.redactSecrets(text).trimmingCharacters(in: .whitespacesAndNewlines), limit: limit)
+        }
+
+        /// Text that did not come from the user (the agent's words, tool input and output, errors):
+        /// redacts secrets, quarantines instruction-like sentences, and cuts to `limit`.
         func clean(_ event: SessionEvent, _ text: String, limit: Int) -> String {
             var kept: [String] = []
             for sentence in Self.sentences(TranscriptGuard.redactSecrets(text)) {
@@ -116,10 +124,10 @@ public struct SessionDigester: Sendable {
             case .userMessage:
                 flushSuccesses(event)
                 let label = sawAgentMessage ? "USER FOLLOW-UP (may correct the agent)" : "USER"
-                add(event, "\(label): \(clean(event, event.text, limit: limits.user))")
+                add(event, "\(label): \(verbatim(event.text, limit: limits.user))")
             case .userDefineOutcome:
-                let description = clean(event, event.fields["description"]?.stringValue ?? "", limit: limits.user)
-                let rubric = clean(event, event.fields["rubric"]?["content"]?.stringValue ?? "", limit: limits.user)
+                let description = verbatim(event.fields["description"]?.stringValue ?? "", limit: limits.user)
+                let rubric = verbatim(event.fields["rubric"]?["content"]?.stringValue ?? "", limit: limits.user)
                 add(event, "OUTCOME DEFINED: \(description) | rubric: \(rubric)")
             case .agentMessage:
                 flushSuccesses(event)
@@ -139,17 +147,25 @@ public struct SessionDigester: Sendable {
             case .agentToolResult, .userCustomToolResult:
                 let useID = event.fields["tool_use_id"]?.stringValue ?? event.fields["custom_tool_use_id"]?.stringValue ?? ""
                 let name = toolNames[useID] ?? "tool"
+                let exitStatus = Self.exitStatus(of: event.text)
                 if event.fields["is_error"]?.boolValue == true {
                     flushSuccesses(event)
                     add(event, "TOOL ERROR \(name): \(clean(event, event.text, limit: limits.toolError))")
+                } else if let exitStatus, exitStatus != 0 {
+                    flushSuccesses(event)
+                    add(event, "TOOL FAILED \(name) (exit \(exitStatus)): \(clean(event, event.text, limit: limits.toolError))")
                 } else if level == 0 {
+                    // Not shown, but screened: instructions planted in what a tool returned
+                    // (a fetched page, a file) are listed for review.
+                    _ = clean(event, event.text, limit: 0)
                     add(event, "TOOL OK \(name)")
                 } else {
+                    _ = clean(event, event.text, limit: 0)
                     successfulTools += 1
                 }
             case .userToolConfirmation:
                 if event.fields["result"] == "deny" {
-                    let message = event.fields["deny_message"]?.stringValue.map { ": " + clean(event, $0, limit: limits.user) } ?? ""
+                    let message = event.fields["deny_message"]?.stringValue.map { ": " + verbatim($0, limit: limits.user) } ?? ""
                     add(event, "USER DENIED A TOOL CALL\(message)")
                 }
             case .userInterrupt:
@@ -190,12 +206,23 @@ public struct SessionDigester: Sendable {
             level: level)
     }
 
+    /// The exit status a bash result reports on its last line (`Exit code: 1`), if any.
+    static func exitStatus(of text: String) -> Int? {
+        guard let last = text.split(separator: "\n").last, last.hasPrefix("Exit code: ") else { return nil }
+        return Int(last.dropFirst("Exit code: ".count))
+    }
+
+    /// Sentences, split after `.`, `!` or `?` only where whitespace follows (so paths,
+    /// versions and code such as `./scripts/test.sh` or `3.11.7` stay whole), and at newlines.
     static func sentences(_ text: String) -> [String] {
         var result: [String] = []
         var current = ""
-        for character in text {
+        let characters = Array(text)
+        for (index, character) in characters.enumerated() {
             current.append(character)
-            if character == "." || character == "!" || character == "?" || character == "\n" {
+            let next = index + 1 < characters.count ? characters[index + 1] : nil
+            let ends = character == "\n" || ((character == "." || character == "!" || character == "?") && (next == nil || next?.isWhitespace == true))
+            if ends {
                 let trimmed = current.trimmingCharacters(in: .whitespacesAndNewlines)
                 if !trimmed.isEmpty { result.append(trimmed) }
                 current = ""
