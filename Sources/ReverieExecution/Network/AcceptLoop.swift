@@ -11,9 +11,10 @@ final class AcceptLoop: Sendable {
     private let connections: OpenConnections
     private let finished: Task<Void, Never>
 
-    /// Starts accepting on `listener`, running `handler` for each connection.
-    init(listener: NIOAsyncChannel<Connection, Never>, handler: @escaping @Sendable (Connection) async -> Void) {
-        let connections = OpenConnections()
+    /// Starts accepting on `listener`, running `handler` for each connection; connections beyond
+    /// `maxOpen` open at once are closed as they arrive.
+    init(listener: NIOAsyncChannel<Connection, Never>, maxOpen: Int = .max, handler: @escaping @Sendable (Connection) async -> Void) {
+        let connections = OpenConnections(limit: maxOpen)
         self.listener = listener
         self.connections = connections
         self.finished = Task {
@@ -23,7 +24,11 @@ final class AcceptLoop: Sendable {
                         for try await connection in inbound {
                             let channel = connection.channel
                             guard connections.admit(channel) else {
-                                channel.close(promise: nil)
+                                // Refused: closed, through the async channel so that its writer is finished.
+                                group.addTask {
+                                    channel.close(promise: nil)
+                                    try? await connection.executeThenClose { _, _ in }
+                                }
                                 continue
                             }
                             group.addTask {

@@ -37,9 +37,11 @@ public actor EgressProxy {
         policy: EgressPolicy,
         resolver: any HostResolver = SystemHostResolver(),
         connectTimeout: Duration = .seconds(10),
+        maxOpenConnections: Int = EgressProxy.maxOpenConnections,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "reverie.egress-proxy")
     ) {
+        self.maxOpen = maxOpenConnections
         self.sessionID = sessionID
         self.policy = policy
         self.eventLoopGroup = eventLoopGroup
@@ -48,6 +50,14 @@ public actor EgressProxy {
             connectTimeout: connectTimeout, eventLoopGroup: eventLoopGroup, logger: logger
         )
     }
+
+    private let maxOpen: Int
+
+    /// How long a connection may pass no bytes either way before it is closed.
+    public static let idleTimeout = TimeAmount.minutes(5)
+    /// Connections one session may hold open at once by default; more are closed as they
+    /// arrive (a sandbox must not tie up the server's sockets).
+    public static let maxOpenConnections = 256
 
     /// The socket path while running, else nil.
     public var socketPath: String? { running?.socketPath }
@@ -63,10 +73,13 @@ public actor EgressProxy {
             .childChannelOption(.allowRemoteHalfClosure, value: true)
             .bind(unixDomainSocketPath: socketPath, cleanupExistingSocketFile: true) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try AcceptLoop.Connection(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                    // A connection that sends nothing (no request head, or an idle tunnel) is closed.
+                    try channel.pipeline.syncOperations.addHandler(IdleStateHandler(allTimeout: Self.idleTimeout))
+                    try channel.pipeline.syncOperations.addHandler(CloseWhenIdle())
+                    return try AcceptLoop.Connection(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
                 }
             }
-        running = (AcceptLoop(listener: listener) { client in await connection.serve(client) }, socketPath)
+        running = (AcceptLoop(listener: listener, maxOpen: maxOpen) { client in await connection.serve(client) }, socketPath)
     }
 
     /// Stops accepting, closes every open tunnel and forwarded request, and removes the socket file.
@@ -76,5 +89,18 @@ public actor EgressProxy {
         self.running = nil
         await running.loop.stop()
         try? FileManager.default.removeItem(atPath: running.socketPath)
+    }
+}
+
+/// Closes its channel when `IdleStateHandler` says nothing has passed for its timeout.
+final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
     }
 }

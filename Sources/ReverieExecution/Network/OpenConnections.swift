@@ -2,19 +2,25 @@ import NIOCore
 import Synchronization
 
 /// The connections an `AcceptLoop` is serving, so stopping can close them all; once closing has
-/// begun no connection is admitted.
+/// begun, or `limit` are open, no connection is admitted.
 final class OpenConnections: Sendable {
     private let state = Mutex(State())
+    private let limit: Int
+
+    init(limit: Int = .max) {
+        self.limit = limit
+    }
 
     private struct State {
         var channels: [ObjectIdentifier: any Channel] = [:]
         var isClosing = false
     }
 
-    /// Records `channel`; false (and the channel is left to the caller to close) once closing has begun.
+    /// Records `channel`; false (and the channel is left to the caller to close) once closing has
+    /// begun or when `limit` connections are open.
     func admit(_ channel: any Channel) -> Bool {
         state.withLock { state in
-            guard !state.isClosing else { return false }
+            guard !state.isClosing, state.channels.count < limit else { return false }
             state.channels[ObjectIdentifier(channel)] = channel
             return true
         }
