@@ -35,7 +35,7 @@ struct EgressProxyFixture: Sendable {
     }
 
     static func with<Result: Sendable>(
-        policy: EgressPolicy, connectTimeout: Duration = .seconds(5), maxOpenConnections: Int = EgressProxy.maxOpenConnections,
+        policy: EgressPolicy, connectTimeout: Duration = .seconds(5),
         _ body: (EgressProxyFixture) async throws -> Result
     ) async throws -> Result {
         let logs = CapturingLogHandler.Store()
@@ -43,7 +43,7 @@ struct EgressProxyFixture: Sendable {
         let socketPath = temporarySocketPath()
         let origin = try await LoopbackOriginServer()
         let proxy = EgressProxy(
-            sessionID: sessionID, policy: policy, resolver: resolver, connectTimeout: connectTimeout, maxOpenConnections: maxOpenConnections,
+            sessionID: sessionID, policy: policy, resolver: resolver, connectTimeout: connectTimeout,
             logger: Logger(label: "egress-test") { _ in CapturingLogHandler(store: logs) }
         )
         let forwarder = LoopbackForwarder(proxySocketPath: socketPath)
