@@ -112,9 +112,10 @@ actor MemoryMirror: SandboxResource {
             var next: [String: Known] = [:]
             for file in files {
                 next[file.path] = Known(sha256: file.contentSHA256, memoryID: file.memoryID, versionID: file.versionID)
-                if previous[file.path]?.sha256 == file.contentSHA256, onDisk(mount, file.path) == file.contentSHA256 { continue }
+                let disk = onDisk(mount, file.path)
+                if previous[file.path]?.sha256 == file.contentSHA256, disk == file.contentSHA256 { continue }
                 // A file the agent changed since the last sync is left for `push` to resolve.
-                if let last = previous[file.path], let disk = onDisk(mount, file.path), disk != last.sha256 { next[file.path] = last; continue }
+                if let last = previous[file.path], let disk, disk != last.sha256 { next[file.path] = last; continue }
                 write(file.content, to: mount, path: file.path)
             }
             for (path, last) in previous where next[path] == nil {
