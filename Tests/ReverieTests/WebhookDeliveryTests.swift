@@ -272,8 +272,8 @@ import ReverieModels
         try await run({
             let endpoint = try await createEndpoint(server, url: receiver.url, events: WebhookEventType.dream)
             try await server.host.store.appendOutboxEvents(
-                Dream.Status.allCases.map { OutboxEvent.dream(status: $0, dreamID: "drm_01abc") })
-            let requests = try await receiver.wait { $0.count >= 5 }
+                OutboxEvent.DreamEvent.allCases.map { OutboxEvent.dream(type: $0, dreamID: "drm_01abc") })
+            let requests = try await receiver.wait { $0.count >= WebhookEventType.dream.count }
             #expect(requests.map(\.eventType).sorted() == WebhookEventType.dream.sorted())
             #expect(requests.allSatisfy { $0.json["data"]?["id"]?.stringValue == "drm_01abc" && $0.verifies(with: endpoint.secret) })
         }, thenStop: { await server.stop(); await receiver.stop() })

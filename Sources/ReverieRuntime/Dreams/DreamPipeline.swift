@@ -133,7 +133,7 @@ public struct DreamPipeline: Sendable {
         let result = validator.validate(proposals)
         report.operations = result.operations
         report.refused = result.refused
-        report.quarantinedProposals = result.quarantined
+        report.withheld = result.withheld
         report.secretsRedacted = Self.countRedactions(in: proposals)
         return report
     }
