@@ -417,7 +417,7 @@ import ReverieModels
 
 /// One attempt against a real receiver: what counts as failure, and the safety limits.
 @Suite(.timeLimit(.minutes(3))) struct WebhookSenderTests {
-    func withSender(timeout: Duration = .seconds(2), allowPrivate: Bool = true, _ body: (WebhookSender) async throws -> Void) async throws {
+    func withSender(timeout: Duration = .seconds(20), allowPrivate: Bool = true, _ body: (WebhookSender) async throws -> Void) async throws {
         let client = WebhookSender.makeClient(timeout: timeout, connectionsPerHost: 4)
         let sender = WebhookSender(
             client: client, urlGuard: WebhookURLGuard(policy: WebhookAddressPolicy(allowPrivateNetworks: allowPrivate)), timeout: timeout,
