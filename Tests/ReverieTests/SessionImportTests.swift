@@ -122,8 +122,9 @@ import Testing
             #expect(dream.status == .completed, "\(String(describing: dream.error))")
 
             // The dreamer read both transcripts: marked as imported, the user's correction verbatim.
-            let prompts = try await fixture.mock.requests().map { String(decoding: try JSONCoding.data($0.body), as: UTF8.self) }
-            let extraction = prompts.first { $0.contains("imported transcript (claude-code)") } ?? ""
+            let extract = try #require(await fixture.mock.requests().first { $0.rule == "extract" })
+            let extraction = String(decoding: try JSONCoding.data(extract.body), as: UTF8.self)
+            #expect(extraction.contains("imported transcript (claude-code): work done elsewhere, not run by Reverie"))
             #expect(extraction.contains("imported transcript (openai-chat)"))
             #expect(extraction.contains("outcome: failed (as the transcript records)"))
             #expect(extraction.contains("we always run ./scripts/test.sh, never pytest directly. See docs/testing.md."))

@@ -4,7 +4,7 @@ import Foundation
 enum TranscriptFixtures {
     /// A Claude Code session file: a summary, a user request, thinking, a failing bash call,
     /// a fix, a user correction; plus lines the importer leaves out (a snapshot, a system
-    /// line, an injected meta message and a sub-agent line).
+    /// line, an injected meta message, a compaction summary and a sub-agent line).
     static let claudeCode = """
         {"type":"summary","summary":"Fix the failing import in the test suite","leafUuid":"u9"}
         {"type":"file-history-snapshot","messageId":"m0","snapshot":{}}
@@ -14,6 +14,7 @@ enum TranscriptFixtures {
         {"parentUuid":"u2","isSidechain":false,"cwd":"/home/dev/app","sessionId":"cc-session-42","type":"assistant","message":{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"Let me run the tests."},{"type":"tool_use","id":"toolu_01","name":"Bash","input":{"command":"pytest -q","description":"Run tests"}}]},"uuid":"u3","timestamp":"2025-10-01T09:00:02.000Z"}
         {"parentUuid":"u3","isSidechain":false,"cwd":"/home/dev/app","sessionId":"cc-session-42","type":"user","message":{"role":"user","content":[{"tool_use_id":"toolu_01","type":"tool_result","content":"Exit code 1\\nE   ModuleNotFoundError: No module named 'app.utils'","is_error":true}]},"uuid":"u4","timestamp":"2025-10-01T09:00:05.000Z","toolUseResult":"Error: Exit code 1"}
         {"type":"system","subtype":"compact_boundary","content":"Conversation compacted","timestamp":"2025-10-01T09:00:05.500Z"}
+        {"parentUuid":null,"isSidechain":false,"cwd":"/home/dev/app","sessionId":"cc-session-42","type":"user","isCompactSummary":true,"message":{"role":"user","content":"This session is being continued from a previous conversation that ran out of context."},"uuid":"c1","timestamp":"2025-10-01T09:00:05.600Z"}
         {"parentUuid":"u4","isSidechain":true,"cwd":"/home/dev/app","sessionId":"cc-session-42","type":"assistant","message":{"role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"text","text":"(sub-agent work)"}]},"uuid":"s1","timestamp":"2025-10-01T09:00:06.000Z"}
         {"parentUuid":"u4","isSidechain":false,"cwd":"/home/dev/app","sessionId":"cc-session-42","type":"assistant","message":{"id":"msg_2","role":"assistant","model":"claude-sonnet-4-5-20250929","content":[{"type":"tool_use","id":"toolu_02","name":"Edit","input":{"file_path":"/home/dev/app/tests/test_app.py","old_string":"from app.utils import x","new_string":"from app.helpers import x"}}]},"uuid":"u5","timestamp":"2025-10-01T09:00:07.000Z"}
         {"parentUuid":"u5","isSidechain":false,"cwd":"/home/dev/app","sessionId":"cc-session-42","type":"user","message":{"role":"user","content":[{"tool_use_id":"toolu_02","type":"tool_result","content":[{"type":"text","text":"The file has been updated."}]}]},"uuid":"u6","timestamp":"2025-10-01T09:00:08.000Z"}

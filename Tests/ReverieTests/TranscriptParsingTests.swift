@@ -48,6 +48,7 @@ import Testing
         #expect(transcript.success == nil && transcript.reward == nil)
         #expect(transcript.skipped.contains("1 sub-agent (sidechain) line(s) left out"))
         #expect(transcript.skipped.contains("1 injected (isMeta) line(s) left out"))
+        #expect(transcript.skipped.contains("1 compaction summary line(s) left out"))
     }
 
     @Test func claudeCodeErrorsNameTheFileAndLine() {
@@ -58,8 +59,8 @@ import Testing
         #expect(parseError(.claudeCode, "[1, 2]\n", file: "s.jsonl") == "s.jsonl: line 1: expected a JSON object, got array")
         let toolUseWithoutID = #"{"type":"assistant","message":{"content":[{"type":"tool_use","name":"Bash"}]}}"#
         #expect(parseError(.claudeCode, toolUseWithoutID, file: "s.jsonl") == "s.jsonl: line 1: message.content[0]: a tool_use block needs 'id' and 'name'")
-        #expect(parseError(.claudeCode, #"{"type":"summary","summary":"x"}"#, file: "s.jsonl") == "s.jsonl: no user, assistant or tool turns found")
-        #expect(parseError(.claudeCode, "", file: "s.jsonl") == "s.jsonl: no user, assistant or tool turns found")
+        #expect(parseError(.claudeCode, #"{"type":"summary","summary":"x"}"#, file: "s.jsonl") == "s.jsonl: no user, assistant or tool turns found (is it a claude-code file?)")
+        #expect(parseError(.claudeCode, "", file: "s.jsonl") == "s.jsonl: no user, assistant or tool turns found (is it a claude-code file?)")
     }
 
     @Test func claudeCodeResultWithoutItsCallIsLeftOutAndNoted() throws {

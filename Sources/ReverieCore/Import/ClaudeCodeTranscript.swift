@@ -2,14 +2,16 @@ import Foundation
 
 /// Reads a Claude Code session file: JSON Lines whose `user` and `assistant` lines hold the
 /// conversation (`message.content` a string or blocks: text, thinking, tool_use, tool_result).
-/// `summary` lines give the title; other lines (system, snapshots) and sub-agent
-/// (`isSidechain`) and injected (`isMeta`) lines are left out. Thinking is left out too:
-/// Reverie's `agent.thinking` events carry no text.
+/// `summary` lines give the title; other lines (system, snapshots), sub-agent
+/// (`isSidechain`) and injected (`isMeta`) lines, and the summaries `/compact` writes as user
+/// lines (`isCompactSummary`) are left out. Thinking is left out too: Reverie's
+/// `agent.thinking` events carry no text.
 enum ClaudeCodeTranscript {
     static func parse(_ data: Data, file: String) throws(TranscriptParseError) -> ImportedTranscript {
         var transcript = ImportedTranscript(format: .claudeCode, origin: file)
         var sidechainLines = 0
         var metaLines = 0
+        var compactSummaries = 0
         for (line, value) in try JSONLines.parse(data, file: file) {
             func failure(_ message: String) -> TranscriptParseError { TranscriptParseError(origin: file, line: line, message: message) }
             guard case .object = value else { throw failure("expected a JSON object, got \(value.typeName)") }
@@ -25,6 +27,11 @@ enum ClaudeCodeTranscript {
             }
             if value["isMeta"]?.boolValue == true {
                 metaLines += 1
+                continue
+            }
+            if value["isCompactSummary"]?.boolValue == true {
+                // The model's summary of the conversation so far, written as a user line: not the user's words.
+                compactSummaries += 1
                 continue
             }
             if transcript.sourceID == nil { transcript.sourceID = value["sessionId"]?.stringValue }
@@ -49,6 +56,7 @@ enum ClaudeCodeTranscript {
         }
         if sidechainLines > 0 { transcript.skipped.append("\(sidechainLines) sub-agent (sidechain) line(s) left out") }
         if metaLines > 0 { transcript.skipped.append("\(metaLines) injected (isMeta) line(s) left out") }
+        if compactSummaries > 0 { transcript.skipped.append("\(compactSummaries) compaction summary line(s) left out") }
         try transcript.finish()
         return transcript
     }

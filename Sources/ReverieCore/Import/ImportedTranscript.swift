@@ -82,7 +82,7 @@ public struct ImportedTranscript: Sendable, Equatable {
     /// metadata within the API's limits. Throws when there is nothing to import.
     public mutating func finish() throws(TranscriptParseError) {
         guard turns.contains(where: { if case .toolResult = $0 { false } else { true } }) else {
-            throw TranscriptParseError(origin: origin, line: nil, message: "no user, assistant or tool turns found")
+            throw TranscriptParseError(origin: origin, line: nil, message: "no user, assistant or tool turns found (is it a \(format.rawValue) file?)")
         }
         if title?.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty ?? true {
             title = turns.lazy.compactMap { turn -> String? in if case .user(let text) = turn { text } else { nil } }.first.map(Self.titleLine)
