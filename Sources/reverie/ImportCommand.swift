@@ -106,7 +106,11 @@ struct ImportCommand: AsyncParsableCommand {
                 print(session["id"]?.stringValue ?? "")
             } catch {
                 failures += 1
-                FileHandle.standardError.write(Data("Error: \(transcript.origin): \(error)\n".utf8))
+                var message = "\(error)"
+                if message.hasPrefix("413") {
+                    message += " (the server's --max-body-bytes bounds one transcript; split the file or raise the limit)"
+                }
+                FileHandle.standardError.write(Data("Error: \(transcript.origin): \(message)\n".utf8))
             }
         }
         if failures > 0 { throw ExitCode(1) }
