@@ -1,9 +1,10 @@
 import Foundation
 
 extension OutboxEvent {
-    /// The webhook events of a dream's life (`dream.created` … `dream.canceled`).
+    /// The webhook events of a dream's life (`dream.created` … `dream.canceled`, and
+    /// `dream.promoted` when its output is put in place of its input store).
     public enum DreamEvent: String, Sendable, CaseIterable {
-        case created, running, completed, failed, canceled
+        case created, running, completed, failed, canceled, promoted
 
         /// The webhook event type, e.g. `dream.completed`.
         public var type: String { "dream." + rawValue }
