@@ -136,12 +136,17 @@ import Testing
             let report = try await fixture.platform.dreams.dreamReport(id: dream.id)
             let byPath = Dictionary(report.operations.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
             let tests = try #require(byPath["/lessons/tests.md"], "\(report.refused)")
-            #expect(tests.evidence == [Evidence(sessionID: sessions[0], eventIDs: [
+            #expect(tests.evidence.map(\.sessionID) == [sessions[0]])
+            #expect(tests.evidence.first?.eventIDs == [
                 try #require(claudeEvents[3]["id"]?.stringValue), try #require(claudeEvents[7]["id"]?.stringValue),
-            ])])
+            ])
             #expect(claudeEvents[3]["type"] == "agent.tool_result" && claudeEvents[7]["type"] == "user.message")
+            // Reviewers see the cited imported events quoted as the dreamer read them.
+            let quotes = tests.evidence.first?.quotes.map(\.text) ?? []
+            #expect(quotes.count == 2 && quotes[0].contains("TOOL ERROR Bash") && quotes[1].contains("./scripts/test.sh"), "\(quotes)")
             let tags = try #require(byPath["/lessons/tags.md"], "\(report.refused)")
-            #expect(tags.evidence == [Evidence(sessionID: sessions[1], eventIDs: [try #require(chatEvents[2]["id"]?.stringValue)])])
+            #expect(tags.evidence.map(\.sessionID) == [sessions[1]])
+            #expect(tags.evidence.first?.eventIDs == [try #require(chatEvents[2]["id"]?.stringValue)])
             #expect(chatEvents[2]["type"] == "agent.tool_result")
             #expect(try await fixture.contents(try #require(dream.outputStoreID))["/lessons/tests.md"] == lesson)
         }
