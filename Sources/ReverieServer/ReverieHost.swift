@@ -65,6 +65,8 @@ public final class ReverieHost: Sendable {
     public let runner: SessionRunner?
     /// The dream runner, when models are configured.
     public let dreamRunner: DreamRunner?
+    /// The evaluation runner, when models are configured.
+    public let evaluationRunner: EvaluationRunner?
     let catalog: ModelCatalog?
     public let logger: Logger
     /// Delivers webhooks (nil when delivery is off in this process).
@@ -95,14 +97,21 @@ public final class ReverieHost: Sendable {
                 logger: logger)
             let dreamRunner = DreamRunner(
                 ledger: DreamLedger(store: store), log: log, memory: memory, models: catalog, settings: configuration.dreams, logger: logger)
+            // Evaluation runs are ordinary sessions, started through the same service clients use.
+            let evaluationRunner = EvaluationRunner(
+                store: store, sessions: SessionService(store: store, log: log, memory: memory, driver: runner), logger: logger)
             self.catalog = catalog
             self.runner = runner
             self.dreamRunner = dreamRunner
-            self.platform = Platform(store: store, log: log, memory: memory, driver: runner, dreamScheduler: dreamRunner, webhooks: webhooks)
+            self.evaluationRunner = evaluationRunner
+            self.platform = Platform(
+                store: store, log: log, memory: memory, driver: runner, dreamScheduler: dreamRunner, evaluationScheduler: evaluationRunner,
+                webhooks: webhooks)
         } else {
             self.catalog = nil
             self.runner = nil
             self.dreamRunner = nil
+            self.evaluationRunner = nil
             self.platform = Platform(
                 store: store, log: log, memory: memory, driver: IdleSessionDriver(), dreamScheduler: IdleDreamScheduler(), webhooks: webhooks)
         }
@@ -117,6 +126,7 @@ public final class ReverieHost: Sendable {
         if let webhookDispatcher { services.append(.init(service: webhookDispatcher)) }
         if let runner { services.append(.init(service: runner)) }
         if let dreamRunner { services.append(.init(service: dreamRunner)) }
+        if let evaluationRunner { services.append(.init(service: evaluationRunner)) }
         services.append(.init(service: application))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: signals, logger: logger))
         var failure: (any Error)?
@@ -127,6 +137,7 @@ public final class ReverieHost: Sendable {
         }
         if let runner { await runner.shutdown() }
         if let dreamRunner { await dreamRunner.shutdown() }
+        if let evaluationRunner { await evaluationRunner.shutdown() }
         platform.log.hub.closeAll()
         try? await catalog?.shutdown()
         try await store.close()

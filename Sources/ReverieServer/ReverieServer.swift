@@ -24,6 +24,7 @@ public enum ReverieServer {
         ThreadRoutes(sessions: platform.sessions, log: platform.log, heartbeatSeconds: configuration.heartbeatSeconds).register(on: router)
         MemoryRoutes(memory: platform.memory).register(on: router)
         DreamRoutes(dreams: platform.dreams).register(on: router)
+        EvaluationRoutes(evaluations: platform.evaluations).register(on: router)
         WebhookRoutes(webhooks: platform.webhooks).register(on: router)
         return router
     }

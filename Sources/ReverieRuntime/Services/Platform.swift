@@ -13,16 +13,17 @@ public struct Platform: Sendable {
     public let memory: MemoryService
     public let sessions: SessionService
     public let dreams: DreamService
+    public let evaluations: EvaluationService
     public let webhooks: WebhookService
     /// Where API keys are kept (authentication reads it).
     public let keys: any APIKeyStore
 
     /// Builds the services over `store`. `driver` runs agents (`IdleSessionDriver` stores
-    /// events and runs nothing); `dreamScheduler` runs dreams (`IdleDreamScheduler` leaves
-    /// them pending).
+    /// events and runs nothing); `dreamScheduler` runs dreams and `evaluationScheduler`
+    /// evaluations (the idle ones leave them pending).
     public init(
         store: any Store, log: SessionLog, memory: MemoryService, driver: any SessionDriver, dreamScheduler: any DreamScheduler,
-        webhooks: WebhookContext
+        evaluationScheduler: any EvaluationScheduler = IdleEvaluationScheduler(), webhooks: WebhookContext
     ) {
         self.log = log
         self.memory = memory
@@ -31,6 +32,7 @@ public struct Platform: Sendable {
         environments = EnvironmentService(store: store)
         sessions = SessionService(store: store, log: log, memory: memory, driver: driver)
         dreams = DreamService(store: store, memory: memory, scheduler: dreamScheduler)
+        evaluations = EvaluationService(store: store, scheduler: evaluationScheduler)
         self.webhooks = WebhookService(store: store, context: webhooks)
     }
 }
