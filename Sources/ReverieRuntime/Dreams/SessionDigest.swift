@@ -206,11 +206,17 @@ public struct SessionDigester: Sendable {
 
         var header: [String] = []
         let stop = events.last { $0.type == .sessionStatusIdle }?.fields["stop_reason"]?["type"]?.stringValue
-        header.append("final status: \(session.status.rawValue)\(stop.map { " (\($0))" } ?? "")")
-        if let outcome = session.outcomeEvaluations.last {
-            header.append("outcome: \(outcome.result) after \(outcome.iteration) evaluation(s)")
+        if let imported = session.imported {
+            // A transcript of work done elsewhere: its own verdict, if it has one, is the outcome.
+            header.append("imported transcript (\(imported.source)): work done elsewhere, not run by Reverie")
+            header.append("outcome: \(imported.outcomeSummary.map { "\($0) (as the transcript records)" } ?? "not recorded (ungraded)")")
         } else {
-            header.append("outcome: none defined (ungraded)")
+            header.append("final status: \(session.status.rawValue)\(stop.map { " (\($0))" } ?? "")")
+            if let outcome = session.outcomeEvaluations.last {
+                header.append("outcome: \(outcome.result) after \(outcome.iteration) evaluation(s)")
+            } else {
+                header.append("outcome: none defined (ungraded)")
+            }
         }
         if !memoryReads.isEmpty { header.append("memories read: " + memoryReads.sorted().joined(separator: ", ")) }
         return SessionDigest(

@@ -16,6 +16,9 @@ struct SessionRoutes {
         sessions.post { request, context in
             try JSONResponse.encode(try await self.sessions.createSession(try SessionCreateRequest(try await request.jsonObject(context: context))))
         }
+        sessions.post("import") { request, context in
+            try JSONResponse.encode(try await self.sessions.importSession(try SessionImportRequest(try await request.jsonObject(context: context))))
+        }
         sessions.get { request, _ in
             let query = request.query
             var statuses: Set<SessionStatus> = []
