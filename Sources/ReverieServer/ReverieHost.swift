@@ -67,6 +67,8 @@ public final class ReverieHost: Sendable {
     public let dreamRunner: DreamRunner?
     /// The evaluation runner, when models are configured.
     public let evaluationRunner: EvaluationRunner?
+    /// Carries out memory stores' dream policies, when models are configured.
+    public let dreamPolicyRunner: DreamPolicyRunner?
     let catalog: ModelCatalog?
     public let logger: Logger
     /// Delivers webhooks (nil when delivery is off in this process).
@@ -104,14 +106,19 @@ public final class ReverieHost: Sendable {
             self.runner = runner
             self.dreamRunner = dreamRunner
             self.evaluationRunner = evaluationRunner
-            self.platform = Platform(
+            let platform = Platform(
                 store: store, log: log, memory: memory, driver: runner, dreamScheduler: dreamRunner, evaluationScheduler: evaluationRunner,
                 webhooks: webhooks)
+            self.platform = platform
+            self.dreamPolicyRunner = DreamPolicyRunner(
+                store: store, dreams: platform.dreams, evaluations: platform.evaluations, interval: configuration.dreams.policyCheckInterval,
+                logger: logger)
         } else {
             self.catalog = nil
             self.runner = nil
             self.dreamRunner = nil
             self.evaluationRunner = nil
+            self.dreamPolicyRunner = nil
             self.platform = Platform(
                 store: store, log: log, memory: memory, driver: IdleSessionDriver(), dreamScheduler: IdleDreamScheduler(), webhooks: webhooks)
         }
@@ -127,6 +134,7 @@ public final class ReverieHost: Sendable {
         if let runner { services.append(.init(service: runner)) }
         if let dreamRunner { services.append(.init(service: dreamRunner)) }
         if let evaluationRunner { services.append(.init(service: evaluationRunner)) }
+        if let dreamPolicyRunner { services.append(.init(service: dreamPolicyRunner)) }
         services.append(.init(service: application))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: signals, logger: logger))
         var failure: (any Error)?

@@ -25,6 +25,7 @@ public enum ReverieServer {
         MemoryRoutes(memory: platform.memory).register(on: router)
         DreamRoutes(dreams: platform.dreams).register(on: router)
         EvaluationRoutes(evaluations: platform.evaluations).register(on: router)
+        DreamPolicyRoutes(policies: platform.dreamPolicies).register(on: router)
         WebhookRoutes(webhooks: platform.webhooks).register(on: router)
         return router
     }

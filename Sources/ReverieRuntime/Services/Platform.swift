@@ -14,6 +14,7 @@ public struct Platform: Sendable {
     public let sessions: SessionService
     public let dreams: DreamService
     public let evaluations: EvaluationService
+    public let dreamPolicies: DreamPolicyService
     public let webhooks: WebhookService
     /// Where API keys are kept (authentication reads it).
     public let keys: any APIKeyStore
@@ -33,6 +34,7 @@ public struct Platform: Sendable {
         sessions = SessionService(store: store, log: log, memory: memory, driver: driver)
         dreams = DreamService(store: store, memory: memory, scheduler: dreamScheduler)
         evaluations = EvaluationService(store: store, scheduler: evaluationScheduler)
+        dreamPolicies = DreamPolicyService(store: store)
         self.webhooks = WebhookService(store: store, context: webhooks)
     }
 }

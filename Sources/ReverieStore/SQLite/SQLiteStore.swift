@@ -136,6 +136,7 @@ enum SQLiteMigrations {
         migrator.registerMigration("v5-threads") { db in try db.execute(sql: SQLiteStore.threadsSchema) }
         migrator.registerMigration("v6-webhook-claims", migrate: SQLiteStore.migrateWebhookClaims)
         migrator.registerMigration("v7-evaluations") { db in try db.execute(sql: SQLiteStore.evaluationsSchema) }
+        migrator.registerMigration("v8-dream-policies") { db in try db.execute(sql: SQLiteStore.dreamPoliciesSchema) }
         return migrator
     }
 }
