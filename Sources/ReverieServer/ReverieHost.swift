@@ -27,6 +27,8 @@ public struct HostConfiguration: Sendable {
     public var webhooks: WebhookConfiguration
     /// Where agents' tools run: a bubblewrap sandbox per session (the default), with its limits.
     public var isolation: IsolationSettings
+    /// When an acknowledged write is safe: fsynced (the default) or handed to the OS.
+    public var durability: Durability = .fsync
 
     public init(
         dataDirectory: String = ".reverie", server: ServerConfiguration = ServerConfiguration(), models: ModelCatalogConfiguration? = nil,
@@ -77,7 +79,7 @@ public final class ReverieHost: Sendable {
     public init(configuration: HostConfiguration, logger: Logger = Logger(label: "reverie")) throws {
         self.configuration = configuration
         self.logger = logger
-        let store = try SQLiteStore(path: configuration.databasePath, logger: logger)
+        let store = try SQLiteStore(path: configuration.databasePath, durability: configuration.durability, logger: logger)
         self.store = store
         let log = SessionLog(store: store)
         let memory = MemoryService(store: store)
