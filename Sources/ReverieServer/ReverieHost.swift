@@ -75,32 +75,37 @@ public final class ReverieHost: Sendable {
     public let logger: Logger
     /// Delivers webhooks (nil when delivery is off in this process).
     public let webhookDispatcher: WebhookDispatcher?
+    /// The metrics every layer reports to, served at `/metrics`.
+    public let telemetry: PrometheusTelemetry
 
     public init(configuration: HostConfiguration, logger: Logger = Logger(label: "reverie")) throws {
         self.configuration = configuration
         self.logger = logger
         let store = try SQLiteStore(path: configuration.databasePath, durability: configuration.durability, logger: logger)
         self.store = store
+        let telemetry = PrometheusTelemetry()
+        self.telemetry = telemetry
         let log = SessionLog(store: store)
         let memory = MemoryService(store: store)
         let sealer = try WebhookSecretSealer(key: try WebhookKeyFile.load(directory: configuration.dataDirectory))
         let webhookDispatcher = configuration.webhooks.deliveryEnabled
-            ? WebhookDispatcher(store: store, configuration: configuration.webhooks, sealer: sealer, logger: logger) : nil
+            ? WebhookDispatcher(store: store, configuration: configuration.webhooks, sealer: sealer, logger: logger, telemetry: telemetry) : nil
         self.webhookDispatcher = webhookDispatcher
         let webhooks = WebhookContext(sealer: sealer, urlGuard: WebhookURLGuard(policy: configuration.webhooks.addressPolicy), dispatcher: webhookDispatcher)
         if let models = configuration.models {
-            let catalog = ModelCatalog(configuration: models)
+            let catalog = ModelCatalog(configuration: models, telemetry: telemetry)
             let planes = ExecutionPlanes(
                 tools: configuration.tools, isolation: configuration.isolation, memory: memory, environments: EnvironmentService(store: store),
                 dataDirectory: configuration.dataDirectory, logger: logger)
             let runner = SessionRunner(
                 log: log, models: catalog, configuration: configuration.runtime,
-                makeExecutionPlane: { session, sandbox in planes.plane(for: session, in: sandbox) },
+                makeExecutionPlane: { session, sandbox in ObservedExecutionPlane(base: planes.plane(for: session, in: sandbox), telemetry: telemetry) },
                 makeExtraVolumes: { session in try planes.memoryVolumes(for: session) },
                 turnEndHandler: OutcomeGrader(log: log, models: catalog, logger: logger),
                 logger: logger)
             let dreamRunner = DreamRunner(
-                ledger: DreamLedger(store: store), log: log, memory: memory, models: catalog, settings: configuration.dreams, logger: logger)
+                ledger: DreamLedger(store: store), log: log, memory: memory, models: catalog, settings: configuration.dreams, logger: logger,
+                telemetry: telemetry)
             // Evaluation runs are ordinary sessions, started through the same service clients use.
             let evaluationRunner = EvaluationRunner(
                 store: store, sessions: SessionService(store: store, log: log, memory: memory, driver: runner), logger: logger)
@@ -129,7 +134,8 @@ public final class ReverieHost: Sendable {
     /// `onListening` receives the bound port once the server accepts connections.
     public func run(signals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
         let application = ReverieServer.application(
-            platform: platform, configuration: configuration.server, logger: logger, onListening: onListening)
+            platform: platform, configuration: configuration.server, telemetry: telemetry, statistics: store, logger: logger,
+            onListening: onListening)
         // Services stop in reverse order: the HTTP server first, then the runtime and webhook delivery.
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         if let webhookDispatcher { services.append(.init(service: webhookDispatcher)) }

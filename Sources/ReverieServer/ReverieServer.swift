@@ -9,8 +9,11 @@ import ReverieStore
 /// Builds the HTTP application serving the Managed Agents API over a `Platform`.
 public enum ReverieServer {
     /// The router with every route and middleware.
-    public static func router(platform: Platform, configuration: ServerConfiguration) -> Router<ReverieRequestContext> {
+    public static func router(platform: Platform, configuration: ServerConfiguration, telemetry: PrometheusTelemetry, statistics: any StatisticsStore)
+        -> Router<ReverieRequestContext>
+    {
         let router = Router(context: ReverieRequestContext.self)
+        router.add(middleware: RequestMetricsMiddleware(telemetry: telemetry))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: RequestLimitMiddleware(maxBodyBytes: configuration.maxBodyBytes))
         router.add(middleware: AuthenticationMiddleware(verifier: APIKeyVerifier(
@@ -20,25 +23,26 @@ public enum ReverieServer {
         }
         AgentRoutes(agents: platform.agents).register(on: router)
         EnvironmentRoutes(environments: platform.environments).register(on: router)
-        SessionRoutes(sessions: platform.sessions, log: platform.log, streams: EventStream.Settings(configuration)).register(on: router)
-        ThreadRoutes(sessions: platform.sessions, log: platform.log, streams: EventStream.Settings(configuration)).register(on: router)
+        SessionRoutes(sessions: platform.sessions, log: platform.log, streams: EventStream.Settings(configuration, telemetry: telemetry)).register(on: router)
+        ThreadRoutes(sessions: platform.sessions, log: platform.log, streams: EventStream.Settings(configuration, telemetry: telemetry)).register(on: router)
         MemoryRoutes(memory: platform.memory).register(on: router)
         DreamRoutes(dreams: platform.dreams).register(on: router)
         EvaluationRoutes(evaluations: platform.evaluations).register(on: router)
         DreamPolicyRoutes(policies: platform.dreamPolicies).register(on: router)
+        MetricsRoutes(telemetry: telemetry, statistics: statistics, hub: platform.log.hub).register(on: router)
         WebhookRoutes(webhooks: platform.webhooks).register(on: router)
         return router
     }
 
     /// The application; run it in a `ServiceGroup`. `onListening` receives the bound port.
     public static func application(
-        platform: Platform, configuration: ServerConfiguration, logger: Logger,
+        platform: Platform, configuration: ServerConfiguration, telemetry: PrometheusTelemetry, statistics: any StatisticsStore, logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         let limits = configuration.connections
         let counter = ConnectionCounter()
         return Application(
-            router: router(platform: platform, configuration: configuration),
+            router: router(platform: platform, configuration: configuration, telemetry: telemetry, statistics: statistics),
             server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: limits, counter: counter)])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "reverie"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },

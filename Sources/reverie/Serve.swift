@@ -42,6 +42,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
+    @Option(name: .customLong("log-format"), help: "text (the default) or json (one JSON object per line, with request and session ids).")
+    var logFormat = "text"
+
     @Flag(name: .customLong("no-runtime"), help: "Serve the API without running agents: events are stored, sessions stay idle.")
     var noRuntime = false
 
@@ -116,6 +119,7 @@ struct Serve: AsyncParsableCommand {
     var streamMaxLagEvents = 10_000
 
     func validate() throws {
+        guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
         guard Durability(rawValue: durability) != nil else { throw ValidationError("--durability must be fsync or process") }
         for (name, value) in [("--head-timeout-seconds", headTimeoutSeconds), ("--keep-alive-seconds", keepAliveSeconds),
                               ("--body-timeout-seconds", bodyTimeoutSeconds), ("--write-stall-seconds", writeStallSeconds)]
@@ -154,6 +158,7 @@ struct Serve: AsyncParsableCommand {
     var webhooksRetryMaxSeconds = WebhookRetryPolicy.standard.maxDelay
 
     func run() async throws {
+        if logFormat == "json" { LoggingSystem.bootstrap { JSONLogHandler(label: $0) } }
         var logger = Logger(label: "reverie")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let staticKeys = (ProcessInfo.processInfo.environment["REVERIE_API_KEY"] ?? "")

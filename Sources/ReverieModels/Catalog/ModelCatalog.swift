@@ -34,10 +34,14 @@ public final class ModelCatalog: Sendable {
     public let configuration: ModelCatalogConfiguration
     public let http: ModelHTTPClient
     private let ownsHTTPClient: Bool
+    let telemetry: any Telemetry
 
-    /// - Parameter http: A client to share; when `nil` the catalog makes one and `shutdown()` closes it.
-    public init(configuration: ModelCatalogConfiguration, http: ModelHTTPClient? = nil) {
+    /// - Parameters:
+    ///   - http: A client to share; when `nil` the catalog makes one and `shutdown()` closes it.
+    ///   - telemetry: Told of every model call (each attempt), with its latency, tokens and error.
+    public init(configuration: ModelCatalogConfiguration, http: ModelHTTPClient? = nil, telemetry: any Telemetry = NoTelemetry()) {
         self.configuration = configuration
+        self.telemetry = telemetry
         self.ownsHTTPClient = http == nil
         self.http = http ?? ModelHTTPClient(maxConnectionsPerHost: configuration.maxConnectionsPerHost)
     }
@@ -79,7 +83,9 @@ public final class ModelCatalog: Sendable {
         let upstream = route.upstream(for: modelID)
         return ResolvedModel(
             modelID: modelID, providerName: route.provider, kind: settings.kind, upstreamModel: upstream, retryPolicy: settings.retry,
-            provider: UpstreamModelProvider(base: base, upstreamModel: upstream))
+            provider: ObservedModelProvider(
+                base: UpstreamModelProvider(base: base, upstreamModel: upstream), providerName: route.provider, modelID: modelID,
+                telemetry: telemetry))
     }
 
     /// A ready provider for `modelID`: routed, renamed upstream, retried with the provider's policy.
@@ -102,5 +108,29 @@ struct UpstreamModelProvider: ModelProvider {
         var request = request
         request.model = upstreamModel
         return try await base.complete(request, onEvent: onEvent)
+    }
+}
+
+/// Reports each call's latency, tokens and outcome to `Telemetry`.
+struct ObservedModelProvider: ModelProvider {
+    let base: any ModelProvider
+    let providerName: String
+    let modelID: String
+    let telemetry: any Telemetry
+
+    func complete(_ request: ModelRequest, onEvent: @escaping @Sendable (ModelStreamEvent) async -> Void) async throws -> ModelResponse {
+        let start = ContinuousClock.now
+        do {
+            let response = try await base.complete(request, onEvent: onEvent)
+            telemetry.modelCall(
+                provider: providerName, model: modelID, seconds: (ContinuousClock.now - start).seconds, inputTokens: response.usage.inputTokens,
+                outputTokens: response.usage.outputTokens, error: nil)
+            return response
+        } catch {
+            let kind = (error as? ModelError).map { "\($0.kind)" } ?? (error is CancellationError ? "canceled" : "other")
+            telemetry.modelCall(
+                provider: providerName, model: modelID, seconds: (ContinuousClock.now - start).seconds, inputTokens: 0, outputTokens: 0, error: kind)
+            throw error
+        }
     }
 }

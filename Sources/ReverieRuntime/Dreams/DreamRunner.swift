@@ -18,12 +18,14 @@ public actor DreamRunner: DreamScheduler, Service {
     let models: any ModelRouting
     let settings: DreamSettings
     let logger: Logger
+    let telemetry: any Telemetry
 
     private var tasks: [String: Task<Void, Never>] = [:]
     private var queue: [String] = []
     private var accepting = true
 
-    public init(ledger: DreamLedger, log: SessionLog, memory: MemoryService, models: any ModelRouting, settings: DreamSettings = DreamSettings(), logger: Logger = Logger(label: "reverie.dreams")) {
+    public init(ledger: DreamLedger, log: SessionLog, memory: MemoryService, models: any ModelRouting, settings: DreamSettings = DreamSettings(), logger: Logger = Logger(label: "reverie.dreams"), telemetry: any Telemetry = NoTelemetry()) {
+        self.telemetry = telemetry
         self.ledger = ledger
         self.log = log
         self.memory = memory
@@ -153,6 +155,9 @@ public actor DreamRunner: DreamScheduler, Service {
             next.updatedAt = now
             if next.status.isTerminal { next.endedAt = now }
             return next
+        }
+        if dream.status.isTerminal, let endedAt = dream.endedAt, endedAt == now {
+            telemetry.dreamEnded(status: dream.status.rawValue, seconds: endedAt.timeIntervalSince(dream.createdAt))
         }
         if dream.status == .canceled { throw CancellationError() }
         return dream

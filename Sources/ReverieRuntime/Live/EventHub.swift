@@ -80,6 +80,11 @@ public final class EventHub: Sendable {
         for continuation in targets { continuation.finish() }
     }
 
+    /// The number of live subscribers of every session.
+    public var totalSubscribers: Int {
+        subscribers.withLock { $0.bySession.values.reduce(0) { $0 + $1.count } }
+    }
+
     /// The number of live subscribers of a session.
     public func subscriberCount(sessionID: String) -> Int {
         subscribers.withLock { $0.bySession[sessionID]?.count ?? 0 }

@@ -23,6 +23,7 @@ public final class WebhookDispatcher: Service, Sendable {
     let logger: Logger
     /// Uniform in 0…1, for jitter.
     let random: @Sendable () -> Double
+    let telemetry: any Telemetry
 
     private struct State {
         var inFlight: [String: Int] = [:]
@@ -35,8 +36,10 @@ public final class WebhookDispatcher: Service, Sendable {
 
     public init(
         store: any Store, configuration: WebhookConfiguration, sealer: WebhookSecretSealer, resolver: any HostResolver = SystemHostResolver(),
-        logger: Logger = Logger(label: "reverie.webhooks"), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }
+        logger: Logger = Logger(label: "reverie.webhooks"), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
+        telemetry: any Telemetry = NoTelemetry()
     ) {
+        self.telemetry = telemetry
         self.store = store
         self.configuration = configuration
         self.sealer = sealer
@@ -169,6 +172,7 @@ public final class WebhookDispatcher: Service, Sendable {
         }
         // Shutting down mid-attempt: record nothing; the lease brings the delivery back.
         if Task.isCancelled { return }
+        telemetry.webhookAttempt(succeeded: result.succeeded, seconds: result.latencyMilliseconds / 1000)
         let retryAt = result.succeeded
             ? nil : configuration.retry.delay(afterAttempts: delivery.roundAttempts + 1, random: random()).map { Date().addingTimeInterval($0) }
         let threshold = configuration.disableAfterConsecutiveFailures

@@ -23,8 +23,10 @@ struct EventStream: Sendable {
         var heartbeatSeconds: Double
         var buffer: Int
         var maxLag: Int
+        var telemetry: any Telemetry
 
-        init(_ configuration: ServerConfiguration) {
+        init(_ configuration: ServerConfiguration, telemetry: any Telemetry) {
+            self.telemetry = telemetry
             heartbeatSeconds = configuration.heartbeatSeconds
             buffer = max(1, configuration.streamBufferEvents)
             maxLag = max(1, configuration.streamMaxLagEvents)
@@ -86,11 +88,16 @@ struct EventStream: Sendable {
         var cursor = startSequence
         do {
             try await stream(from: &cursor, to: &writer)
+            settings.telemetry.streamEnded(reason: "finished")
         } catch is FellBehind {
+            settings.telemetry.streamEnded(reason: "fell_behind")
             let lastID = cursor > 0 ? try? await log.events(sessionID: sessionID, after: cursor - 1, limit: 1).first?.id : nil
             var comment = ": reverie: disconnected because this stream fell more than \(settings.maxLag) events behind the log; "
             comment += "reconnect with Last-Event-ID\(lastID.map { ": \($0)" } ?? "") to resume where it stopped\n\n"
             try await writer.write(ByteBuffer(string: comment))
+        } catch {
+            settings.telemetry.streamEnded(reason: "client_gone")
+            throw error
         }
     }
 
