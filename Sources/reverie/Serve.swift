@@ -91,6 +91,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-model-calls-per-turn"), help: "Model calls one turn may make before the session stops with an error.")
     var maxModelCallsPerTurn = 100
 
+    @Option(name: .customLong("max-failed-resumptions"), help: "A session whose resumption after a restart failed or crashed the server this many times in a row is stopped instead of resumed again.")
+    var maxFailedResumptions = 3
+
     @Option(name: .customLong("max-concurrent-threads"), help: "Child threads of one session that run at once; more wait.")
     var maxConcurrentThreads = 25
 
@@ -126,7 +129,7 @@ struct Serve: AsyncParsableCommand {
         where !(value > 0 && value.isFinite) {
             throw ValidationError("\(name) must be more than 0")
         }
-        for (name, value) in [("--max-model-calls-per-turn", maxModelCallsPerTurn), ("--max-concurrent-threads", maxConcurrentThreads),
+        for (name, value) in [("--max-model-calls-per-turn", maxModelCallsPerTurn), ("--max-failed-resumptions", maxFailedResumptions), ("--max-concurrent-threads", maxConcurrentThreads),
                               ("--bash-output-characters", bashOutputCharacters), ("--stream-buffer-events", streamBufferEvents),
                               ("--stream-max-lag-events", streamMaxLagEvents)] where value < 1 {
             throw ValidationError("\(name) must be at least 1")
@@ -201,6 +204,7 @@ struct Serve: AsyncParsableCommand {
         }
         var hostConfiguration = configuration
         hostConfiguration.isolation = isolation
+        hostConfiguration.runtime.maxFailedResumptions = maxFailedResumptions
         hostConfiguration.durability = Durability(rawValue: durability) ?? .fsync
         let host = try ReverieHost(configuration: hostConfiguration, logger: logger)
         if staticKeys.isEmpty, try await host.store.listAPIKeys().allSatisfy({ $0.revokedAt != nil }) {

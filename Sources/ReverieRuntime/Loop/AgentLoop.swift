@@ -38,6 +38,11 @@ struct AgentLoop: Sendable {
         case interrupted
         /// The process is shutting down; the thread stays running and resumes at the next start.
         case shutdown
+
+        var isFailure: Bool {
+            if case .failed = self { return true }
+            return false
+        }
     }
 
     func run(resuming: Bool) async -> Ending {
@@ -58,8 +63,20 @@ struct AgentLoop: Sendable {
         }
     }
 
+    /// Whether the log holds a `user.interrupt` sent while the session was running that no
+    /// `session.status_idle` has answered.
+    static func hasUnansweredInterrupt(_ events: [SessionEvent]) -> Bool {
+        guard let running = events.lastIndex(where: { $0.type == .sessionStatusRunning }),
+            let interrupt = events.lastIndex(where: { $0.type == .userInterrupt && $0.threadID == nil }), interrupt > running
+        else { return false }
+        return !events[running...].contains { $0.type == .sessionStatusIdle }
+    }
+
     private func drive(_ view: EventLogView, resuming: Bool) async throws -> Ending {
         try await view.refresh()
+        // An interrupt stored while no loop ran (the process died, or was starting) is honoured
+        // before anything else happens.
+        if scope.isPrimary, Self.hasUnansweredInterrupt(view.events) { control.interrupt() }
         if resuming { try await closeInterruptedWork(view) }
         if scope.isPrimary {
             if try await log.header(id: sessionID)?.status != .running { try await view.append([scope.runningEvent()]) }

@@ -86,6 +86,22 @@ public struct SessionLog: Sendable {
         try await store.activeSessionIDs()
     }
 
+    /// Resumptions started since one last ended without failing.
+    public func resumptionCount(sessionID: String) async throws -> Int {
+        try await store.resumptionCount(sessionID: sessionID)
+    }
+
+    /// Counts a resumption starting.
+    @discardableResult
+    public func recordResumption(sessionID: String) async throws -> Int {
+        try await store.recordResumption(sessionID: sessionID)
+    }
+
+    /// A resumption ended without failing.
+    public func clearResumptions(sessionID: String) async throws {
+        try await store.clearResumptions(sessionID: sessionID)
+    }
+
     /// Sessions with a child thread still running (to resume after a restart).
     public func sessionIDsWithActiveThreads() async throws -> [String] {
         try await store.sessionIDsWithActiveThreads()

@@ -21,6 +21,9 @@ public struct RuntimeConfiguration: Sendable {
     /// after the session stops working; nil keeps it while the server runs. Files stay either
     /// way: the next turn opens a fresh sandbox on the same folder, with a new shell.
     public var sandboxIdleTimeout: Duration?
+    /// A session whose resumption at start-up failed or whose process died this many times in a
+    /// row is not resumed again: it is stopped with a `session.error` and goes idle.
+    public var maxFailedResumptions: Int = 3
 
     public init(
         dataDirectory: String, maxTokens: Int = 8192, maxModelCallsPerTurn: Int = 100, maxConcurrentThreads: Int = 25,

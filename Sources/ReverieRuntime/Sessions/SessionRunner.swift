@@ -59,7 +59,14 @@ public actor SessionRunner: SessionDriver, Service {
     public func run() async throws {
         let active = try await log.activeSessionIDs()
         for id in active {
+            // A session that keeps failing or crashing the process when resumed is stopped instead.
+            let failed = (try? await log.resumptionCount(sessionID: id)) ?? 0
+            if failed >= configuration.maxFailedResumptions {
+                await stopCrashLooping(sessionID: id, failed: failed)
+                continue
+            }
             logger.info("resuming session", metadata: ["session": "\(id)"])
+            _ = try? await log.recordResumption(sessionID: id)
             start(sessionID: id, resuming: true)
         }
         // Threads left running under a coordinator that had already gone idle resume on their own.
@@ -177,6 +184,8 @@ public actor SessionRunner: SessionDriver, Service {
             } catch {
                 ending = await recordStartFailure(sessionID: sessionID, error: error)
             }
+            // A resumption that ended without failing (or was stopped by a shutdown) breaks the run.
+            if resuming, !ending.isFailure { try? await log.clearResumptions(sessionID: sessionID) }
             resuming = false
             // Events that arrived while the loop was finishing (after any interrupt) get a fresh loop.
             guard ending != .shutdown, accepting, !Task.isCancelled, control.takeWakeRequest() else { break }
@@ -227,6 +236,23 @@ public actor SessionRunner: SessionDriver, Service {
         events.append(SessionEvent(type: .sessionStatusIdle, fields: ["stop_reason": ["type": "end_turn"]]))
         _ = try? await log.append(events, to: sessionID)
         return .failed(message)
+    }
+
+    /// Stops a session that failed or crashed the process on each of its last resumptions, so it
+    /// can be read, archived or deleted; a new message starts it afresh.
+    private func stopCrashLooping(sessionID: String, failed: Int) async {
+        logger.error("not resuming a session that failed when resumed", metadata: ["session": "\(sessionID)", "attempts": "\(failed)"])
+        let message = """
+            The session was stopped: its last \(failed) resumptions after a restart failed or ended with the server process \
+            dying. Its log is intact; send a new message to start a fresh turn.
+            """
+        _ = try? await log.append([
+            SessionEvent(type: .sessionError, fields: [
+                "error": ["type": "unknown_error", "message": .string(message), "retry_status": ["type": "terminal"]],
+            ]),
+            SessionEvent(type: .sessionStatusIdle, fields: ["stop_reason": ["type": "end_turn"]]),
+        ], to: sessionID)
+        try? await log.clearResumptions(sessionID: sessionID)
     }
 
     /// Sessions with a loop running now (for tests and diagnostics).

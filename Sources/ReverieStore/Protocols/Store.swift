@@ -64,6 +64,13 @@ public protocol SessionStore: Sendable {
     func deleteSession(id: String, check: @Sendable (SessionHeader) throws -> Void) async throws
     /// Sessions whose status is `running` or `rescheduling` (to resume after a restart).
     func activeSessionIDs() async throws -> [String]
+    /// Resumptions of the session started since one last ended without failing (each one a
+    /// resumption that failed or whose process died).
+    func resumptionCount(sessionID: String) async throws -> Int
+    /// Counts one more resumption starting; returns the new count.
+    func recordResumption(sessionID: String) async throws -> Int
+    /// A resumption ended without failing: the count starts again.
+    func clearResumptions(sessionID: String) async throws
 }
 
 /// Filters for listing sessions.

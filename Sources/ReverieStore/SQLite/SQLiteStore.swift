@@ -140,6 +140,7 @@ enum SQLiteMigrations {
         migrator.registerMigration("v6-webhook-claims", migrate: SQLiteStore.migrateWebhookClaims)
         migrator.registerMigration("v7-evaluations") { db in try db.execute(sql: SQLiteStore.evaluationsSchema) }
         migrator.registerMigration("v8-dream-policies") { db in try db.execute(sql: SQLiteStore.dreamPoliciesSchema) }
+        migrator.registerMigration("v9-session-resumptions") { db in try db.execute(sql: SQLiteStore.resumptionsSchema) }
         return migrator
     }
 }
