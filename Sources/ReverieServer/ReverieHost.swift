@@ -27,6 +27,8 @@ public struct HostConfiguration: Sendable {
     public var webhooks: WebhookConfiguration
     /// Where agents' tools run: a bubblewrap sandbox per session (the default), with its limits.
     public var isolation: IsolationSettings
+    /// Leases of the work queues of `self_hosted` environments.
+    public var work: WorkQueueSettings = WorkQueueSettings()
 
     public init(
         dataDirectory: String = ".reverie", server: ServerConfiguration = ServerConfiguration(), models: ModelCatalogConfiguration? = nil,
@@ -81,15 +83,16 @@ public final class ReverieHost: Sendable {
         let webhookDispatcher = configuration.webhooks.deliveryEnabled
             ? WebhookDispatcher(store: store, configuration: configuration.webhooks, sealer: sealer, logger: logger) : nil
         self.webhookDispatcher = webhookDispatcher
+        let workQueue = WorkQueue(store: store, settings: configuration.work)
         let webhooks = WebhookContext(sealer: sealer, urlGuard: WebhookURLGuard(policy: configuration.webhooks.addressPolicy), dispatcher: webhookDispatcher)
         if let models = configuration.models {
             let catalog = ModelCatalog(configuration: models)
             let planes = ExecutionPlanes(
                 tools: configuration.tools, isolation: configuration.isolation, memory: memory, environments: EnvironmentService(store: store),
-                dataDirectory: configuration.dataDirectory, logger: logger)
+                dataDirectory: configuration.dataDirectory, workQueue: workQueue, logger: logger)
             let runner = SessionRunner(
                 log: log, models: catalog, configuration: configuration.runtime,
-                makeExecutionPlane: { session, sandbox in planes.plane(for: session, in: sandbox) },
+                makeExecutionPlane: { session, sandbox in await planes.plane(for: session, in: sandbox) },
                 makeExtraVolumes: { session in try planes.memoryVolumes(for: session) },
                 turnEndHandler: OutcomeGrader(log: log, models: catalog, logger: logger),
                 logger: logger)
@@ -98,13 +101,15 @@ public final class ReverieHost: Sendable {
             self.catalog = catalog
             self.runner = runner
             self.dreamRunner = dreamRunner
-            self.platform = Platform(store: store, log: log, memory: memory, driver: runner, dreamScheduler: dreamRunner, webhooks: webhooks)
+            self.platform = Platform(
+                store: store, log: log, memory: memory, driver: runner, dreamScheduler: dreamRunner, webhooks: webhooks, workQueue: workQueue)
         } else {
             self.catalog = nil
             self.runner = nil
             self.dreamRunner = nil
             self.platform = Platform(
-                store: store, log: log, memory: memory, driver: IdleSessionDriver(), dreamScheduler: IdleDreamScheduler(), webhooks: webhooks)
+                store: store, log: log, memory: memory, driver: IdleSessionDriver(), dreamScheduler: IdleDreamScheduler(), webhooks: webhooks,
+                workQueue: workQueue)
         }
     }
     /// Runs until a shutdown signal (or until the surrounding task is cancelled).

@@ -16,6 +16,8 @@ public enum ResourceID {
     public static let dream = "drm"
     public static let outcome = "outc"
     public static let apiKey = "apikey"
+    public static let environmentKey = "envkey"
+    public static let work = "work"
     public static let webhookEndpoint = "whep"
     public static let webhookEvent = "wevt"
     public static let webhookDelivery = "whdl"

@@ -35,6 +35,9 @@ struct AgentLoop: Sendable {
         case failed(String)
         /// Tool calls wait for the user: a confirmation (`always_ask`) or a custom tool's result.
         case requiresAction
+        /// Built-in tool calls wait for a worker of the session's `self_hosted` environment; the
+        /// thread stays running, and a `user.tool_result` wakes it.
+        case awaitingWorker
         case interrupted
         /// The process is shutting down; the thread stays running and resumes at the next start.
         case shutdown
@@ -88,6 +91,8 @@ struct AgentLoop: Sendable {
                 switch try await handleCalls(state.pending, view: view) {
                 case .waiting:
                     return .requiresAction
+                case .awaitingWorker:
+                    return .awaitingWorker
                 case .progressed(carried: nil):
                     continue
                 case .progressed(carried: let result?):
@@ -184,12 +189,15 @@ struct AgentLoop: Sendable {
         /// call is now answered (the model is called next).
         case progressed(carried: SessionEvent?)
         case waiting
+        case awaitingWorker
     }
 
     /// Runs, denies or holds the pending calls. Calls waiting for the user (custom tools,
-    /// `always_ask` without an answer) leave the thread idle with `requires_action`.
+    /// `always_ask` without an answer) leave the thread idle with `requires_action`; calls
+    /// waiting only for a worker leave it running.
     private func handleCalls(_ pending: [TurnState.PendingCall], view: EventLogView) async throws -> CallsResult {
         var waiting: [String] = []
+        var awaitingWorker = false
         var progressed = false
         var carried: SessionEvent?
         for (index, call) in pending.enumerated() {
@@ -199,19 +207,28 @@ struct AgentLoop: Sendable {
             case .wait:
                 waiting.append(call.eventID)
                 continue
+            case .awaitWorker:
+                awaitingWorker = true
+                continue
             case .deny(let reason):
                 result = StepEvents.toolResult(call.eventID, .error(reason))
             case .run:
                 result = try await execute(call)
             }
             progressed = true
-            if index == pending.count - 1, waiting.isEmpty {
+            if index == pending.count - 1, waiting.isEmpty, !awaitingWorker {
                 carried = result
             } else {
                 try await view.append([result])
             }
         }
         if progressed { return .progressed(carried: carried) }
+        if waiting.isEmpty, awaitingWorker {
+            try await toolbox.requestWorker(sessionID: sessionID)
+            return .awaitingWorker
+        }
+        // Calls for a worker wait too: it takes the session while it stays queued.
+        if awaitingWorker { try await toolbox.requestWorker(sessionID: sessionID) }
         try await view.append([scope.idleEvent(["type": "requires_action", "event_ids": .array(waiting.map(JSONValue.string))])])
         return .waiting
     }

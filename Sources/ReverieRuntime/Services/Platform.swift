@@ -14,6 +14,8 @@ public struct Platform: Sendable {
     public let sessions: SessionService
     public let dreams: DreamService
     public let webhooks: WebhookService
+    /// The work queues of `self_hosted` environments.
+    public let work: WorkQueue
     /// Where API keys are kept (authentication reads it).
     public let keys: any APIKeyStore
 
@@ -22,8 +24,9 @@ public struct Platform: Sendable {
     /// them pending).
     public init(
         store: any Store, log: SessionLog, memory: MemoryService, driver: any SessionDriver, dreamScheduler: any DreamScheduler,
-        webhooks: WebhookContext
+        webhooks: WebhookContext, workQueue: WorkQueue? = nil
     ) {
+        self.work = workQueue ?? WorkQueue(store: store)
         self.log = log
         self.memory = memory
         self.keys = store
