@@ -24,7 +24,9 @@ struct WorkQueueClient: Sendable {
 
     func poll(key: String, blockMilliseconds: Int) async throws -> JSONValue? {
         let reply = try await send(.GET, "/v1/environments/\(environmentID)/work/poll?block_ms=\(blockMilliseconds)", credential: key, timeout: .seconds(10))
-        return reply.isNull ? nil : reply
+        // An empty queue answers `null` (not `nil`: JSONValue is itself nil-expressible).
+        if reply.isNull { return Optional<JSONValue>.none }
+        return reply
     }
 
     func acknowledge(_ workID: String, key: String) async throws {
