@@ -272,3 +272,46 @@ def test_work_endpoints_errors_as_the_sdk_reads_them(make_server) -> None:
         worker.beta.environments.work.retrieve("work_missing", environment_id=environment.id)
     stats = client.beta.environments.work.stats(environment.id)
     assert (stats.depth, stats.pending, stats.oldest_queued_at) == (0, 0, None)
+
+
+def test_environment_worker_mounts_the_sessions_memory_with_the_items_token(make_server, mock_llm, tmp_path: Path) -> None:
+    mock = mock_llm({"rules": [
+        {"name": "finish", "last_user_contains": "wrote 13 bytes", "reply": "Remembered."},
+        {"name": "start", "last_user_contains": "remember", "reply": [
+            {"type": "tool_use", "name": "read", "input": {"file_path": "/mnt/memory/notes/prefs.md"}}]},
+        {"name": "after read", "last_user_contains": "likes tea", "reply": [
+            {"type": "tool_use", "name": "write", "input": {"file_path": "/mnt/memory/notes/lesson.md", "content": "ask about tea"}}]},
+    ]})
+    server = make_server(runtime=True, env={"ANTHROPIC_BASE_URL": mock.url})
+    client = server.client()
+    store = client.beta.memory_stores.create(name="notes")
+    client.beta.memory_stores.memories.create(store.id, path="/prefs.md", content="likes tea")
+    environment = client.beta.environments.create(name="memory", config={"type": "self_hosted"})
+    agent = make_agent(client, tools=TOOLSET)
+    session = client.beta.sessions.create(
+        agent=agent.id, environment_id=environment.id,
+        resources=[{"type": "memory_store", "memory_store_id": store.id, "access": "read_write"}])
+    key = create_key(server, environment.id)["key"]
+    worker = run_worker(server, environment.id, key, tmp_path / "workdir")
+    try:
+        client.beta.sessions.events.send(session.id, events=[user_message("Please remember.")])
+        wait_for(client, session.id, turn_ended, timeout=30)
+        # The SDK's worker mounts the store where the session resource's `mount_path` says, and
+        # uploads changed files (through the memories endpoints, with the item's token) when it
+        # finishes the session, after max_idle.
+        deadline = time.monotonic() + 20
+        while True:
+            paths = [memory.path for memory in client.beta.memory_stores.memories.list(store.id)]
+            if "/lesson.md" in paths:
+                break
+            assert time.monotonic() < deadline, f"the worker did not sync the memory back: {paths}"
+            time.sleep(0.3)
+    finally:
+        worker.stop()
+    assert worker.error is None, worker.error
+    results = [event for event in client.beta.sessions.events.list(session.id, limit=1000) if event.type == "user.tool_result"]
+    assert "likes tea" in results[0].content[0].text
+    # The change is the session's agent's, made through its mount.
+    lesson = next(memory for memory in client.beta.memory_stores.memories.list(store.id) if memory.path == "/lesson.md")
+    versions = list(client.beta.memory_stores.memory_versions.list(store.id, memory_id=lesson.id))
+    assert versions[0].created_by.type == "session_actor" and versions[0].created_by.session_id == session.id

@@ -4,7 +4,8 @@ import ReverieRuntime
 
 /// What a worker's credential may reach. An API key reaches everything; an environment key
 /// only its environment's work queue and its sessions' events; a work item's sessions token
-/// only that item's heartbeat and stop and its session's events. A session of another
+/// only that item's heartbeat and stop, its session's events and the memories of the memory
+/// stores attached to that session. A session of another
 /// environment reads as not found, so a key learns nothing of what it cannot touch.
 struct CredentialScope: Sendable {
     let log: SessionLog
@@ -29,6 +30,19 @@ struct CredentialScope: Sendable {
             // A sessions token runs only its own item's lease.
             guard parts.count == 6, parts[4] == workItem.id, ["heartbeat", "stop"].contains(parts[5]), method == .post else {
                 throw Self.outOfScope
+            }
+        case "memory_stores" where workItem != nil && parts.count >= 4 && parts[3] == "memories":
+            // A work item's token mounts its session's memory stores, as the SDK's worker does:
+            // the memories of a store attached to the session, read-only ones only to read.
+            guard let workItem else { throw Self.outOfScope }
+            let session = try await log.session(id: workItem.sessionID)
+            let mount = session.resources.lazy.compactMap { resource -> MemoryStoreMount? in
+                if case .memoryStore(let mount) = resource, mount.memoryStoreID == parts[2] { return mount }
+                return nil
+            }.first
+            guard let mount else { throw APIError.notFound("memory store", parts[2]) }
+            if method != .get, mount.access == .readOnly {
+                throw APIError(.permission, "memory store '\(parts[2])' is attached to this session read-only")
             }
         case "sessions":
             guard Self.isSessionEventRoute(parts, method: method) else { throw Self.outOfScope }
