@@ -11,6 +11,16 @@ struct WorkQueueClient: Sendable {
     let baseURL: String
     let environmentID: String
     let workerID: String
+    /// Its connection pool must hold every slot's event stream (open for as long as the slot
+    /// serves a session) besides its requests: see `makeHTTPClient`.
+    let http: HTTPClient
+
+    /// An HTTP client for `slots` sessions served at once: an event stream and a request each.
+    static func makeHTTPClient(slots: Int) -> HTTPClient {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(8, slots * 2 + 4)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
 
     /// A reply that is not a success: its status and the API's error type.
     struct Failure: Error, CustomStringConvertible {
@@ -68,7 +78,7 @@ struct WorkQueueClient: Sendable {
         var request = HTTPClientRequest(url: baseURL + "/v1/sessions/\(sessionID)/events/stream")
         request.headers.add(name: "authorization", value: "Bearer \(credential)")
         request.headers.add(name: "accept", value: "text/event-stream")
-        let response = try await HTTPClient.shared.execute(request, timeout: .hours(24))
+        let response = try await http.execute(request, timeout: .hours(24))
         guard response.status == .ok else {
             let body = try await response.body.collect(upTo: 1 << 20)
             throw Self.failure(status: Int(response.status.code), body: Data(buffer: body))
@@ -94,7 +104,7 @@ struct WorkQueueClient: Sendable {
             request.headers.add(name: "content-type", value: "application/json")
             request.body = .bytes(ByteBuffer(data: try JSONCoding.data(json)))
         }
-        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(Int64(timeout.components.seconds)))
+        let response = try await http.execute(request, timeout: .seconds(Int64(timeout.components.seconds)))
         let body = Data(buffer: try await response.body.collect(upTo: 64 << 20))
         guard (200..<300).contains(Int(response.status.code)) else { throw Self.failure(status: Int(response.status.code), body: body) }
         return (try? JSONCoding.decode(JSONValue.self, from: body)) ?? .null

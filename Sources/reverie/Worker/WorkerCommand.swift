@@ -69,20 +69,27 @@ struct WorkerCommand: AsyncParsableCommand {
         var base = url
         while base.hasSuffix("/") { base.removeLast() }
         let id = workerID ?? "\(ProcessInfo.processInfo.hostName)-\(UUID().uuidString.prefix(12).lowercased())"
-        let client = WorkQueueClient(baseURL: base, environmentID: environment, workerID: id)
+        let http = WorkQueueClient.makeHTTPClient(slots: concurrency)
+        let client = WorkQueueClient(baseURL: base, environmentID: environment, workerID: id, http: http)
         let server = WorkItemServer(client: client, key: key, maxIdle: .milliseconds(Int64(maxIdleSeconds * 1000)), logger: logger)
         let planes = WorkerPlanes(
             dataDirectory: dataDirectory, isolation: isolation,
             egress: EgressPolicy(mode: network == "unrestricted" ? .unrestricted : .none), logger: logger)
         FileHandle.standardError.write(Data("reverie worker \(id) serving \(environment) at \(base) (\(concurrency) at once)\n".utf8))
         let (key, workerLogger) = (self.key, logger)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<concurrency {
-                group.addTask { try await Self.serveForever(client: client, server: server, planes: planes, key: key, logger: workerLogger) }
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<concurrency {
+                    group.addTask { try await Self.serveForever(client: client, server: server, planes: planes, key: key, logger: workerLogger) }
+                }
+                try await group.next()
+                group.cancelAll()
             }
-            try await group.next()
-            group.cancelAll()
+        } catch {
+            try? await http.shutdown()
+            throw error
         }
+        try await http.shutdown()
     }
 
     /// One slot: poll, serve what comes, repeat. A refused key ends the worker.

@@ -15,6 +15,10 @@ public final class WorkQueue: Sendable {
     private let arrivals = WorkArrivals()
     /// When each worker (by `Anthropic-Worker-ID`) last polled, per environment.
     private let pollers = Mutex<[String: [String: ContinuousClock.Instant]]>([:])
+    /// Sessions known to have a live item, so the loop's `demand` before each wait for a worker
+    /// costs no write. Only `stop` ends an item (a `stopping` one ends when its lease lapses,
+    /// and `stop` made it `stopping`), and `stop` forgets the session.
+    private let live = Mutex<Set<String>>([])
 
     public init(store: any Store, settings: WorkQueueSettings = WorkQueueSettings()) {
         self.store = store
@@ -24,8 +28,13 @@ public final class WorkQueue: Sendable {
     // MARK: the runtime's side
 
     /// Makes sure the session has a live work item, queueing one if not; returns it.
+    public func demand(sessionID: String, environmentID: String) async throws {
+        if live.withLock({ $0.contains(sessionID) }) { return }
+        try await ensureItem(sessionID: sessionID, environmentID: environmentID)
+    }
+
     @discardableResult
-    public func demand(sessionID: String, environmentID: String) async throws -> WorkItem {
+    private func ensureItem(sessionID: String, environmentID: String) async throws -> WorkItem {
         let ttl = settings.leaseTTLSeconds
         let (item, created) = try await store.ensureWorkItem(sessionID: sessionID, environmentID: environmentID) {
             let now = Timestamp.now()
@@ -33,6 +42,7 @@ public final class WorkQueue: Sendable {
                 id: ResourceID.make(ResourceID.work, at: now), environmentID: environmentID, sessionID: sessionID, createdAt: now, leaseTTLSeconds: ttl)
         }
         if created { arrivals.signal(environmentID) }
+        if item.isLive, item.state != .stopping { live.withLock { _ = $0.insert(sessionID) } }
         return item
     }
 
@@ -102,8 +112,9 @@ public final class WorkQueue: Sendable {
         let item = try await store.updateWorkItem(environmentID: environmentID, id: id) { current in
             (try current.settled(at: Date()).stopped(force: force, at: Timestamp.now()), ())
         }.0
+        live.withLock { _ = $0.remove(item.sessionID) }
         if item.state == .stopped, try await store.sessionHeader(id: item.sessionID)?.status == .running {
-            try await demand(sessionID: item.sessionID, environmentID: environmentID)
+            try await ensureItem(sessionID: item.sessionID, environmentID: environmentID)
         }
         return item
     }
