@@ -160,6 +160,30 @@ import Testing
         }
     }
 
+    @Test func anInterruptEndsTheWaitAndALateResultIsRefused() async throws {
+        try await Self.withHarness(leaseTTL: 30) { harness in
+            let server = harness.server
+            let fixture = try await SelfHostedFixture.make(on: server)
+            let session = try await fixture.makeSession()
+            try await server.say(session, "go")
+            let item = try await fixture.claim()
+            let use = try #require(try await server.events(session).ofType("agent.tool_use").first)
+            // No loop runs while the call waits for the worker; the interrupt still ends the turn.
+            try await server.send(session, [["type": "user.interrupt"]])
+            let events = try await server.waitForIdle(session)
+            let closed = try #require(events.ofType("agent.tool_result").first)
+            #expect(closed["tool_use_id"] == use["id"] && closed["is_error"] == true)
+            #expect(events.last?["stop_reason"] == ["type": "end_turn"])
+            let late = try await fixture.postResult(
+                session, toolUseID: use["id"]?.stringValue ?? "", text: "served-late", credential: SelfHostedFixture.sessionsToken(item))
+            #expect(late.status == 400)
+            // The item outlives the turn until its worker stops it; an idle session gets no new one.
+            let workID = try #require(item["id"]?.stringValue)
+            #expect(try await fixture.call(.POST, fixture.work + "/\(workID)/stop", json: ["force": true]).json["state"] == "stopped")
+            #expect(try await fixture.pollsNothing(blockMilliseconds: 50))
+        }
+    }
+
     @Test func theServerRestartedWhileAnItemIsLeasedLosesNothing() async throws {
         try await Self.withHarness(leaseTTL: 30) { harness in
             let fixture = try await SelfHostedFixture.make(on: harness.server)

@@ -55,7 +55,14 @@ extension SQLiteStore {
     public func claimWorkItem(
         environmentID: String, claimable: @Sendable (WorkItem) -> Bool, claim: @Sendable (WorkItem) -> WorkItem
     ) async throws -> WorkItem? {
-        try await write { db in
+        // Most polls find nothing: look first without taking the writer.
+        let candidates = try await read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT * FROM work_items WHERE environment_id = ? AND state IN ('queued', 'starting', 'active')", arguments: [environmentID]
+            ).map(Self.workItem)
+        }
+        guard candidates.contains(where: claimable) else { return nil }
+        return try await write { db in
             let rows = try Row.fetchCursor(
                 db, sql: "SELECT * FROM work_items WHERE environment_id = ? AND state IN ('queued', 'starting', 'active') ORDER BY created_at, id",
                 arguments: [environmentID])

@@ -67,9 +67,9 @@ public final class WorkQueue: Sendable {
             let generation = arrivals.generation(environmentID)
             if let item = try await claim(environmentID: environmentID, workerID: workerID, reclaimAfter: reclaimAfter) { return item }
             let left = deadline - ContinuousClock.now
-            // Leases lapse without an arrival: look again at least every 100 ms while blocking.
+            // Leases lapse without an arrival: look again at least every 250 ms while blocking.
             guard left > .zero else { return nil }
-            await arrivals.wait(environmentID, after: generation, timeout: min(left, .milliseconds(100)))
+            await arrivals.wait(environmentID, after: generation, timeout: min(left, .milliseconds(250)))
             try Task.checkCancellation()
         }
     }
