@@ -35,9 +35,6 @@ struct AgentLoop: Sendable {
         case failed(String)
         /// Tool calls wait for the user: a confirmation (`always_ask`) or a custom tool's result.
         case requiresAction
-        /// Built-in tool calls wait for a worker of the session's `self_hosted` environment; the
-        /// thread stays running, and a `user.tool_result` wakes it.
-        case awaitingWorker
         case interrupted
         /// The process is shutting down; the thread stays running and resumes at the next start.
         case shutdown
@@ -92,7 +89,10 @@ struct AgentLoop: Sendable {
                 case .waiting:
                     return .requiresAction
                 case .awaitingWorker:
-                    return .awaitingWorker
+                    // The worker's results (or an interrupt) wake this loop where it stands: no
+                    // new loop, no re-read of the log, for every tool call.
+                    try await control.waitForWake()
+                    continue
                 case .progressed(carried: nil):
                     continue
                 case .progressed(carried: let result?):
@@ -189,6 +189,7 @@ struct AgentLoop: Sendable {
         /// call is now answered (the model is called next).
         case progressed(carried: SessionEvent?)
         case waiting
+        /// Only a worker's results are awaited: the thread stays running and waits for them.
         case awaitingWorker
     }
 

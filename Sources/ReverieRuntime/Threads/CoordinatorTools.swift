@@ -31,7 +31,6 @@ enum CoordinatorTools {
                 lines.append("\(head) FAILED: \(message)")
             case .interrupted?: lines.append("\(head) was interrupted before it finished.")
             case .requiresAction?: lines.append("\(head) is waiting for the user to answer its tool calls.")
-            case .awaitingWorker?: lines.append("\(head) is waiting for a worker to run its tool calls.")
             case .shutdown?, nil: lines.append("\(head) has not finished.")
             }
         }

@@ -159,7 +159,10 @@ actor ThreadScheduler {
     /// calls), or notes the input for the run in progress.
     func wake(_ threadID: String) {
         switch members[threadID]?.phase {
-        case .running?: members[threadID]?.wake = true
+        case .running?:
+            members[threadID]?.wake = true
+            // A thread waiting for a worker's results waits inside its run.
+            members[threadID]?.control?.requestWake()
         case .idle?, .waiting?: schedule(threadID)
         case .queued?, nil: break
         }
@@ -294,7 +297,7 @@ actor ThreadScheduler {
         members[threadID]?.task = nil
         members[threadID]?.control = nil
         members[threadID]?.ending = ending
-        members[threadID]?.phase = ending == .requiresAction || ending == .awaitingWorker ? .waiting : .idle
+        members[threadID]?.phase = ending == .requiresAction ? .waiting : .idle
         if members[threadID]?.wake == true, ending != .shutdown {
             members[threadID]?.wake = false
             schedule(threadID)
