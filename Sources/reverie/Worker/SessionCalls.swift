@@ -13,6 +13,12 @@ struct SessionCalls: Sendable {
         var threadID: String?
     }
 
+    /// The event types the worker reads; it skips the rest of the stream without decoding them.
+    static let relevantTypes: Set<String> = [
+        "agent.tool_use", "agent.tool_result", "user.tool_result", "user.tool_confirmation", "session.status_idle", "session.status_running",
+        "session.status_terminated", "session.deleted", "user.message", "agent.message", "span.model_request_start",
+    ]
+
     private var seen: Set<String> = []
     private var calls: [String: Call] = [:]
     private var order: [String] = []

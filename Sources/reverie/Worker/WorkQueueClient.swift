@@ -86,7 +86,7 @@ struct WorkQueueClient: Sendable {
         try await onOpen()
         var parser = ServerSentEventParser()
         for try await chunk in response.body {
-            for event in parser.feed(chunk.readableBytesView) where event.event != "ping" {
+            for event in parser.feed(chunk.readableBytesView) where SessionCalls.relevantTypes.contains(event.event) {
                 guard let value = try? JSONCoding.decode(JSONValue.self, from: Data(event.data.utf8)) else { continue }
                 try await onEvent(value)
             }
