@@ -184,6 +184,41 @@ import Testing
         }
     }
 
+    @Test func aThreadsToolCallWaitsForTheWorkerAndItsResultFindsTheThread() async throws {
+        let rules: [JSONValue] = [
+            ["name": "coord-start", "system_contains": "You coordinate", "last_user_contains": "Clean up",
+             "reply": [toolUse("start_thread", ["agent": "cleaner", "task": "Remove the temp files."])]],
+            ["name": "coord-wait", "system_contains": "You coordinate", "last_user_contains": "Started thread", "reply": [toolUse("wait_for_threads", [:])]],
+            ["name": "coord-done", "system_contains": "You coordinate", "last_user_contains": "finished", "reply": "Cleanup reported."],
+            ["name": "cleaner-ran", "system_contains": "You clean", "last_user_contains": "done-cleaning", "reply": "Cleaned."],
+            ["name": "cleaner-start", "system_contains": "You clean", "last_user_contains": "Remove the temp",
+             "reply": [toolUse("bash", ["command": "echo done-cleaning"])]],
+        ]
+        try await ThreadFixture.with(try threadScenario(rules)) { fixture in try await Self.serveThread(fixture) }
+    }
+
+    /// The thread scenario's body (a function of its own, like `ThreadActionTests.confirmInThread`).
+    static func serveThread(_ fixture: ThreadFixture) async throws {
+        let server = fixture.server
+        let queue = try await SelfHostedFixture.make(on: server)
+        let cleaner = try await fixture.agent("cleaner", system: "You clean files.")
+        let lead = try await fixture.agent("lead", system: "You coordinate cleanups.", roster: [cleaner])
+        let created = try await server.post("/v1/sessions", [
+            "agent": .string(lead), "environment_id": .string(queue.environmentID), "initial_events": [userMessage("Clean up")],
+        ])
+        let session = try #require(created.json["id"]?.stringValue)
+        let item = try await queue.claim()
+        let waiting = try await fixture.waitFor(session) { events in events.contains { $0.type == .agentToolUse && $0.threadID != nil } }
+        let use = try #require(waiting.first { $0.type == .agentToolUse && $0.threadID != nil })
+        // Answered without naming the thread, as the SDK's session runner does: it lands in the call's thread.
+        let answer = try await queue.postResult(session, toolUseID: use.id, text: "done-cleaning", credential: SelfHostedFixture.sessionsToken(item))
+        #expect(answer.status == 200)
+        #expect(answer.json["data"]?[0]?["session_thread_id"] == use.fields["session_thread_id"])
+        let done = try await fixture.waitForIdle(session)
+        #expect(done.last { $0.type == .agentMessage && $0.threadID == nil }?.text == "Cleanup reported.")
+        #expect(!done.contains { $0.type == .agentToolResult && $0.threadID == use.threadID })
+    }
+
     @Test func theServerRestartedWhileAnItemIsLeasedLosesNothing() async throws {
         try await Self.withHarness(leaseTTL: 30) { harness in
             let fixture = try await SelfHostedFixture.make(on: harness.server)
