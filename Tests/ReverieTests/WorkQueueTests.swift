@@ -157,6 +157,21 @@ import Testing
             #expect(try await server.delete("/v1/environments/\(other.environmentID)/keys/\(fixture.keyID)").status == 404)
             let listed = try await server.get("/v1/environments/\(fixture.environmentID)/keys").json["data"]?.arrayValue ?? []
             #expect(listed.count == 1 && listed[0]["revoked_at"]?.stringValue != nil && listed[0]["key"] == nil)
+
+            // An environment goes with its keys and its work; a session with its items.
+            let spare = try await SelfHostedFixture.make(on: server)
+            #expect(try await spare.call(.GET, spare.work + "/stats").status == 200)
+            #expect(try await server.delete("/v1/environments/\(spare.environmentID)").status == 200)
+            #expect(try await spare.call(.GET, spare.work + "/stats").status == 401)
+            #expect(try await server.delete("/v1/sessions/\(sibling)").status == 200)
+            try await server.say(foreign, "go")
+            let foreignItem = try await other.claim()
+            #expect(try await other.call(.GET, other.work).json["data"]?.arrayValue?.count == 1)
+            _ = try await server.post("/v1/sessions/\(foreign)/events", ["events": [["type": "user.interrupt"]]])
+            _ = try await server.waitForIdle(foreign)
+            #expect(try await server.delete("/v1/sessions/\(foreign)").status == 200)
+            #expect(try await other.call(.GET, other.work).json["data"]?.arrayValue?.isEmpty == true)
+            #expect(try await server.get(other.work + "/\(foreignItem["id"]?.stringValue ?? "")").status == 404)
         }
     }
 
