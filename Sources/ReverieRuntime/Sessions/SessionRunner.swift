@@ -143,7 +143,7 @@ public actor SessionRunner: SessionDriver, Service {
             if let current = running[session.id] {
                 current.control.interrupt()
             } else if session.status == .running {
-                // No loop runs while tool calls wait for a worker: one starts to close them.
+                // A running session with no loop in this process still gets its open calls closed.
                 start(sessionID: session.id, resuming: false, interrupted: true)
             }
         }
