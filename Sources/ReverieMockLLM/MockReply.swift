@@ -1,7 +1,8 @@
 import Foundation
 import ReverieCore
 
-/// A step turned into a concrete reply: ids assigned, `{{last_user}}` filled in, usage decided.
+/// A step turned into a concrete reply: ids assigned, placeholders filled in (`MockTemplate`),
+/// usage decided.
 struct MockReply: Sendable {
     enum Block: Sendable {
         case text(String)
@@ -22,15 +23,16 @@ struct MockReply: Sendable {
         blocks = step.reply.enumerated().map { index, block in
             switch block {
             case .text(let text):
-                let filled = text.replacingOccurrences(of: "{{last_user}}", with: conversation.lastUserText)
+                let filled = MockTemplate.fill(text, lastUser: conversation.lastUserText)
                 outputCharacters += filled.count
                 return .text(filled)
             case .thinking(let text, let signature):
                 outputCharacters += text.count
                 return .thinking(text, signature: signature ?? "mock-signature-\(serial)-\(index)")
             case .toolUse(let name, let input, let id):
-                outputCharacters += name.count + ((try? JSONCoding.string(input).count) ?? 0)
-                return .toolUse(id: id ?? "\(toolPrefix)\(serial)_\(index)", name: name, input: input)
+                let filled = MockTemplate.fill(input, lastUser: conversation.lastUserText)
+                outputCharacters += name.count + ((try? JSONCoding.string(filled).count) ?? 0)
+                return .toolUse(id: id ?? "\(toolPrefix)\(serial)_\(index)", name: name, input: filled)
             }
         }
         stopReason = step.effectiveStopReason

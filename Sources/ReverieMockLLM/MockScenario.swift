@@ -149,7 +149,8 @@ public struct MockStep: Sendable, Equatable {
     }
 }
 
-/// A reply block. In text blocks `{{last_user}}` is replaced by the latest user text.
+/// A reply block. In text blocks and tool inputs, `{{last_user}}` and `{{match:REGEX}}` are
+/// filled from the latest user text (`MockTemplate`).
 public enum MockBlock: Sendable, Equatable {
     case text(String)
     case thinking(String, signature: String?)

@@ -25,15 +25,19 @@ public struct ModelRequest: Sendable, Equatable {
     public var system: String?
     public var messages: [ModelMessage]
     public var tools: [ToolDefinition]
+    /// The tool the model must call (Anthropic `tool_choice: {type: "tool"}`, OpenAI
+    /// `tool_choice: {type: "function"}`); nil leaves the choice to the model.
+    public var requiredTool: String?
     public var maxTokens: Int
     public var temperature: Double?
 
-    public init(model: String, system: String? = nil, messages: [ModelMessage], tools: [ToolDefinition] = [], maxTokens: Int = 4096,
-                temperature: Double? = nil) {
+    public init(model: String, system: String? = nil, messages: [ModelMessage], tools: [ToolDefinition] = [], requiredTool: String? = nil,
+                maxTokens: Int = 4096, temperature: Double? = nil) {
         self.model = model
         self.system = system
         self.messages = messages
         self.tools = tools
+        self.requiredTool = requiredTool
         self.maxTokens = maxTokens
         self.temperature = temperature
     }

@@ -67,6 +67,10 @@ public final class ReverieHost: Sendable {
     public let runner: SessionRunner?
     /// The dream runner, when models are configured.
     public let dreamRunner: DreamRunner?
+    /// The evaluation runner, when models are configured.
+    public let evaluationRunner: EvaluationRunner?
+    /// Carries out memory stores' dream policies, when models are configured.
+    public let dreamPolicyRunner: DreamPolicyRunner?
     let catalog: ModelCatalog?
     public let logger: Logger
     /// Delivers webhooks (nil when delivery is off in this process).
@@ -98,15 +102,26 @@ public final class ReverieHost: Sendable {
                 logger: logger)
             let dreamRunner = DreamRunner(
                 ledger: DreamLedger(store: store), log: log, memory: memory, models: catalog, settings: configuration.dreams, logger: logger)
+            // Evaluation runs are ordinary sessions, started through the same service clients use.
+            let evaluationRunner = EvaluationRunner(
+                store: store, sessions: SessionService(store: store, log: log, memory: memory, driver: runner), logger: logger)
             self.catalog = catalog
             self.runner = runner
             self.dreamRunner = dreamRunner
-            self.platform = Platform(
-                store: store, log: log, memory: memory, driver: runner, dreamScheduler: dreamRunner, webhooks: webhooks, workQueue: workQueue)
+            self.evaluationRunner = evaluationRunner
+            let platform = Platform(
+                store: store, log: log, memory: memory, driver: runner, dreamScheduler: dreamRunner, evaluationScheduler: evaluationRunner,
+                webhooks: webhooks, workQueue: workQueue)
+            self.platform = platform
+            self.dreamPolicyRunner = DreamPolicyRunner(
+                store: store, dreams: platform.dreams, evaluations: platform.evaluations, interval: configuration.dreams.policyCheckInterval,
+                logger: logger)
         } else {
             self.catalog = nil
             self.runner = nil
             self.dreamRunner = nil
+            self.evaluationRunner = nil
+            self.dreamPolicyRunner = nil
             self.platform = Platform(
                 store: store, log: log, memory: memory, driver: IdleSessionDriver(), dreamScheduler: IdleDreamScheduler(), webhooks: webhooks,
                 workQueue: workQueue)
@@ -122,6 +137,8 @@ public final class ReverieHost: Sendable {
         if let webhookDispatcher { services.append(.init(service: webhookDispatcher)) }
         if let runner { services.append(.init(service: runner)) }
         if let dreamRunner { services.append(.init(service: dreamRunner)) }
+        if let evaluationRunner { services.append(.init(service: evaluationRunner)) }
+        if let dreamPolicyRunner { services.append(.init(service: dreamPolicyRunner)) }
         services.append(.init(service: application))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: signals, logger: logger))
         var failure: (any Error)?
@@ -132,6 +149,7 @@ public final class ReverieHost: Sendable {
         }
         if let runner { await runner.shutdown() }
         if let dreamRunner { await dreamRunner.shutdown() }
+        if let evaluationRunner { await evaluationRunner.shutdown() }
         platform.log.hub.closeAll()
         try? await catalog?.shutdown()
         try await store.close()

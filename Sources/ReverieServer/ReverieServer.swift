@@ -11,8 +11,8 @@ public enum ReverieServer {
     /// The router with every route and middleware.
     public static func router(platform: Platform, configuration: ServerConfiguration) -> Router<ReverieRequestContext> {
         let router = Router(context: ReverieRequestContext.self)
-        router.add(middleware: RequestLimitMiddleware(maxBodyBytes: configuration.maxBodyBytes))
         router.add(middleware: ErrorMiddleware())
+        router.add(middleware: RequestLimitMiddleware(maxBodyBytes: configuration.maxBodyBytes))
         router.add(middleware: AuthenticationMiddleware(
             verifier: APIKeyVerifier(staticKeys: configuration.staticAPIKeys, store: platform.keys, cacheLifetime: configuration.apiKeyCacheLifetime),
             workerCredentials: WorkerCredentials(environments: platform.environments, work: platform.work, cacheLifetime: configuration.apiKeyCacheLifetime),
@@ -24,10 +24,12 @@ public enum ReverieServer {
         EnvironmentRoutes(environments: platform.environments).register(on: router)
         EnvironmentKeyRoutes(environments: platform.environments).register(on: router)
         WorkRoutes(work: platform.work).register(on: router)
-        SessionRoutes(sessions: platform.sessions, log: platform.log, heartbeatSeconds: configuration.heartbeatSeconds).register(on: router)
-        ThreadRoutes(sessions: platform.sessions, log: platform.log, heartbeatSeconds: configuration.heartbeatSeconds).register(on: router)
+        SessionRoutes(sessions: platform.sessions, log: platform.log, streams: EventStream.Settings(configuration)).register(on: router)
+        ThreadRoutes(sessions: platform.sessions, log: platform.log, streams: EventStream.Settings(configuration)).register(on: router)
         MemoryRoutes(memory: platform.memory).register(on: router)
         DreamRoutes(dreams: platform.dreams).register(on: router)
+        EvaluationRoutes(evaluations: platform.evaluations).register(on: router)
+        DreamPolicyRoutes(policies: platform.dreamPolicies).register(on: router)
         WebhookRoutes(webhooks: platform.webhooks).register(on: router)
         return router
     }
@@ -37,20 +39,32 @@ public enum ReverieServer {
         platform: Platform, configuration: ServerConfiguration, logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
-        Application(
+        let limits = configuration.connections
+        let counter = ConnectionCounter()
+        return Application(
             router: router(platform: platform, configuration: configuration),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: limits, counter: counter)])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "reverie"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
             logger: logger)
     }
 }
 
-/// Applies the configured body size limit to every request's context.
+/// Applies the configured body size limit to every request's context, and refuses a request
+/// whose declared `Content-Length` is over it with 413 before reading any of its body (the
+/// connection is then closed, since the rest of that body will not be read).
 struct RequestLimitMiddleware: RouterMiddleware {
     typealias Context = ReverieRequestContext
     let maxBodyBytes: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBodyBytes {
+            var response = ErrorEnvelope.response(
+                for: APIError(.requestTooLarge, "request body of \(declared) bytes is larger than the \(maxBodyBytes) bytes this server accepts"),
+                requestID: context.requestID)
+            response.headers[.connection] = "close"
+            return response
+        }
         var context = context
         context.maxUploadSize = maxBodyBytes
         return try await next(request, context)

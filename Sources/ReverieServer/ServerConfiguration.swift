@@ -11,6 +11,13 @@ public struct ServerConfiguration: Sendable {
     public var staticAPIKeys: [String]
     /// How long a verified stored key stays cached, so the longest a revoked key keeps working.
     public var apiKeyCacheLifetime: Duration
+    /// Event streams: live items buffered per subscriber before the oldest are dropped (and
+    /// re-read from the store), and how far behind the log a subscriber may fall before it is
+    /// disconnected (it resumes with `Last-Event-ID`).
+    public var streamBufferEvents: Int = 64
+    public var streamMaxLagEvents: Int = 10_000
+    /// Connection limits at the HTTP edge (`ConnectionGuard`).
+    public var connections: ConnectionLimits = ConnectionLimits()
 
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 8 * 1024 * 1024, heartbeatSeconds: Double = 15,
                 staticAPIKeys: [String] = [], apiKeyCacheLifetime: Duration = .seconds(5)) {

@@ -18,8 +18,17 @@ struct ServerOptions: ParsableArguments {
 struct APIClient {
     let options: ServerOptions
 
-    /// Sends a request; an error reply becomes a `ValidationError` holding the API's message.
+    /// Sends a request; an error reply becomes an `APIReplyError` holding the API's message.
     func send(_ method: HTTPMethod, _ path: String, json: JSONValue? = nil) async throws -> JSONValue {
+        (try? JSONCoding.decode(JSONValue.self, from: try await exchange(method, path, json: json))) ?? .null
+    }
+
+    /// Sends a request and returns the reply's body as text (for documents such as Markdown).
+    func text(_ method: HTTPMethod, _ path: String) async throws -> String {
+        String(decoding: try await exchange(method, path, json: nil), as: UTF8.self)
+    }
+
+    private func exchange(_ method: HTTPMethod, _ path: String, json: JSONValue?) async throws -> Data {
         guard !options.apiKey.isEmpty else { throw ValidationError("no API key: pass --api-key or set REVERIE_API_KEY") }
         var base = options.url
         while base.hasSuffix("/") { base.removeLast() }
@@ -36,14 +45,14 @@ struct APIClient {
         } catch {
             throw APIReplyError(message: "cannot reach \(base): \(error)")
         }
-        let body = try await response.body.collect(upTo: 64 << 20)
-        let value = (try? JSONCoding.decode(JSONValue.self, from: Data(buffer: body))) ?? .null
+        let body = Data(buffer: try await response.body.collect(upTo: 64 << 20))
         guard (200..<300).contains(Int(response.status.code)) else {
-            let message = value["error"]?["message"]?.stringValue ?? String(buffer: body)
+            let value = (try? JSONCoding.decode(JSONValue.self, from: body)) ?? .null
+            let message = value["error"]?["message"]?.stringValue ?? String(decoding: body, as: UTF8.self)
             let type = value["error"]?["type"]?.stringValue ?? "error"
             throw APIReplyError(message: "\(response.status.code) \(type): \(message)")
         }
-        return value
+        return body
     }
 }
 

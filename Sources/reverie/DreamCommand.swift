@@ -12,7 +12,7 @@ struct DreamCommand: AsyncParsableCommand {
             $REVERIE_API_KEY). A dream reads a memory store and past sessions and writes a new, \
             reviewable store of lessons; see docs/dreams.md.
             """,
-        subcommands: [Create.self, Show.self, List.self, Cancel.self, Review.self])
+        subcommands: [Create.self, Show.self, List.self, Cancel.self, Review.self, Promote.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Start a dream and follow its progress.")
@@ -54,15 +54,44 @@ struct DreamCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a dream and, once it has one, its report.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a dream and, once it has one, its report: each operation's content, rationale and quoted evidence.")
         @OptionGroup var server: ServerOptions
         @Argument(help: "The dream (drm_…).") var id: String
+        @Flag(name: .customLong("json"), help: "Print the report as the API's JSON.") var json = false
 
         func run() async throws {
             let client = APIClient(options: server)
             let dream = try await client.send(.GET, "/v1/dreams/\(id)")
+            if json {
+                let report = (try? await client.send(.GET, "/v1/dreams/\(id)/report")) ?? .null
+                print(try JSONCoding.string(JSONValue.object(["dream": dream, "report": report])))
+                return
+            }
             print(DreamCommand.summary(dream))
-            if let report = try? await client.send(.GET, "/v1/dreams/\(id)/report") { print(DreamCommand.describe(report)) }
+            if let report = try? await client.text(.GET, "/v1/dreams/\(id)/report?format=markdown") { print("\n" + report) }
+        }
+    }
+
+    struct Promote: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put a completed dream's output in place of its input store.",
+            discussion: """
+                'apply' (the default) replays the dream's operations that were not rejected, and the \
+                withheld ones you accepted, onto the input store; it changes nothing if the input \
+                store changed at one of those paths since the dream read it. 'replace' makes the input \
+                store's memories exactly the output store's. Pending operations count as accepted.
+                """)
+        @OptionGroup var server: ServerOptions
+        @Argument(help: "The dream (drm_…).") var id: String
+        @Option(name: .customLong("strategy"), help: "apply or replace.") var strategy = "apply"
+
+        func run() async throws {
+            let report = try await APIClient(options: server).send(.POST, "/v1/dreams/\(id)/promote", json: ["strategy": .string(strategy)])
+            let promotion = report["promotion"]
+            let paths = (promotion?["changed_paths"]?.arrayValue ?? []).compactMap(\.stringValue)
+            print("promoted into \(promotion?["memory_store_id"]?.stringValue ?? "?"): \(paths.count) path(s) changed")
+            for path in paths { print("  \(path)") }
         }
     }
 
@@ -95,11 +124,16 @@ struct DreamCommand: AsyncParsableCommand {
     struct Review: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Accept or reject a completed dream's operations.",
-            discussion: "Without --accept/--reject options, asks about each pending operation in turn. Rejected operations are reverted in the output store.")
+            discussion: """
+                Without --accept/--reject options, asks about each pending operation in turn, withheld ones \
+                (wh_…) included. Rejected operations are reverted in the output store; accepted withheld ones \
+                are written to it. --accept-all and --reject-all decide only applied operations (op_…): \
+                withheld ones are always decided by name.
+                """)
         @OptionGroup var server: ServerOptions
         @Argument(help: "The dream (drm_…).") var id: String
-        @Option(name: .customLong("accept"), help: "Accept this operation (op_…); repeatable.") var accept: [String] = []
-        @Option(name: .customLong("reject"), help: "Reject (revert) this operation; repeatable.") var reject: [String] = []
+        @Option(name: .customLong("accept"), help: "Accept this operation (op_… or wh_…); repeatable.") var accept: [String] = []
+        @Option(name: .customLong("reject"), help: "Reject this operation (op_… or wh_…); repeatable.") var reject: [String] = []
         @Flag(name: .customLong("accept-all"), help: "Accept every pending operation.") var acceptAll = false
         @Flag(name: .customLong("reject-all"), help: "Reject every pending operation.") var rejectAll = false
 
@@ -119,7 +153,8 @@ struct DreamCommand: AsyncParsableCommand {
                 return
             }
             let report = try await client.send(.GET, "/v1/dreams/\(id)/report")
-            for operation in report["operations"]?.arrayValue ?? [] where operation["review"] == "pending" {
+            let operations = (report["operations"]?.arrayValue ?? []) + (report["withheld"]?.arrayValue ?? [])
+            for operation in operations where operation["review"] == "pending" {
                 print(DreamCommand.describe(operation: operation, full: true))
                 print("[a]ccept, [r]eject, [s]kip, [q]uit? ", terminator: "")
                 guard let answer = readLine()?.lowercased().first else { return }
@@ -179,8 +214,11 @@ struct DreamCommand: AsyncParsableCommand {
         for refused in report["refused"]?.arrayValue ?? [] {
             lines.append("  refused \(refused["action"]?.stringValue ?? "") \(refused["path"]?.stringValue ?? ""): \(refused["reason"]?.stringValue ?? "")")
         }
-        let withheld = (report["quarantined_proposals"]?.arrayValue?.count ?? 0) + (report["quarantined_transcript"]?.arrayValue?.count ?? 0)
-        if withheld > 0 { lines.append("  \(withheld) item(s) withheld for review (instruction-like text)") }
+        for operation in report["withheld"]?.arrayValue ?? [] {
+            lines.append(describe(operation: operation, full: false) + " — withheld: \(operation["held_because"]?.stringValue ?? "")")
+        }
+        let quarantined = report["quarantined_transcript"]?.arrayValue?.count ?? 0
+        if quarantined > 0 { lines.append("  \(quarantined) passage(s) of transcript text kept from the dreamer (instruction-like)") }
         return lines.joined(separator: "\n")
     }
 
@@ -188,11 +226,15 @@ struct DreamCommand: AsyncParsableCommand {
         let head = "  \(operation["id"]?.stringValue ?? "") [\(operation["review"]?.stringValue ?? "")] \(operation["action"]?.stringValue ?? "") \(operation["path"]?.stringValue ?? "")"
         guard full else { return head }
         var lines = [head, "    why: \(operation["rationale"]?.stringValue ?? "")"]
+        if let held = operation["held_because"]?.stringValue { lines.append("    withheld: \(held)") }
         if let content = operation["content"]?.stringValue { lines.append("    new: " + content.replacingOccurrences(of: "\n", with: "\n         ")) }
         if let previous = operation["previous_content"]?.stringValue { lines.append("    was: " + previous.replacingOccurrences(of: "\n", with: "\n         ")) }
         for evidence in operation["evidence"]?.arrayValue ?? [] {
-            let events = (evidence["event_ids"]?.arrayValue ?? []).compactMap(\.stringValue).joined(separator: ", ")
-            lines.append("    evidence: \(evidence["session_id"]?.stringValue ?? "") \(events)")
+            let quotes = evidence["quotes"]?.arrayValue ?? []
+            for event in (evidence["event_ids"]?.arrayValue ?? []).compactMap(\.stringValue) {
+                let quote = quotes.first { $0["event_id"]?.stringValue == event }?["text"]?.stringValue
+                lines.append("    evidence: \(evidence["session_id"]?.stringValue ?? "") \(event)" + (quote.map { ": “\($0)”" } ?? ""))
+            }
         }
         return lines.joined(separator: "\n")
     }

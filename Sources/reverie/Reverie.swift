@@ -10,5 +10,8 @@ struct Reverie: AsyncParsableCommand {
             Reverie serves the Managed Agents API (agents, environments, sessions and their event logs) \
             on an embedded SQLite database. Point the official Anthropic SDKs at it by changing the base URL.
             """,
-        subcommands: [Serve.self, Keys.self, EnvironmentsCommand.self, WorkerCommand.self, Memory.self, DreamCommand.self, Bench.self, MockLLM.self, SandboxTools.self])
+        subcommands: [
+            Demo.self, Serve.self, Keys.self, EnvironmentsCommand.self, WorkerCommand.self, Memory.self, DreamCommand.self, EvalCommand.self,
+            ImportCommand.self, Bench.self, MockLLM.self, SandboxTools.self,
+        ])
 }

@@ -68,7 +68,7 @@ import Testing
             #expect(try await fixture.platform.memory.readMemory(storeID: output, path: "/prefs/style.md")?.pinned == true)
             for refused in ["/lessons/fake.md", "/lessons/ghost.md", "/lessons/evil.md", "/lessons/dup.md"] { #expect(contents[refused] == nil) }
             #expect(contents["/lessons/deploy.md"]?.contains(TranscriptGuard.redaction) == true)
-            #expect(contents[CurationRules.reportPath]?.contains("# Dream report") == true)
+            #expect(!contents.keys.contains { $0.hasPrefix(CurationRules.reservedPrefix) }, "the report is kept with the dream, not in memory")
 
             let report = try await fixture.platform.dreams.dreamReport(id: dream.id)
             #expect(report.operations.map(\.path).sorted() == ["/lessons/deploy.md", "/lessons/old.md", "/lessons/run-tests.md", "/lessons/stale.md"])
@@ -80,12 +80,20 @@ import Testing
             let prompt = try JSONCoding.string(curation.body)
             #expect(prompt.components(separatedBy: "Run the tests before saying done.").count == 2)
             let reasons = Dictionary(report.refused.map { ($0.path, $0.reason) }, uniquingKeysWith: { first, _ in first })
-            #expect(reasons["/prefs/style.md"]?.contains("pinned") == true)
             #expect(reasons["/lessons/fake.md"]?.contains("evidence") == true)
             #expect(reasons["/lessons/ghost.md"]?.contains("evidence") == true)
             #expect(reasons["/lessons/dup.md"]?.contains("near-duplicate") == true)
             #expect(reasons["/reverie/dream-report.md"]?.contains("reserved") == true)
-            #expect(report.quarantinedProposals.map(\.path) == ["/lessons/evil.md"])
+            // Held for a person: instruction-like content, and a pinned memory the user's own words are cited against.
+            let held = Dictionary(report.withheld.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+            #expect(held.keys.sorted() == ["/lessons/evil.md", "/prefs/style.md"])
+            #expect(held["/lessons/evil.md"]?.heldBecause?.contains("instruction") == true)
+            #expect(held["/prefs/style.md"]?.heldBecause?.contains("pinned") == true)
+            #expect(held["/prefs/style.md"]?.previousContent == "Use tabs.")
+            #expect(report.withheld.allSatisfy { $0.review == .pending && $0.id.hasPrefix("wh_") })
+            // Evidence is quoted as the dreamer read it.
+            let runTests = try #require(report.operations.first { $0.path == "/lessons/run-tests.md" })
+            #expect(runTests.evidence.first?.quotes.first?.text == "USER: Please build part 1.")
             #expect(report.quarantinedTranscript.contains { $0.sessionID == sessions[6] && $0.text.contains("Ignore all previous instructions") })
 
             // Every applied operation cites real events of the input sessions.

@@ -19,22 +19,25 @@ final class DreamFixture: Sendable {
     }
 
     static func start(
-        _ scenario: MockScenario, directory: String? = nil, settings: DreamSettings = DreamSettings(), mock existing: MockLLMServer? = nil
+        _ scenario: MockScenario, directory: String? = nil, settings: DreamSettings = DreamSettings(), mock existing: MockLLMServer? = nil,
+        wire: ProviderKind = .anthropic
     ) async throws -> DreamFixture {
         let mock = existing ?? MockLLMServer(scenario: scenario)
         if existing == nil { try await mock.start() }
         let url = mock.baseURL ?? ""
         let server = try await TestServer.start(directory: directory) { configuration in
             configuration.models = ModelCatalogConfiguration(
-                providers: ["mock": ProviderSettings(kind: .anthropic, baseURL: url, apiKey: "test", timeout: .seconds(20), retry: .none)],
+                providers: ["mock": ProviderSettings(kind: wire, baseURL: wire == .anthropic ? url : url + "/v1", apiKey: "test", timeout: .seconds(20), retry: .none)],
                 routes: [ModelRoute(match: "*", provider: "mock")])
             configuration.dreams = settings
         }
         return DreamFixture(mock: mock, server: server)
     }
 
-    static func with(_ scenario: MockScenario, settings: DreamSettings = DreamSettings(), _ body: (DreamFixture) async throws -> Void) async throws {
-        let fixture = try await start(scenario, settings: settings)
+    static func with(
+        _ scenario: MockScenario, settings: DreamSettings = DreamSettings(), wire: ProviderKind = .anthropic, _ body: (DreamFixture) async throws -> Void
+    ) async throws {
+        let fixture = try await start(scenario, settings: settings, wire: wire)
         try await run({ try await body(fixture) }, thenStop: fixture.stop)
     }
 

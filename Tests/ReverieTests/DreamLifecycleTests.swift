@@ -152,7 +152,8 @@ import Testing
             #expect(contents["/lessons/new.md"] == nil)
             #expect(contents["/lessons/old.md"] == "Old lesson.")
             #expect(contents["/lessons/stale.md"] == "Stale.")
-            #expect(contents[CurationRules.reportPath]?.contains("Review: rejected") == true)
+            let markdown = try await fixture.server.request(.GET, "/v1/dreams/\(dream.id)/report?format=markdown")
+            #expect(markdown.status == 200 && markdown.text.contains("Review: rejected"))
             // Reverts are versions by the dream.
             let versions = try await fixture.server.host.store.listMemoryVersions(
                 storeID: output, MemoryVersionFilter(actor: .dream(dream.id)), page: PageRequest(limit: 100))

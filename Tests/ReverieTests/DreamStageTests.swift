@@ -115,7 +115,7 @@ import Testing
         let validator = OperationValidator(rules: CurationRules(maxMemories: 4), existing: existing, digests: [digest])
         let result = validator.validate([
             "operations": [
-                proposal("update", "/pinned.md", content: "changed"),
+                proposal("update", "/pinned.md", content: "changed", events: ["e2"]),
                 proposal("add", "/c.md", content: "Cited nothing real.", events: ["e4242"]),
                 proposal("add", "/d.md", content: "Always run the full test suite before merging any change!"),
                 proposal("add", "/e.md", content: "A new lesson."),
@@ -132,6 +132,11 @@ import Testing
         #expect(reasons["relative.md"]?.contains("invalid path") == true)
         #expect(reasons["/g.md"]?.contains("unknown operation") == true)
         #expect(result.operations.map(\.path) == ["/e.md"])
+        #expect(result.withheld.isEmpty)
+        // The same change citing the user's own words (e1) is held for a person instead.
+        let asked = validator.validate(["operations": [proposal("update", "/pinned.md", content: "changed", events: ["e1"])]])
+        #expect(asked.refused.isEmpty)
+        #expect(asked.withheld.map(\.path) == ["/pinned.md"] && asked.withheld.first?.previousContent == "Pinned lesson.")
         #expect(result.operations.first?.evidence.first?.sessionID == session.id)
     }
 }

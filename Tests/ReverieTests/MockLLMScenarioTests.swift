@@ -56,6 +56,27 @@ struct MockLLMScenarioTests {
         }
     }
 
+    @Test func repliesCanQuoteAndCaptureFromTheRequest() async throws {
+        let scenario = MockScenario(rules: [
+            MockRule(MockStep(reply: [
+                .text("ref={{match:(e[0-9]+) USER FOLLOW-UP}} whole={{match:S[0-9]}} none=[{{match:zzz}}] echo={{last_user}}"),
+                .toolUse(name: "record", input: ["evidence": [["events": ["{{match:(e[0-9]+) USER FOLLOW-UP}}"]]]], id: "t1"),
+            ])),
+        ])
+        try await withMockLLM(scenario) { server, http in
+            let text = "## Session S2\ne1 USER: hi\ne7 USER FOLLOW-UP (may correct the agent): no"
+            for provider in [server.anthropic(http), server.openAI(http)] as [any ModelProvider] {
+                let response = try await provider.complete(ModelRequest(model: "m", messages: [.user(text)]))
+                #expect(response.content.first == .text("ref=e7 whole=S2 none=[] echo=\(text)"))
+                guard case .toolUse(_, "record", let input) = response.content.last else {
+                    Issue.record("no tool call in \(response.content)")
+                    continue
+                }
+                #expect(input == ["evidence": [["events": ["e7"]]]])
+            }
+        }
+    }
+
     @Test func timesFallsThroughAndSequenceAdvances() async throws {
         let scenario = try scenario(
             """

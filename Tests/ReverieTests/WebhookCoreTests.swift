@@ -208,7 +208,7 @@ import ReverieExecution
         #expect(created.id.hasPrefix("wevt_") && created.attributes.isEmpty)
         let types = Dream.Status.allCases.map { OutboxEvent.dream(status: $0, dreamID: "drm_1").type }
         #expect(types == ["dream.created", "dream.running", "dream.completed", "dream.failed", "dream.canceled"])
-        #expect(WebhookEventType.dream == types)
+        #expect(WebhookEventType.dream == types + ["dream.promoted", "dream.awaiting_review"])
     }
 }
 

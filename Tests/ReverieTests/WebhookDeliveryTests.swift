@@ -272,8 +272,8 @@ import ReverieModels
         try await run({
             let endpoint = try await createEndpoint(server, url: receiver.url, events: WebhookEventType.dream)
             try await server.host.store.appendOutboxEvents(
-                Dream.Status.allCases.map { OutboxEvent.dream(status: $0, dreamID: "drm_01abc") })
-            let requests = try await receiver.wait { $0.count >= 5 }
+                OutboxEvent.DreamEvent.allCases.map { OutboxEvent.dream(type: $0, dreamID: "drm_01abc") })
+            let requests = try await receiver.wait { $0.count >= WebhookEventType.dream.count }
             #expect(requests.map(\.eventType).sorted() == WebhookEventType.dream.sorted())
             #expect(requests.allSatisfy { $0.json["data"]?["id"]?.stringValue == "drm_01abc" && $0.verifies(with: endpoint.secret) })
         }, thenStop: { await server.stop(); await receiver.stop() })
@@ -417,7 +417,7 @@ import ReverieModels
 
 /// One attempt against a real receiver: what counts as failure, and the safety limits.
 @Suite(.timeLimit(.minutes(3))) struct WebhookSenderTests {
-    func withSender(timeout: Duration = .seconds(2), allowPrivate: Bool = true, _ body: (WebhookSender) async throws -> Void) async throws {
+    func withSender(timeout: Duration = .seconds(20), allowPrivate: Bool = true, _ body: (WebhookSender) async throws -> Void) async throws {
         let client = WebhookSender.makeClient(timeout: timeout, connectionsPerHost: 4)
         let sender = WebhookSender(
             client: client, urlGuard: WebhookURLGuard(policy: WebhookAddressPolicy(allowPrivateNetworks: allowPrivate)), timeout: timeout,

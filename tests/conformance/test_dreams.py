@@ -108,12 +108,19 @@ def test_dream_lifecycle_parses_strictly(dream_server) -> None:
     headers = {"x-api-key": dream_server.api_key}
     report = httpx.get(f"{dream_server.base_url}/v1/dreams/{dream.id}/report", headers=headers).json()
     assert [op["path"] for op in report["operations"]] == ["/lessons/tests.md"]
-    assert any("pinned" in refused["reason"] for refused in report["refused"])
+    # A change to a pinned memory citing the user's own words waits for a person.
+    assert [held["path"] for held in report["withheld"]] == ["/pinned.md"]
+    assert "pinned" in report["withheld"][0]["held_because"]
     reviewed = httpx.post(
-        f"{dream_server.base_url}/v1/dreams/{dream.id}/review", headers=headers, json={"decision": "reject", "operation_ids": ["op_1"]}
+        f"{dream_server.base_url}/v1/dreams/{dream.id}/review", headers=headers, json={"decision": "reject", "operation_ids": ["op_1", "wh_1"]}
     )
     assert reviewed.status_code == 200
     assert [m.path for m in client.beta.memory_stores.memories.list(output, path_prefix="/lessons/")] == []
+    # Promoting what is left changes nothing in the input store, and happens once.
+    promoted = httpx.post(f"{dream_server.base_url}/v1/dreams/{dream.id}/promote", headers=headers, json={})
+    assert promoted.status_code == 200 and promoted.json()["promotion"]["changed_paths"] == []
+    again = httpx.post(f"{dream_server.base_url}/v1/dreams/{dream.id}/promote", headers=headers, json={})
+    assert again.status_code == 409 and again.json()["error"]["type"] == "conflict_error"
 
 
 def test_cancel_is_idempotent_and_in_place_dreams_conflict(dream_server, mock) -> None:

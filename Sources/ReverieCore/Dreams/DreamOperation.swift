@@ -1,18 +1,45 @@
 import Foundation
 
-/// Where a lesson comes from: events of one input session.
+/// Where a lesson comes from: events of one input session, each quoted as the dreamer read it.
 public struct Evidence: Sendable, Equatable, Hashable, Codable {
     public var sessionID: String
     public var eventIDs: [String]
+    /// The cited events as the dream's digest showed them (secrets redacted), for reviewers.
+    public var quotes: [EvidenceQuote]
 
-    public init(sessionID: String, eventIDs: [String]) {
+    public init(sessionID: String, eventIDs: [String], quotes: [EvidenceQuote] = []) {
         self.sessionID = sessionID
         self.eventIDs = eventIDs
+        self.quotes = quotes
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        sessionID = try container.decode(String.self, forKey: .sessionID)
+        eventIDs = try container.decode([String].self, forKey: .eventIDs)
+        quotes = try container.decodeIfPresent([EvidenceQuote].self, forKey: .quotes) ?? []
     }
 
     enum CodingKeys: String, CodingKey {
+        case quotes
         case sessionID = "session_id"
         case eventIDs = "event_ids"
+    }
+}
+
+/// One cited event, quoted.
+public struct EvidenceQuote: Sendable, Equatable, Hashable, Codable {
+    public var eventID: String
+    public var text: String
+
+    public init(eventID: String, text: String) {
+        self.eventID = eventID
+        self.text = text
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case text
+        case eventID = "event_id"
     }
 }
 
@@ -66,9 +93,12 @@ public struct DreamOperation: Sendable, Equatable, Codable {
     public var rationale: String
     public var evidence: [Evidence]
     public var review: Review
+    /// Why the dream held this operation back instead of applying it (withheld operations
+    /// only): it is written to the output store only if a reviewer accepts it.
+    public var heldBecause: String?
 
     public init(id: String, action: Action, path: String, content: String?, previousContent: String? = nil, rationale: String,
-                evidence: [Evidence], review: Review = .pending) {
+                evidence: [Evidence], review: Review = .pending, heldBecause: String? = nil) {
         self.id = id
         self.action = action
         self.path = path
@@ -77,11 +107,13 @@ public struct DreamOperation: Sendable, Equatable, Codable {
         self.rationale = rationale
         self.evidence = evidence
         self.review = review
+        self.heldBecause = heldBecause
     }
 
     enum CodingKeys: String, CodingKey {
         case id, action, path, content, rationale, evidence, review
         case previousContent = "previous_content"
+        case heldBecause = "held_because"
     }
 }
 

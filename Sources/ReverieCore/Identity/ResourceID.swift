@@ -14,6 +14,7 @@ public enum ResourceID {
     public static let memory = "mem"
     public static let memoryVersion = "memver"
     public static let dream = "drm"
+    public static let evaluation = "eval"
     public static let outcome = "outc"
     public static let apiKey = "apikey"
     public static let environmentKey = "envkey"

@@ -1,9 +1,12 @@
 import Foundation
 
 extension OutboxEvent {
-    /// The webhook events of a dream's life (`dream.created` … `dream.canceled`).
+    /// The webhook events of a dream's life (`dream.created` … `dream.canceled`), plus
+    /// `dream.promoted` when its output is put in place of its input store and
+    /// `dream.awaiting_review` when a dream policy leaves that to a person.
     public enum DreamEvent: String, Sendable, CaseIterable {
-        case created, running, completed, failed, canceled
+        case created, running, completed, failed, canceled, promoted
+        case awaitingReview = "awaiting_review"
 
         /// The webhook event type, e.g. `dream.completed`.
         public var type: String { "dream." + rawValue }
@@ -23,8 +26,8 @@ extension OutboxEvent {
     /// The outbox event of a dream change, `data.id` being the dream id (`drm_…`). Write it in
     /// the same transaction as the change (`SQLiteStore.enqueue([...], db)`), or with
     /// `Store.appendOutboxEvents` when the change is not a store transaction.
-    public static func dream(type: DreamEvent, dreamID: String, at date: Date = Timestamp.now()) -> OutboxEvent {
-        OutboxEvent(type: type.type, resourceID: dreamID, createdAt: date)
+    public static func dream(type: DreamEvent, dreamID: String, at date: Date = Timestamp.now(), attributes: [String: String] = [:]) -> OutboxEvent {
+        OutboxEvent(type: type.type, resourceID: dreamID, createdAt: date, attributes: attributes)
     }
 
     /// The outbox event of a dream entering `status` (`pending` → `dream.created`).

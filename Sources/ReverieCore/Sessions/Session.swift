@@ -19,12 +19,15 @@ public struct Session: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
     public var archivedAt: Date?
+    /// Set when the session was made from an existing transcript (a Reverie extension,
+    /// present in the JSON only then); such a session is read-only.
+    public var imported: SessionImport?
 
     public init(
         id: String, agent: SessionAgent, environmentID: String, title: String?, metadata: [String: String],
         resources: [SessionResource], status: SessionStatus = .idle, usage: SessionUsage = SessionUsage(),
         stats: SessionStats = SessionStats(), outcomeEvaluations: [OutcomeEvaluation] = [], vaultIDs: [String] = [],
-        createdAt: Date, updatedAt: Date, archivedAt: Date? = nil
+        createdAt: Date, updatedAt: Date, archivedAt: Date? = nil, imported: SessionImport? = nil
     ) {
         self.id = id
         self.agent = agent
@@ -40,10 +43,11 @@ public struct Session: Codable, Sendable, Equatable {
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.archivedAt = archivedAt
+        self.imported = imported
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, type, agent, title, metadata, resources, status, usage, stats
+        case id, type, agent, title, metadata, resources, status, usage, stats, imported
         case environmentID = "environment_id"
         case outcomeEvaluations = "outcome_evaluations"
         case vaultIDs = "vault_ids"
@@ -68,6 +72,7 @@ public struct Session: Codable, Sendable, Equatable {
         createdAt = try container.decode(Date.self, forKey: .createdAt)
         updatedAt = try container.decode(Date.self, forKey: .updatedAt)
         archivedAt = try container.decodeIfPresent(Date.self, forKey: .archivedAt)
+        imported = try container.decodeIfPresent(SessionImport.self, forKey: .imported)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -87,6 +92,7 @@ public struct Session: Codable, Sendable, Equatable {
         try container.encode(createdAt, forKey: .createdAt)
         try container.encode(updatedAt, forKey: .updatedAt)
         try container.encode(archivedAt, forKey: .archivedAt)
+        try container.encodeIfPresent(imported, forKey: .imported)
     }
 
     /// The memory stores mounted into this session.

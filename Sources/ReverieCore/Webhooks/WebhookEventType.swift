@@ -18,9 +18,11 @@ public enum WebhookEventType {
     /// Reverie's own: a dream's life (`data.id` is the dream id, `drm_…`).
     /// Enqueue them with `OutboxEvent.dream(type:dreamID:)`.
     public static let dream = OutboxEvent.DreamEvent.allCases.map(\.type)
+    /// Reverie's own: an evaluation's life (`data.id` is the evaluation id, `eval_…`).
+    public static let evaluation = OutboxEvent.EvaluationEvent.allCases.map(\.type)
 
     /// Every type Reverie sends.
-    public static let emitted: [String] = session + agent + environment + memoryStore + dream
+    public static let emitted: [String] = session + agent + environment + memoryStore + dream + evaluation
 
     /// Organization-level types of the SDK's `enabled_events` parameter: accepted, never sent.
     public static let compatibility = [

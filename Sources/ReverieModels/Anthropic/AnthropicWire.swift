@@ -15,6 +15,7 @@ enum AnthropicWire {
                 request.tools.map { tool in
                     .object(["name": .string(tool.name), "description": .string(tool.description), "input_schema": tool.inputSchema])
                 })
+            if let name = request.requiredTool { body["tool_choice"] = ["type": "tool", "name": .string(name)] }
         }
         if let temperature = request.temperature { body["temperature"] = .double(temperature) }
         if stream { body["stream"] = .bool(true) }

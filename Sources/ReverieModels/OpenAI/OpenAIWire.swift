@@ -22,6 +22,7 @@ enum OpenAIWire {
                         "function": ["name": .string(tool.name), "description": .string(tool.description), "parameters": tool.inputSchema],
                     ]
                 })
+            if let name = request.requiredTool { body["tool_choice"] = ["type": "function", "function": ["name": .string(name)]] }
         }
         if let temperature = request.temperature { body["temperature"] = .double(temperature) }
         if stream {

@@ -19,21 +19,26 @@ public struct CurationRules: Sendable, Equatable {
         self.maxDeleteShare = maxDeleteShare
     }
 
-    /// Path reserved for the dream report inside the output store.
-    public static let reportPath = "/reverie/dream-report.md"
+    /// Paths under this prefix are reserved for Reverie; dreams never write there.
+    public static let reservedPrefix = "/reverie/"
+
+    /// Most characters of one quoted event in a report's evidence.
+    static let quoteLimit = 400
 }
 
 /// Turns the curator model's proposals into the operations a dream applies, enforcing:
 /// evidence cites real events of the input sessions; pinned memories are never touched;
-/// paths are valid; secrets are redacted and instruction-like content is quarantined;
+/// paths are valid; secrets are redacted and instruction-like content is withheld for review;
 /// exact and near duplicates are merged; the store-size budget holds; and a dream that
-/// would delete too much of the store at once has its deletions refused as a collapse.
+/// would delete too much of the store at once has its deletions refused as a collapse. A
+/// change to a pinned memory is refused unless the session user's own words are among its
+/// evidence: then it is withheld for a person to decide, not dropped.
 public struct OperationValidator: Sendable {
     public struct Result: Sendable, Equatable {
         public var operations: [DreamOperation]
         public var refused: [RefusedOperation]
-        /// Proposed content withheld because it tried to instruct (listed for review).
-        public var quarantined: [RefusedOperation]
+        /// Operations held back for a reviewer (`wh_…`), applied only if accepted.
+        public var withheld: [DreamOperation]
     }
 
     let rules: CurationRules
@@ -62,14 +67,15 @@ public struct OperationValidator: Sendable {
                 guard let id = digest.eventID(for: reference) else { return nil }
                 if !ids.contains(id) { ids.append(id) }
             }
-            result.append(Evidence(sessionID: digest.sessionID, eventIDs: ids))
+            let quotes = ids.map { EvidenceQuote(eventID: $0, text: SessionDigester.cut(digest.quote(of: $0), limit: CurationRules.quoteLimit)) }
+            result.append(Evidence(sessionID: digest.sessionID, eventIDs: ids, quotes: quotes))
         }
         return result
     }
 
     public func validate(_ proposals: JSONValue?) -> Result {
         var refused: [RefusedOperation] = []
-        var quarantined: [RefusedOperation] = []
+        var withheld: [DreamOperation] = []
         var store: [String: ExistingMemory] = Dictionary(existing.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
         var planned: [DreamOperation] = []
 
@@ -86,7 +92,7 @@ public struct OperationValidator: Sendable {
                 refused.append(RefusedOperation(action: actionText, path: path, reason: "invalid path: \(problem)"))
                 continue
             }
-            if path == CurationRules.reportPath || path.hasPrefix("/reverie/") {
+            if path.hasPrefix(CurationRules.reservedPrefix) {
                 refused.append(RefusedOperation(action: actionText, path: path, reason: "paths under /reverie/ are reserved for Reverie"))
                 continue
             }
@@ -96,7 +102,22 @@ public struct OperationValidator: Sendable {
                 continue
             }
             if let current = store[path], current.pinned {
-                refused.append(RefusedOperation(action: actionText, path: path, reason: "the memory is pinned; dreams never change pinned memories"))
+                // Dreams never change a pinned memory on their own; when the session user asked
+                // for the change, a person decides.
+                let content = proposal["content"]?.stringValue.map(TranscriptGuard.redactSecrets)
+                let userCited = evidence.contains { item in
+                    item.eventIDs.contains { digests[item.sessionID]?.isByUser($0) == true }
+                }
+                if userCited, action == .delete || !(content ?? "").trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
+                    !withheld.contains(where: { $0.path == path })
+                {
+                    withheld.append(DreamOperation(
+                        id: "", action: action == .delete ? .delete : .update, path: path, content: action == .delete ? nil : content,
+                        previousContent: current.content, rationale: rationale, evidence: evidence,
+                        heldBecause: "the session user's own words conflict with this pinned memory; a person decides"))
+                } else {
+                    refused.append(RefusedOperation(action: actionText, path: path, reason: "the memory is pinned; dreams never change pinned memories"))
+                }
                 continue
             }
             if planned.contains(where: { $0.path == path }) {
@@ -110,9 +131,10 @@ public struct OperationValidator: Sendable {
                     continue
                 }
                 if TranscriptGuard.looksLikeInjection(content) {
-                    quarantined.append(RefusedOperation(
-                        action: actionText, path: path, reason: "content reads as an instruction to the dreamer; held for review",
-                        content: TranscriptGuard.redactSecrets(content)))
+                    withheld.append(DreamOperation(
+                        id: "", action: store[path] == nil ? .add : .update, path: path, content: TranscriptGuard.redactSecrets(content),
+                        previousContent: store[path]?.content, rationale: rationale, evidence: evidence,
+                        heldBecause: "the content reads as an instruction to the dreamer"))
                     continue
                 }
                 content = TranscriptGuard.redactSecrets(content)
@@ -186,7 +208,8 @@ public struct OperationValidator: Sendable {
         }
 
         for index in planned.indices { planned[index].id = "op_\(index + 1)" }
-        return Result(operations: planned, refused: refused, quarantined: quarantined)
+        for index in withheld.indices { withheld[index].id = "wh_\(index + 1)" }
+        return Result(operations: planned, refused: refused, withheld: withheld)
     }
 
     static func merged(_ a: [Evidence], _ b: [Evidence]) -> [Evidence] {
@@ -194,6 +217,7 @@ public struct OperationValidator: Sendable {
         for item in b {
             if let index = result.firstIndex(where: { $0.sessionID == item.sessionID }) {
                 for id in item.eventIDs where !result[index].eventIDs.contains(id) { result[index].eventIDs.append(id) }
+                for quote in item.quotes where !result[index].quotes.contains(quote) { result[index].quotes.append(quote) }
             } else {
                 result.append(item)
             }

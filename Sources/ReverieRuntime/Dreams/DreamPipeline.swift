@@ -39,9 +39,11 @@ public struct DreamPipeline: Sendable {
 
         // What curation will need at least: its prompt over the current store and its reply.
         let existingText = input.memories.reduce(0) { $0 + $1.path.utf8.count + $1.content.utf8.count + 40 }
-        let curateReserve = DreamBudget.estimate(DreamPrompts.curateSystem) + (existingText + 3) / 4 + settings.curateMaxTokens
-            + DreamBudget.estimate(dream.instructions ?? "")
-        let overhead = DreamBudget.estimate(DreamPrompts.extractSystem) + DreamBudget.estimate(dream.instructions ?? "") + settings.extractMaxTokens
+        let toolTokens = { (tool: ToolDefinition) in Self.promptTokens(ModelRequest(model: "", messages: [], tools: [tool])) }
+        let curateReserve = DreamBudget.estimate(DreamPrompts.curateSystem) + toolTokens(DreamerTool.operations) + (existingText + 3) / 4
+            + settings.curateMaxTokens + DreamBudget.estimate(dream.instructions ?? "")
+        let overhead = DreamBudget.estimate(DreamPrompts.extractSystem) + toolTokens(DreamerTool.lessons) + DreamBudget.estimate(dream.instructions ?? "")
+            + settings.extractMaxTokens
         // Digests may use what is left after curation, minus each extraction call's own overhead.
         let digestRoom = max(0, budget.total - curateReserve)
         let chunkTokens = max(1, min(settings.chunkTokens, digestRoom - overhead))
@@ -66,17 +68,12 @@ public struct DreamPipeline: Sendable {
             try Task.checkCancellation()
             let request = DreamPrompts.extractRequest(
                 model: dream.model, digests: chunk, instructions: dream.instructions, maxTokens: settings.extractMaxTokens)
-            let reserved = Self.cost(request)
-            guard reserved + curateReserve <= budget.remaining else {
+            guard let reply = try await ask(request, tool: DreamerTool.lessons, budget: &budget, keeping: curateReserve, observer: observer) else {
                 omitted += chunk.map(\.sessionID)
                 continue
             }
-            _ = budget.reserve(reserved)
-            let reply = try await provider.complete(request)
-            budget.settle(reserved: reserved, used: reply.usage.inputTokens + reply.usage.outputTokens)
-            try await observer.usage(reply.usage)
             report.reading.extractCalls += 1
-            for item in DreamPrompts.json(in: reply.content, key: "candidates")?["candidates"]?.arrayValue ?? [] {
+            for item in reply.answer?["candidates"]?.arrayValue ?? [] {
                 report.candidates += 1
                 guard let kind = item["kind"]?.stringValue.flatMap(LessonCandidate.Kind.init(rawValue:)),
                     let text = item["text"]?.stringValue, !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty,
@@ -103,39 +100,45 @@ public struct DreamPipeline: Sendable {
         let request = DreamPrompts.curateRequest(
             model: dream.model, memories: input.memories, candidates: candidates, labels: labels, instructions: dream.instructions,
             maxTokens: settings.curateMaxTokens)
-        let reserved = Self.cost(request)
-        guard budget.reserve(reserved) else {
+        guard Self.cost(request) <= budget.remaining else {
             throw DreamFailure.budget(
-                "token_budget \(dream.tokenBudget) is exhausted before curation (it needs about \(reserved) more tokens); raise it or dream over fewer sessions")
+                "token_budget \(dream.tokenBudget) is exhausted before curation (it needs about \(Self.cost(request)) more tokens); raise it or dream over fewer sessions")
         }
-        var reply = try await provider.complete(request)
-        try await observer.usage(reply.usage)
-        var proposals = DreamPrompts.json(in: reply.content, key: "operations")
-        if proposals?["operations"]?.arrayValue == nil {
-            // One more try, told what was wrong, before the dream fails.
-            var retry = request
-            let answered = reply.content.compactMap { if case .text(let text) = $0 { text } else { nil } }.joined(separator: "\n")
-            retry.messages += [
-                .assistant(answered.isEmpty ? "(no text)" : answered),
-                .user("Your reply held no JSON object with an \"operations\" array. Answer again with only that JSON object, as the instructions describe."),
-            ]
-            let again = Self.cost(retry)
-            guard budget.reserve(again) else {
-                throw DreamFailure.unreadable("the curation reply held no JSON object with operations, and the token budget leaves no room to ask again")
-            }
-            reply = try await provider.complete(retry)
-            try await observer.usage(reply.usage)
-            proposals = DreamPrompts.json(in: reply.content, key: "operations")
-        }
-        guard let proposals, proposals["operations"]?.arrayValue != nil else {
-            throw DreamFailure.unreadable("the curation reply held no JSON object with operations, twice")
+        let reply = try await ask(request, tool: DreamerTool.operations, budget: &budget, keeping: 0, observer: observer)
+        guard let proposals = reply?.answer, proposals["operations"]?.arrayValue != nil else {
+            let problems = reply?.problems.prefix(3).joined(separator: "; ") ?? "no answer"
+            throw DreamFailure.unreadable("the curation reply could not be used, even when asked again: \(problems)")
         }
         let result = validator.validate(proposals)
         report.operations = result.operations
         report.refused = result.refused
-        report.quarantinedProposals = result.quarantined
+        report.withheld = result.withheld
         report.secretsRedacted = Self.countRedactions(in: proposals)
         return report
+    }
+
+    /// Asks the dreamer, and once more — told what was wrong — when the answer does not match
+    /// the tool's schema. Nil when not even the first call fits the budget (leaving `reserve`
+    /// tokens for what comes later); a retry that does not fit returns the first answer.
+    private func ask(_ first: ModelRequest, tool: ToolDefinition, budget: inout DreamBudget, keeping reserve: Int, observer: Observer)
+        async throws -> DreamerReply?
+    {
+        var request = first
+        var read: DreamerReply?
+        for attempt in 0..<2 {
+            try Task.checkCancellation()
+            let reserved = Self.cost(request)
+            guard reserved + reserve <= budget.remaining else { return read }
+            _ = budget.reserve(reserved)
+            let reply = try await provider.complete(request)
+            budget.settle(reserved: reserved, used: reply.usage.inputTokens + reply.usage.outputTokens)
+            try await observer.usage(reply.usage)
+            let answer = DreamerReply(reply.content, tool: tool)
+            read = answer
+            if answer.problems.isEmpty || attempt == 1 { break }
+            request.messages += answer.correction(of: reply.content, tool: tool)
+        }
+        return read
     }
 
     /// Tokens a call may use: its prompt (estimated) and its longest reply.
@@ -143,12 +146,22 @@ public struct DreamPipeline: Sendable {
         promptTokens(request) + request.maxTokens
     }
 
-    /// The estimated tokens of a request's prompt: its system prompt and message text.
+    /// The estimated tokens of a request's prompt: its system prompt, tools and messages.
     public static func promptTokens(_ request: ModelRequest) -> Int {
-        let prompt = (request.system ?? "") + request.messages.flatMap(\.content).compactMap { block -> String? in
-            if case .text(let text) = block { return text }
-            return nil
-        }.joined()
+        var prompt = request.system ?? ""
+        for tool in request.tools {
+            prompt += tool.name + tool.description + ((try? JSONCoding.string(tool.inputSchema)) ?? "")
+        }
+        for block in request.messages.flatMap(\.content) {
+            switch block {
+            case .text(let text): prompt += text
+            case .toolUse(_, let name, let input): prompt += name + ((try? JSONCoding.string(input)) ?? "")
+            case .toolResult(_, let content, _):
+                for part in content { if case .text(let text) = part { prompt += text } }
+            case .thinking(let text, _): prompt += text
+            case .media: break
+            }
+        }
         return DreamBudget.estimate(prompt)
     }
 

@@ -10,9 +10,12 @@ public struct DreamSettings: Sendable, Equatable {
     public var curateMaxTokens: Int
     /// Dreams running at once; more wait as `pending`.
     public var maxConcurrentDreams: Int
+    /// How often dream policies are checked (new sessions, cron times, finished dreams and evaluations).
+    public var policyCheckInterval: Duration
 
     public init(rules: CurationRules = CurationRules(), chunkTokens: Int = 24_000, extractMaxTokens: Int = 4096, curateMaxTokens: Int = 8192,
-                maxConcurrentDreams: Int = 2) {
+                maxConcurrentDreams: Int = 2, policyCheckInterval: Duration = .seconds(15)) {
+        self.policyCheckInterval = policyCheckInterval
         self.rules = rules
         self.chunkTokens = chunkTokens
         self.extractMaxTokens = extractMaxTokens

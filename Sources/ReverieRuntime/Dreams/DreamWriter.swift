@@ -1,10 +1,11 @@
 import Foundation
 import ReverieCore
 
-/// Applies a dream's plan to its output store, and reverts operations a reviewer rejects.
-/// Every change is a memory version whose actor is the dream. Applying is idempotent (each
-/// operation moves a path to a target state), so a dream interrupted while writing resumes
-/// from its saved plan without doing anything twice.
+/// Applies a dream's plan to its output store, reverts operations a reviewer rejects, applies
+/// withheld operations a reviewer accepts, and promotes the result into the input store.
+/// Every change is a memory version whose actor is the dream (or the reviewer, for what a
+/// person decided). Applying is idempotent (each operation moves a path to a target state),
+/// so a dream interrupted while writing resumes from its saved plan without doing anything twice.
 public struct DreamWriter: Sendable {
     let memory: MemoryService
 
@@ -35,29 +36,31 @@ public struct DreamWriter: Sendable {
         return storeID
     }
 
-    /// Applies every operation that is not rejected, then writes the Markdown report.
+    /// Applies every operation that is not rejected, and every withheld one a reviewer accepted.
     public func apply(_ report: DreamReport, dream: Dream, storeID: String) async throws {
         let actor = MemoryActor.dream(dream.id)
         for operation in report.operations where operation.review != .rejected {
             try Task.checkCancellation()
-            try await moveTo(operation.action == .delete ? nil : operation.content, path: operation.path, storeID: storeID, actor: actor)
+            try await moveTo(operation.target, path: operation.path, storeID: storeID, actor: actor)
         }
-        try await writeMarkdown(report, dream: dream, storeID: storeID)
     }
 
-    /// Writes the report as Markdown at `CurationRules.reportPath`.
-    public func writeMarkdown(_ report: DreamReport, dream: Dream, storeID: String) async throws {
-        let markdown = DreamReportMarkdown.render(report, dream: dream)
-        try await moveTo(markdown, path: CurationRules.reportPath, storeID: storeID, actor: .dream(dream.id))
+    /// Writes a withheld operation a reviewer accepted, as the reviewer. Refused when the path
+    /// no longer holds what the dream saw.
+    public func applyAccepted(_ operation: DreamOperation, storeID: String, reviewer: MemoryActor) async throws {
+        let current = try await memory.readMemory(storeID: storeID, path: operation.path)?.content
+        guard current == operation.target || current == operation.previousContent else {
+            throw APIError.conflict("memory '\(operation.path)' changed since the dream proposed '\(operation.id)'; change it by hand instead")
+        }
+        try await moveTo(operation.target, path: operation.path, storeID: storeID, actor: reviewer)
     }
 
     /// Undoes an applied operation: the path returns to its content before the dream. Refused
     /// when someone changed the memory since the dream wrote it.
     public func revert(_ operation: DreamOperation, dreamID: String, storeID: String) async throws {
         let current = try await memory.readMemory(storeID: storeID, path: operation.path)?.content
-        let written = operation.action == .delete ? nil : operation.content
         let before = operation.action == .add ? nil : operation.previousContent
-        guard current == written || current == before else {
+        guard current == operation.target || current == before else {
             throw APIError.conflict(
                 "memory '\(operation.path)' changed after the dream wrote it; revert it by hand or accept the operation")
         }
@@ -65,7 +68,7 @@ public struct DreamWriter: Sendable {
     }
 
     /// Puts `content` at `path` (nil deletes it), writing nothing when it is already so.
-    private func moveTo(_ content: String?, path: String, storeID: String, actor: MemoryActor) async throws {
+    func moveTo(_ content: String?, path: String, storeID: String, actor: MemoryActor) async throws {
         let current = try await memory.readMemory(storeID: storeID, path: path)
         if let content {
             if current?.content != content {
@@ -75,4 +78,9 @@ public struct DreamWriter: Sendable {
             try await memory.deleteMemory(storeID: storeID, path: path, actor: actor)
         }
     }
+}
+
+extension DreamOperation {
+    /// What the path holds once the operation is applied (nil: no memory).
+    var target: String? { action == .delete ? nil : content }
 }

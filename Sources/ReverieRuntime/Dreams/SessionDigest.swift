@@ -12,6 +12,8 @@ public struct SessionDigest: Sendable, Equatable {
         public var reference: String
         public var eventID: String
         public var text: String
+        /// The line quotes the session user's own words (a message, an outcome, a denial).
+        public var byUser: Bool = false
     }
 
     /// Text removed because it tried to instruct the dreamer.
@@ -43,6 +45,16 @@ public struct SessionDigest: Sendable, Equatable {
 
     /// Every event id cited by a line.
     public var eventIDs: Set<String> { Set(lines.map(\.eventID)) }
+
+    /// The event as this digest showed it (every line citing it, joined).
+    public func quote(of eventID: String) -> String {
+        lines.filter { $0.eventID == eventID }.map(\.text).joined(separator: " ")
+    }
+
+    /// Whether the event holds the session user's own words.
+    public func isByUser(_ eventID: String) -> Bool {
+        lines.contains { $0.eventID == eventID && $0.byUser }
+    }
 }
 
 /// Builds digests from event logs.
@@ -82,9 +94,9 @@ public struct SessionDigester: Sendable {
         var sawAgentMessage = false
         var successfulTools = 0
 
-        func add(_ event: SessionEvent, _ text: String) {
+        func add(_ event: SessionEvent, _ text: String, byUser: Bool = false) {
             let prefix = event.threadID.map { "[\(threadNames[$0] ?? "thread")] " } ?? ""
-            lines.append(SessionDigest.Line(reference: "e\(lines.count + 1)", eventID: event.id, text: prefix + text))
+            lines.append(SessionDigest.Line(reference: "e\(lines.count + 1)", eventID: event.id, text: prefix + text, byUser: byUser))
         }
 
         /// The session user's own words (messages, outcome definitions, denials): the strongest
@@ -124,11 +136,11 @@ public struct SessionDigester: Sendable {
             case .userMessage:
                 flushSuccesses(event)
                 let label = sawAgentMessage ? "USER FOLLOW-UP (may correct the agent)" : "USER"
-                add(event, "\(label): \(verbatim(event.text, limit: limits.user))")
+                add(event, "\(label): \(verbatim(event.text, limit: limits.user))", byUser: true)
             case .userDefineOutcome:
                 let description = verbatim(event.fields["description"]?.stringValue ?? "", limit: limits.user)
                 let rubric = verbatim(event.fields["rubric"]?["content"]?.stringValue ?? "", limit: limits.user)
-                add(event, "OUTCOME DEFINED: \(description) | rubric: \(rubric)")
+                add(event, "OUTCOME DEFINED: \(description) | rubric: \(rubric)", byUser: true)
             case .agentMessage:
                 flushSuccesses(event)
                 sawAgentMessage = true
@@ -166,7 +178,7 @@ public struct SessionDigester: Sendable {
             case .userToolConfirmation:
                 if event.fields["result"] == "deny" {
                     let message = event.fields["deny_message"]?.stringValue.map { ": " + verbatim($0, limit: limits.user) } ?? ""
-                    add(event, "USER DENIED A TOOL CALL\(message)")
+                    add(event, "USER DENIED A TOOL CALL\(message)", byUser: true)
                 }
             case .userInterrupt:
                 add(event, "USER INTERRUPTED")
@@ -194,11 +206,17 @@ public struct SessionDigester: Sendable {
 
         var header: [String] = []
         let stop = events.last { $0.type == .sessionStatusIdle }?.fields["stop_reason"]?["type"]?.stringValue
-        header.append("final status: \(session.status.rawValue)\(stop.map { " (\($0))" } ?? "")")
-        if let outcome = session.outcomeEvaluations.last {
-            header.append("outcome: \(outcome.result) after \(outcome.iteration) evaluation(s)")
+        if let imported = session.imported {
+            // A transcript of work done elsewhere: its own verdict, if it has one, is the outcome.
+            header.append("imported transcript (\(imported.source)): work done elsewhere, not run by Reverie")
+            header.append("outcome: \(imported.outcomeSummary.map { "\($0) (as the transcript records)" } ?? "not recorded (ungraded)")")
         } else {
-            header.append("outcome: none defined (ungraded)")
+            header.append("final status: \(session.status.rawValue)\(stop.map { " (\($0))" } ?? "")")
+            if let outcome = session.outcomeEvaluations.last {
+                header.append("outcome: \(outcome.result) after \(outcome.iteration) evaluation(s)")
+            } else {
+                header.append("outcome: none defined (ungraded)")
+            }
         }
         if !memoryReads.isEmpty { header.append("memories read: " + memoryReads.sorted().joined(separator: ", ")) }
         return SessionDigest(

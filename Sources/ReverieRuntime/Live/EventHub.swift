@@ -29,9 +29,12 @@ public final class EventHub: Sendable {
     }
 
     /// Starts receiving a session's live items. Subscribe before reading the backlog from the
-    /// store so nothing falls between the two.
-    public func subscribe(sessionID: String) -> AsyncStream<LiveItem> {
-        let (stream, continuation) = AsyncStream<LiveItem>.makeStream(bufferingPolicy: .bufferingNewest(bufferLimit))
+    /// store so nothing falls between the two. A subscriber that does not keep up loses the
+    /// oldest buffered items beyond `bufferLimit` (default: the hub's); the newest is always
+    /// kept, so it sees a gap in the sequence numbers and reads what it missed from the store.
+    public func subscribe(sessionID: String, bufferLimit: Int? = nil) -> AsyncStream<LiveItem> {
+        let limit = max(1, bufferLimit ?? self.bufferLimit)
+        let (stream, continuation) = AsyncStream<LiveItem>.makeStream(bufferingPolicy: .bufferingNewest(limit))
         let id = subscribers.withLock { state in
             let id = state.nextID
             state.nextID += 1

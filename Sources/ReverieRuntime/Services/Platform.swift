@@ -13,6 +13,8 @@ public struct Platform: Sendable {
     public let memory: MemoryService
     public let sessions: SessionService
     public let dreams: DreamService
+    public let evaluations: EvaluationService
+    public let dreamPolicies: DreamPolicyService
     public let webhooks: WebhookService
     /// The work queues of `self_hosted` environments.
     public let work: WorkQueue
@@ -20,11 +22,11 @@ public struct Platform: Sendable {
     public let keys: any APIKeyStore
 
     /// Builds the services over `store`. `driver` runs agents (`IdleSessionDriver` stores
-    /// events and runs nothing); `dreamScheduler` runs dreams (`IdleDreamScheduler` leaves
-    /// them pending).
+    /// events and runs nothing); `dreamScheduler` runs dreams and `evaluationScheduler`
+    /// evaluations (the idle ones leave them pending).
     public init(
         store: any Store, log: SessionLog, memory: MemoryService, driver: any SessionDriver, dreamScheduler: any DreamScheduler,
-        webhooks: WebhookContext, workQueue: WorkQueue? = nil
+        evaluationScheduler: any EvaluationScheduler = IdleEvaluationScheduler(), webhooks: WebhookContext, workQueue: WorkQueue? = nil
     ) {
         self.work = workQueue ?? WorkQueue(store: store)
         self.log = log
@@ -34,6 +36,8 @@ public struct Platform: Sendable {
         environments = EnvironmentService(store: store)
         sessions = SessionService(store: store, log: log, memory: memory, driver: driver)
         dreams = DreamService(store: store, memory: memory, scheduler: dreamScheduler)
+        evaluations = EvaluationService(store: store, scheduler: evaluationScheduler)
+        dreamPolicies = DreamPolicyService(store: store)
         self.webhooks = WebhookService(store: store, context: webhooks)
     }
 }

@@ -3,8 +3,9 @@ import ReverieCore
 import ReverieRuntime
 import ReverieStore
 
-/// `/v1/dreams`, plus the Reverie extensions `GET /v1/dreams/{id}/report` and
-/// `POST /v1/dreams/{id}/review`.
+/// `/v1/dreams`, plus the Reverie extensions `GET /v1/dreams/{id}/report` (JSON, or
+/// Markdown with `?format=markdown`), `POST /v1/dreams/{id}/review` and
+/// `POST /v1/dreams/{id}/promote`.
 struct DreamRoutes {
     let dreams: DreamService
 
@@ -34,12 +35,26 @@ struct DreamRoutes {
         dreams.post(":dream_id/archive") { _, context in
             try JSONResponse.encode(try await self.dreams.archiveDream(id: try context.pathParameter("dream_id")))
         }
-        dreams.get(":dream_id/report") { _, context in
-            try JSONResponse.encode(try await self.dreams.dreamReport(id: try context.pathParameter("dream_id")))
+        dreams.get(":dream_id/report") { request, context in
+            let id = try context.pathParameter("dream_id")
+            switch request.query.string("format") ?? "json" {
+            case "json":
+                return try JSONResponse.encode(try await self.dreams.dreamReport(id: id))
+            case "markdown":
+                return TextResponse.markdown(try await self.dreams.dreamReportMarkdown(id: id))
+            case let other:
+                throw APIError.invalidRequest("format: must be 'json' or 'markdown', got '\(other)'")
+            }
         }
         dreams.post(":dream_id/review") { request, context in
             let id = try context.pathParameter("dream_id")
-            return try JSONResponse.encode(try await self.dreams.reviewDream(id: id, try DreamReviewRequest(try await request.jsonObject(context: context))))
+            let body = try DreamReviewRequest(try await request.jsonObject(context: context))
+            return try JSONResponse.encode(try await self.dreams.reviewDream(id: id, body, reviewer: context.memoryActor))
+        }
+        dreams.post(":dream_id/promote") { request, context in
+            let id = try context.pathParameter("dream_id")
+            let body = try DreamPromoteRequest(try await request.jsonObject(context: context))
+            return try JSONResponse.encode(try await self.dreams.promoteDream(id: id, body, actor: context.memoryActor))
         }
     }
 }

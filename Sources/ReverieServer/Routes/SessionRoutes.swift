@@ -9,12 +9,15 @@ struct SessionRoutes {
     let sessions: SessionService
     /// The live log the event streams read.
     let log: SessionLog
-    let heartbeatSeconds: Double
+    let streams: EventStream.Settings
 
     func register(on router: Router<ReverieRequestContext>) {
         let sessions = router.group("v1/sessions")
         sessions.post { request, context in
             try JSONResponse.encode(try await self.sessions.createSession(try SessionCreateRequest(try await request.jsonObject(context: context))))
+        }
+        sessions.post("import") { request, context in
+            try JSONResponse.encode(try await self.sessions.importSession(try SessionImportRequest(try await request.jsonObject(context: context))))
         }
         sessions.get { request, _ in
             let query = request.query
@@ -100,7 +103,7 @@ struct SessionRoutes {
             let id = try context.pathParameter("session_id")
             let stream = try await EventStream.open(
                 log: log, sessionID: id, lastEventID: request.headers[.lastEventID] ?? request.query.string("last_event_id"),
-                previews: Set(request.query.list("event_deltas").map(EventType.init(rawValue:))), heartbeatSeconds: heartbeatSeconds)
+                previews: Set(request.query.list("event_deltas").map(EventType.init(rawValue:))), settings: streams)
             return stream.response()
         }
     }

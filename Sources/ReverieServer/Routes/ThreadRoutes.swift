@@ -9,7 +9,7 @@ struct ThreadRoutes {
     let sessions: SessionService
     /// The live log the event streams read.
     let log: SessionLog
-    let heartbeatSeconds: Double
+    let streams: EventStream.Settings
 
     func register(on router: Router<ReverieRequestContext>) {
         let threads = router.group("v1/sessions/:session_id/threads")
@@ -48,7 +48,7 @@ struct ThreadRoutes {
             let threadID: String? = thread.isPrimary ? nil : thread.id
             let stream = try await EventStream.open(
                 log: log, sessionID: sessionID, lastEventID: request.headers[.lastEventID] ?? request.query.string("last_event_id"),
-                previews: Set(request.query.list("event_deltas").map(EventType.init(rawValue:))), heartbeatSeconds: heartbeatSeconds,
+                previews: Set(request.query.list("event_deltas").map(EventType.init(rawValue:))), settings: streams,
                 includes: { $0.threadID == threadID })
             return stream.response()
         }

@@ -135,7 +135,9 @@ enum SQLiteMigrations {
         migrator.registerMigration("v4-dreams") { db in try db.execute(sql: SQLiteStore.dreamsSchema) }
         migrator.registerMigration("v5-threads") { db in try db.execute(sql: SQLiteStore.threadsSchema) }
         migrator.registerMigration("v6-webhook-claims", migrate: SQLiteStore.migrateWebhookClaims)
-        migrator.registerMigration("v7-work-queue") { db in try db.execute(sql: SQLiteStore.workQueueSchema) }
+        migrator.registerMigration("v7-evaluations") { db in try db.execute(sql: SQLiteStore.evaluationsSchema) }
+        migrator.registerMigration("v8-dream-policies") { db in try db.execute(sql: SQLiteStore.dreamPoliciesSchema) }
+        migrator.registerMigration("v9-work-queue") { db in try db.execute(sql: SQLiteStore.workQueueSchema) }
         return migrator
     }
 }

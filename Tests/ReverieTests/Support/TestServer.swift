@@ -66,6 +66,7 @@ final class TestServer: Sendable {
 
         var json: JSONValue { (try? JSONCoding.decode(JSONValue.self, from: body)) ?? .null }
         var errorType: String? { json["error"]?["type"]?.stringValue }
+        var text: String { String(decoding: body, as: UTF8.self) }
     }
 
     func request(_ method: HTTPMethod, _ path: String, json: JSONValue? = nil, rawBody: Data? = nil, headers: [(String, String)]? = nil)

@@ -97,3 +97,11 @@ extension DreamService {
         return report
     }
 }
+
+extension DreamService {
+    /// `GET /v1/dreams/{id}/report?format=markdown`: the report for people.
+    public func dreamReportMarkdown(id: String) async throws -> String {
+        let dream = try await self.dream(id: id)
+        return DreamReportMarkdown.render(try await dreamReport(id: id), dream: dream)
+    }
+}

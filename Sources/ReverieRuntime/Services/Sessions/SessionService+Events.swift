@@ -7,6 +7,7 @@ extension SessionService {
     public func sendEvents(sessionID: String, _ request: EventsSendRequest) async throws -> [StoredEvent] {
         var events = request.events
         guard let header = try await store.sessionHeader(id: sessionID) else { throw APIError.notFound("session", sessionID) }
+        if header.status == .terminated { try await refuseEventsIfImported(sessionID: sessionID) }
         try Self.checkAcceptsEvents(header)
         if events.contains(where: { $0.type == .userToolResult }) {
             let environment = try await store.environment(id: header.environmentID)
