@@ -27,6 +27,8 @@ public struct HostConfiguration: Sendable {
     public var webhooks: WebhookConfiguration
     /// Where agents' tools run: a bubblewrap sandbox per session (the default), with its limits.
     public var isolation: IsolationSettings
+    /// When an acknowledged write is safe: fsynced (the default) or handed to the OS.
+    public var durability: Durability = .fsync
     /// Leases of the work queues of `self_hosted` environments.
     public var work: WorkQueueSettings = WorkQueueSettings()
 
@@ -79,7 +81,7 @@ public final class ReverieHost: Sendable {
     public init(configuration: HostConfiguration, logger: Logger = Logger(label: "reverie")) throws {
         self.configuration = configuration
         self.logger = logger
-        let store = try SQLiteStore(path: configuration.databasePath, logger: logger)
+        let store = try SQLiteStore(path: configuration.databasePath, durability: configuration.durability, logger: logger)
         self.store = store
         let log = SessionLog(store: store)
         let memory = MemoryService(store: store)

@@ -40,6 +40,8 @@ struct BenchHarness {
             dataDirectory: directory,
             server: ServerConfiguration(port: 0, heartbeatSeconds: heartbeatSeconds, staticAPIKeys: ["bench-key"]),
             models: models)
+        // Benchmarks open many connections from loopback on purpose.
+        configuration.server.connections.maxConnectionsPerAddress = 0
         configure(&configuration)
         let host = try ReverieHost(configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()

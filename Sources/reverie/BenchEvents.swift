@@ -4,6 +4,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import ReverieCore
+import ReverieStore
 import Synchronization
 
 /// `reverie bench events`: acknowledged event appends per second, and SSE delivery latency.
@@ -36,10 +37,18 @@ struct BenchEvents: AsyncParsableCommand {
     @Option(name: .customLong("session-counts"), help: "Append phases to run, by number of sessions the events are spread over.")
     var sessionCounts = "1,100"
 
+    @Option(name: .customLong("durability"), help: "fsync (acknowledged means fsynced, the default) or process.")
+    var durability = "fsync"
+
+    func validate() throws {
+        guard Durability(rawValue: durability) != nil else { throw ValidationError("--durability must be fsync or process") }
+    }
+
     func run() async throws {
         let counts = sessionCounts.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
-        let harness = try await BenchHarness.start(dataDirectory: dataDirectory)
-        print("reverie bench events: \(clients) keep-alive connections, \(formatted(seconds))s per phase, \(max(1, eventsPerRequest)) event(s) per request")
+        let mode = Durability(rawValue: durability) ?? .fsync
+        let harness = try await BenchHarness.start(dataDirectory: dataDirectory) { $0.durability = mode }
+        print("reverie bench events: \(clients) keep-alive connections, \(formatted(seconds))s per phase, \(max(1, eventsPerRequest)) event(s) per request, durability \(mode.rawValue)")
         for count in counts {
             let sessions = try await harness.makeSessions(count)
             let steal = CPUSteal()

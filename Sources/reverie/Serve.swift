@@ -82,7 +82,52 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("sandbox-tmp-mb"), help: "Size of a session sandbox's private /tmp (MiB, held in memory).")
     var sandboxTmpMB = SandboxLimits().tmpBytes >> 20
 
+    @Option(name: .customLong("durability"), help: "fsync (an acknowledged write has been fsynced; the default) or process (survives kill -9, not a power cut).")
+    var durability = "fsync"
+
+    @Option(name: .customLong("max-model-calls-per-turn"), help: "Model calls one turn may make before the session stops with an error.")
+    var maxModelCallsPerTurn = 100
+
+    @Option(name: .customLong("max-concurrent-threads"), help: "Child threads of one session that run at once; more wait.")
+    var maxConcurrentThreads = 25
+
+    @Option(name: .customLong("bash-output-characters"), help: "Characters of one bash result kept inline (its first third and last two thirds); the full output is saved to a file in the workspace.")
+    var bashOutputCharacters = BashTool.Configuration().outputLimits.maxCharacters
+
+    @Option(name: .customLong("head-timeout-seconds"), help: "A new connection must send a complete request head within this time.")
+    var headTimeoutSeconds = 20.0
+
+    @Option(name: .customLong("keep-alive-seconds"), help: "An idle kept-alive connection is closed after this time.")
+    var keepAliveSeconds = 75.0
+
+    @Option(name: .customLong("body-timeout-seconds"), help: "Longest pause between parts of a request body.")
+    var bodyTimeoutSeconds = 30.0
+
+    @Option(name: .customLong("write-stall-seconds"), help: "A client that stops reading a response (a stream) for this long is disconnected.")
+    var writeStallSeconds = 60.0
+
+    @Option(name: .customLong("max-connections-per-address"), help: "Open connections one client address may hold (0: no cap; behind a proxy every client shares its address).")
+    var maxConnectionsPerAddress = 512
+
+    @Option(name: .customLong("stream-buffer-events"), help: "Live events buffered per stream subscriber before the oldest are dropped (and re-read from the store).")
+    var streamBufferEvents = 64
+
+    @Option(name: .customLong("stream-max-lag-events"), help: "A stream subscriber this many events behind the log is disconnected; it resumes with Last-Event-ID.")
+    var streamMaxLagEvents = 10_000
+
     func validate() throws {
+        guard Durability(rawValue: durability) != nil else { throw ValidationError("--durability must be fsync or process") }
+        for (name, value) in [("--head-timeout-seconds", headTimeoutSeconds), ("--keep-alive-seconds", keepAliveSeconds),
+                              ("--body-timeout-seconds", bodyTimeoutSeconds), ("--write-stall-seconds", writeStallSeconds)]
+        where !(value > 0 && value.isFinite) {
+            throw ValidationError("\(name) must be more than 0")
+        }
+        for (name, value) in [("--max-model-calls-per-turn", maxModelCallsPerTurn), ("--max-concurrent-threads", maxConcurrentThreads),
+                              ("--bash-output-characters", bashOutputCharacters), ("--stream-buffer-events", streamBufferEvents),
+                              ("--stream-max-lag-events", streamMaxLagEvents)] where value < 1 {
+            throw ValidationError("\(name) must be at least 1")
+        }
+        guard maxConnectionsPerAddress >= 0 else { throw ValidationError("--max-connections-per-address must be 0 or more") }
         guard ["bubblewrap", "none"].contains(sandbox) else { throw ValidationError("--sandbox must be bubblewrap or none") }
         for (name, value) in [("--sandbox-memory-mb", sandboxMemoryMB), ("--sandbox-processes", sandboxProcesses), ("--sandbox-cpu-seconds", sandboxCPUSeconds),
                               ("--sandbox-file-mb", sandboxFileMB), ("--sandbox-tmp-mb", sandboxTmpMB), ("--work-lease-ttl", workLeaseTTLSeconds)] where value < 1 {
@@ -124,12 +169,13 @@ struct Serve: AsyncParsableCommand {
         }
         let configuration = HostConfiguration(
             dataDirectory: dataDirectory,
-            server: ServerConfiguration(
-                host: host, port: port, maxBodyBytes: maxBodyBytes, heartbeatSeconds: heartbeatSeconds, staticAPIKeys: staticKeys),
+            server: serverConfiguration(staticKeys: staticKeys),
             models: models,
             runtime: RuntimeConfiguration(
-                dataDirectory: dataDirectory, maxTokens: maxTokens,
+                dataDirectory: dataDirectory, maxTokens: maxTokens, maxModelCallsPerTurn: maxModelCallsPerTurn,
+                maxConcurrentThreads: maxConcurrentThreads,
                 sandboxIdleTimeout: sandboxIdleSeconds > 0 ? .milliseconds(Int64(sandboxIdleSeconds * 1000)) : nil),
+            tools: toolsConfiguration(),
             dreams: DreamSettings(
                 rules: CurationRules(duplicateThreshold: dreamDuplicateThreshold, maxDeleteShare: dreamMaxDeleteShare),
                 maxConcurrentDreams: maxConcurrentDreams),
@@ -153,6 +199,7 @@ struct Serve: AsyncParsableCommand {
         }
         var hostConfiguration = configuration
         hostConfiguration.isolation = isolation
+        hostConfiguration.durability = Durability(rawValue: durability) ?? .fsync
         hostConfiguration.work = WorkQueueSettings(leaseTTLSeconds: workLeaseTTLSeconds)
         let host = try ReverieHost(configuration: hostConfiguration, logger: logger)
         if staticKeys.isEmpty, try await host.store.listAPIKeys().allSatisfy({ $0.revokedAt != nil }) {
@@ -162,5 +209,24 @@ struct Serve: AsyncParsableCommand {
         try await host.run { port in
             FileHandle.standardOutput.write(Data("reverie listening on http://\(address):\(port)\n".utf8))
         }
+    }
+
+    private func serverConfiguration(staticKeys: [String]) -> ServerConfiguration {
+        var server = ServerConfiguration(
+            host: host, port: port, maxBodyBytes: maxBodyBytes, heartbeatSeconds: heartbeatSeconds, staticAPIKeys: staticKeys)
+        server.streamBufferEvents = streamBufferEvents
+        server.streamMaxLagEvents = streamMaxLagEvents
+        func seconds(_ value: Double) -> Duration { .milliseconds(Int64(value * 1000)) }
+        server.connections = ConnectionLimits(
+            headTimeout: seconds(headTimeoutSeconds), keepAliveTimeout: seconds(keepAliveSeconds), bodyTimeout: seconds(bodyTimeoutSeconds),
+            writeStallTimeout: seconds(writeStallSeconds), maxConnectionsPerAddress: maxConnectionsPerAddress)
+        return server
+    }
+
+    private func toolsConfiguration() -> BuiltinTools.Configuration {
+        var tools = BuiltinTools.Configuration()
+        let limit = bashOutputCharacters
+        tools.bash.outputLimits = ToolOutputLimits(maxCharacters: limit, headCharacters: limit / 3, tailCharacters: limit - limit / 3)
+        return tools
     }
 }

@@ -315,7 +315,8 @@ struct ModelProvidersTests {
         try await withMockLLM(scenario) { server, http in
             let log = EventLog()
             let error = await #expect(throws: ModelError.self) {
-                try await server.anthropic(http, timeout: .seconds(4)).complete(ModelRequest(model: "m", messages: [.user("x")])) {
+                // The whole stream takes about 30 s; the first deltas come within the first second.
+                try await server.anthropic(http, timeout: .seconds(8)).complete(ModelRequest(model: "m", messages: [.user("x")])) {
                     await log.append($0)
                 }
             }

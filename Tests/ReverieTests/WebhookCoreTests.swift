@@ -144,7 +144,7 @@ import ReverieExecution
         }
         #expect(reason.contains("10.0.0.7"))
         #expect(await strict.check("https://public.example/hook") == .allowed(host: "public.example", addresses: [NetworkAddress("93.184.216.34")!]))
-        #expect(await strict.check("https://unresolvable.example/hook") == .allowed(host: "unresolvable.example", addresses: []))
+        #expect(await strict.check("https://unresolvable.example/hook") == .refused("'unresolvable.example' does not resolve to any address"))
         if case .allowed = await strict.check("http://public.example/hook") { Issue.record("plain http accepted by a strict server") }
         if case .allowed = await strict.check("https://localhost:8443/hook") { Issue.record("localhost accepted by a strict server") }
         if case .allowed = await strict.check("https://[::1]/hook") { Issue.record("::1 accepted by a strict server") }

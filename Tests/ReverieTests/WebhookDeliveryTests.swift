@@ -492,3 +492,32 @@ import ReverieModels
         }
     }
 }
+
+@Suite(.timeLimit(.minutes(3))) struct WebhookFailFastTests {
+    @Test func aClosedPortFailsTheAttemptAtOnce() async throws {
+        // A port nothing listens on: bind one, then close it.
+        let socket = try RawListeningPort()
+        let port = socket.port
+        socket.close()
+        // Without failing fast the attempt would last the whole 30 s timeout.
+        let client = WebhookSender.makeClient(timeout: .seconds(30), connectionsPerHost: 4)
+        let sender = WebhookSender(
+            client: client, urlGuard: WebhookURLGuard(policy: WebhookAddressPolicy(allowPrivateNetworks: true)), timeout: .seconds(30),
+            maxResponseBytes: 4096)
+        let started = ContinuousClock.now
+        let result = await sender.send(
+            url: "http://127.0.0.1:\(port)/hook", secret: WebhookSigningSecret.generate(), eventID: "wevt_1", body: Data("{}".utf8))
+        try await client.shutdown()
+        #expect(!result.succeeded)
+        #expect(ContinuousClock.now - started < .seconds(5), "\(result)")
+        #expect(result.latencyMilliseconds < 5000)
+        #expect(result.error.contains("connection") || result.error.contains("refused"), "\(result.error)")
+    }
+
+    @Test func namesThatDoNotResolveOrEndInADotAreChecked() async throws {
+        let strict = WebhookURLGuard(policy: WebhookAddressPolicy(allowPrivateNetworks: false), resolver: FakeHostResolver([:]))
+        #expect(await strict.check("https://localhost./hook") == .refused(
+            "'localhost.' is a loopback name; receivers on private networks are refused unless the server runs with --webhooks-allow-private"))
+        #expect(await strict.check("https://nowhere.invalid/hook") == .refused("'nowhere.invalid' does not resolve to any address"))
+    }
+}

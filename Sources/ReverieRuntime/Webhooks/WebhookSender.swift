@@ -22,10 +22,13 @@ public struct WebhookSender: Sendable {
         self.maxResponseBytes = maxResponseBytes
     }
 
-    /// An HTTP client set up for deliveries: no redirects, connect and read timeouts.
+    /// An HTTP client set up for deliveries: no redirects, connect and read timeouts, and a
+    /// refused or reset connection fails the attempt at once (the retry schedule decides
+    /// when to try again) instead of being retried until the timeout.
     public static func makeClient(timeout: Duration, connectionsPerHost: Int) -> HTTPClient {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
+        configuration.connectionPool.retryConnectionEstablishment = false
         let amount = TimeAmount.milliseconds(Int64(timeout.seconds * 1000))
         configuration.timeout = .init(connect: amount, read: amount)
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = max(1, connectionsPerHost)

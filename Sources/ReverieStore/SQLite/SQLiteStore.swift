@@ -5,8 +5,11 @@ import ReverieCore
 
 /// The embedded store: one SQLite file in WAL mode, accessed through GRDB.
 ///
-/// Writes are serialized on one connection; reads run concurrently. `synchronous=NORMAL`
-/// in WAL mode keeps every committed transaction across a process crash (`kill -9`).
+/// Writes are serialized on one connection; reads run concurrently. By default an
+/// acknowledged write has been fsynced (`Durability.fsync`, `synchronous=FULL`), with event
+/// appends group-committed so one fsync covers a batch; `Durability.process`
+/// (`synchronous=NORMAL` in WAL mode) keeps every committed transaction across a process
+/// crash but not a power cut.
 public final class SQLiteStore: Store {
     let pool: DatabasePool
     let logger: Logger
@@ -16,13 +19,13 @@ public final class SQLiteStore: Store {
     let appendQueue = EventAppendQueue()
 
     /// Opens (creating if needed) the database at `path` and migrates it to the current schema.
-    public init(path: String, logger: Logger = Logger(label: "reverie.store")) throws {
+    public init(path: String, durability: Durability = .fsync, logger: Logger = Logger(label: "reverie.store")) throws {
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.label = "reverie"
         configuration.maximumReaderCount = 8
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            try db.execute(sql: "PRAGMA synchronous = \(durability.synchronousPragma)")
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
