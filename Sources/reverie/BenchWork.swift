@@ -6,6 +6,7 @@ import ReverieExecution
 import ReverieMockLLM
 import ReverieModels
 import ReverieServer
+import ReverieStore
 import Synchronization
 
 /// `reverie bench work`: the tool round trip through a `self_hosted` environment's work queue.
@@ -26,8 +27,12 @@ struct BenchWork: AsyncParsableCommand {
     @Option(name: .customLong("data-dir"), help: "Data directory (default: a fresh temporary one).")
     var dataDirectory: String?
 
+    @Option(name: .customLong("durability"), help: "fsync (acknowledged means fsynced, the default) or process.")
+    var durability = "fsync"
+
     func run() async throws {
         guard sessions >= 1, workers >= 1, calls >= 1 else { throw ValidationError("--sessions, --workers and --calls must be at least 1") }
+        guard let mode = Durability(rawValue: durability) else { throw ValidationError("--durability must be fsync or process") }
         // Every tool result says whether to go on; the model answers at once.
         let scenario = try MockScenario(json: Data("""
             {"rules": [
@@ -37,9 +42,11 @@ struct BenchWork: AsyncParsableCommand {
             """.utf8))
         let mock = MockLLMServer(scenario: scenario, configuration: MockLLMConfiguration(recordLimit: 1))
         let mockPort = try await mock.start()
-        let harness = try await BenchHarness.start(dataDirectory: dataDirectory, models: BenchModels.configuration(mockURL: "http://127.0.0.1:\(mockPort)"))
+        let harness = try await BenchHarness.start(dataDirectory: dataDirectory, models: BenchModels.configuration(mockURL: "http://127.0.0.1:\(mockPort)")) {
+            $0.durability = mode
+        }
         let platform = harness.host.platform
-        print("reverie bench work: \(sessions) sessions at once, \(calls) tool calls each, \(workers) in-process workers over loopback HTTP; the tool answers at once")
+        print("reverie bench work: \(sessions) sessions at once, \(calls) tool calls each, \(workers) in-process workers over loopback HTTP; the tool answers at once; durability \(mode.rawValue)")
 
         let agent = try await harness.create("/v1/agents", #"{"name":"bench","model":"bench-model","tools":[{"type":"agent_toolset_20260401"}]}"#)
         let environment = try await harness.create("/v1/environments", #"{"name":"bench","config":{"type":"self_hosted"}}"#)
