@@ -232,6 +232,10 @@ import Testing
         let done = try await fixture.waitForIdle(session)
         #expect(done.last { $0.type == .agentMessage && $0.threadID == nil }?.text == "Cleanup reported.")
         #expect(!done.contains { $0.type == .agentToolResult && $0.threadID == use.threadID })
+        // The result woke the waiting thread once: no second run after it finished.
+        let settled = try await fixture.events(session)
+        #expect(settled.filter { $0.type == .sessionThreadStatusRunning && $0.threadID == use.threadID }.count == 1)
+        #expect(settled.filter { $0.type == .sessionStatusRunning && $0.threadID == nil }.count == 1)
     }
 
     @Test func theServerRestartedWhileAnItemIsLeasedLosesNothing() async throws {

@@ -32,14 +32,21 @@ public final class LoopControl: Sendable {
         waiter?.resume()
     }
 
-    /// Notes that new events arrived while the loop was running (and wakes it if it waits).
-    public func requestWake() {
+    /// Notes that new events arrived while the loop was running, or wakes it when it waits in
+    /// `waitForWake` (then it takes the wake itself, and this returns true).
+    @discardableResult
+    public func requestWake() -> Bool {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.wakeRequested = true
-            defer { state.waiter = nil }
-            return state.waiter
+            // A waiting loop takes the wake itself; otherwise it is noted for the next check.
+            guard let waiter = state.waiter else {
+                state.wakeRequested = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
         }
         waiter?.resume()
+        return waiter != nil
     }
 
     /// Waits until new events arrive or an interrupt does, returning at once when one came since

@@ -160,9 +160,8 @@ actor ThreadScheduler {
     func wake(_ threadID: String) {
         switch members[threadID]?.phase {
         case .running?:
-            members[threadID]?.wake = true
-            // A thread waiting for a worker's results waits inside its run.
-            members[threadID]?.control?.requestWake()
+            // A thread waiting for a worker's results waits inside its run and takes the wake there.
+            if members[threadID]?.control?.requestWake() != true { members[threadID]?.wake = true }
         case .idle?, .waiting?: schedule(threadID)
         case .queued?, nil: break
         }
