@@ -29,4 +29,16 @@ public protocol ExecutionPlane: Sendable {
     var tools: [String: ToolDefinition] { get }
     /// Runs one call.
     func execute(_ call: ToolCall) async -> ToolOutput
+    /// True when workers elsewhere run the calls and answer each with a `user.tool_result`
+    /// event (a `self_hosted` environment): the loop waits for those events and never calls
+    /// `execute`.
+    var runsRemotely: Bool { get }
+    /// For a plane that `runsRemotely`: makes sure a worker will take up the session's waiting
+    /// calls (queues the session's work item). Other planes do nothing.
+    func requestWorker(sessionID: String) async throws
+}
+
+extension ExecutionPlane {
+    public var runsRemotely: Bool { false }
+    public func requestWorker(sessionID: String) async throws {}
 }

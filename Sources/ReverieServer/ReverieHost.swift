@@ -29,6 +29,8 @@ public struct HostConfiguration: Sendable {
     public var isolation: IsolationSettings
     /// When an acknowledged write is safe: fsynced (the default) or handed to the OS.
     public var durability: Durability = .fsync
+    /// Leases of the work queues of `self_hosted` environments.
+    public var work: WorkQueueSettings = WorkQueueSettings()
 
     public init(
         dataDirectory: String = ".reverie", server: ServerConfiguration = ServerConfiguration(), models: ModelCatalogConfiguration? = nil,
@@ -91,15 +93,18 @@ public final class ReverieHost: Sendable {
         let webhookDispatcher = configuration.webhooks.deliveryEnabled
             ? WebhookDispatcher(store: store, configuration: configuration.webhooks, sealer: sealer, logger: logger, telemetry: telemetry) : nil
         self.webhookDispatcher = webhookDispatcher
+        let workQueue = WorkQueue(store: store, settings: configuration.work)
         let webhooks = WebhookContext(sealer: sealer, urlGuard: WebhookURLGuard(policy: configuration.webhooks.addressPolicy), dispatcher: webhookDispatcher)
         if let models = configuration.models {
             let catalog = ModelCatalog(configuration: models, telemetry: telemetry)
             let planes = ExecutionPlanes(
                 tools: configuration.tools, isolation: configuration.isolation, memory: memory, environments: EnvironmentService(store: store),
-                dataDirectory: configuration.dataDirectory, logger: logger)
+                dataDirectory: configuration.dataDirectory, workQueue: workQueue, logger: logger)
             let runner = SessionRunner(
                 log: log, models: catalog, configuration: configuration.runtime,
-                makeExecutionPlane: { session, sandbox in ObservedExecutionPlane(base: planes.plane(for: session, in: sandbox), telemetry: telemetry) },
+                makeExecutionPlane: { session, sandbox in
+                    ObservedExecutionPlane(base: await planes.plane(for: session, in: sandbox), telemetry: telemetry)
+                },
                 makeExtraVolumes: { session in try planes.memoryVolumes(for: session) },
                 turnEndHandler: OutcomeGrader(log: log, models: catalog, logger: logger),
                 logger: logger)
@@ -115,7 +120,7 @@ public final class ReverieHost: Sendable {
             self.evaluationRunner = evaluationRunner
             let platform = Platform(
                 store: store, log: log, memory: memory, driver: runner, dreamScheduler: dreamRunner, evaluationScheduler: evaluationRunner,
-                webhooks: webhooks)
+                webhooks: webhooks, workQueue: workQueue)
             self.platform = platform
             self.dreamPolicyRunner = DreamPolicyRunner(
                 store: store, dreams: platform.dreams, evaluations: platform.evaluations, interval: configuration.dreams.policyCheckInterval,
@@ -127,7 +132,8 @@ public final class ReverieHost: Sendable {
             self.evaluationRunner = nil
             self.dreamPolicyRunner = nil
             self.platform = Platform(
-                store: store, log: log, memory: memory, driver: IdleSessionDriver(), dreamScheduler: IdleDreamScheduler(), webhooks: webhooks)
+                store: store, log: log, memory: memory, driver: IdleSessionDriver(), dreamScheduler: IdleDreamScheduler(), webhooks: webhooks,
+                workQueue: workQueue)
         }
     }
     /// Runs until a shutdown signal (or until the surrounding task is cancelled).

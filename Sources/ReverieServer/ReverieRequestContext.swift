@@ -7,6 +7,8 @@ public struct ReverieRequestContext: RequestContext {
     public var maxUploadSize: Int
     /// The id of the API key that authenticated the request (`static` for `REVERIE_API_KEY`).
     public var apiKeyID: String?
+    /// Who authenticated the request (an API key, an environment key, a work item's token).
+    public var credential: Credential?
     /// The request's id, echoed in the `request-id` header and in error bodies.
     public var requestID: String
 
@@ -14,6 +16,7 @@ public struct ReverieRequestContext: RequestContext {
         self.coreContext = .init(source: source)
         self.maxUploadSize = 8 * 1024 * 1024
         self.apiKeyID = nil
+        self.credential = nil
         self.requestID = "req_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
     }
 }

@@ -16,13 +16,17 @@ public enum ReverieServer {
         router.add(middleware: RequestMetricsMiddleware(telemetry: telemetry))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: RequestLimitMiddleware(maxBodyBytes: configuration.maxBodyBytes))
-        router.add(middleware: AuthenticationMiddleware(verifier: APIKeyVerifier(
-            staticKeys: configuration.staticAPIKeys, store: platform.keys, cacheLifetime: configuration.apiKeyCacheLifetime)))
+        router.add(middleware: AuthenticationMiddleware(
+            verifier: APIKeyVerifier(staticKeys: configuration.staticAPIKeys, store: platform.keys, cacheLifetime: configuration.apiKeyCacheLifetime),
+            workerCredentials: WorkerCredentials(environments: platform.environments, work: platform.work, cacheLifetime: configuration.apiKeyCacheLifetime),
+            scope: CredentialScope(log: platform.log)))
         router.get("health") { _, _ in
             JSONResponse.make(json: #"{"status":"ok"}"#)
         }
         AgentRoutes(agents: platform.agents).register(on: router)
         EnvironmentRoutes(environments: platform.environments).register(on: router)
+        EnvironmentKeyRoutes(environments: platform.environments).register(on: router)
+        WorkRoutes(work: platform.work).register(on: router)
         SessionRoutes(sessions: platform.sessions, log: platform.log, streams: EventStream.Settings(configuration, telemetry: telemetry)).register(on: router)
         ThreadRoutes(sessions: platform.sessions, log: platform.log, streams: EventStream.Settings(configuration, telemetry: telemetry)).register(on: router)
         MemoryRoutes(memory: platform.memory).register(on: router)

@@ -13,7 +13,10 @@ import ServiceLifecycle
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run benchmarks against an in-process server on a fresh database and print figures.",
-        subcommands: [BenchEvents.self, BenchStreamStall.self, BenchMemory.self, BenchSteps.self, BenchSessions.self, BenchThreads.self, BenchDream.self, BenchWebhooks.self, BenchSandbox.self])
+        subcommands: [
+            BenchEvents.self, BenchStreamStall.self, BenchMemory.self, BenchSteps.self, BenchSessions.self, BenchThreads.self, BenchDream.self,
+            BenchWebhooks.self, BenchSandbox.self, BenchWork.self,
+        ])
 }
 
 /// Shared set-up: a server on a free port over a temporary data directory, and an HTTP client.

@@ -11,7 +11,7 @@ struct Reverie: AsyncParsableCommand {
             on an embedded SQLite database. Point the official Anthropic SDKs at it by changing the base URL.
             """,
         subcommands: [
-            Demo.self, Serve.self, Keys.self, Memory.self, DreamCommand.self, EvalCommand.self, ImportCommand.self, Bench.self, MockLLM.self,
-            SandboxTools.self,
+            Demo.self, Serve.self, Keys.self, EnvironmentsCommand.self, WorkerCommand.self, Memory.self, DreamCommand.self, EvalCommand.self,
+            ImportCommand.self, Bench.self, MockLLM.self, SandboxTools.self,
         ])
 }

@@ -137,7 +137,7 @@ struct Serve: AsyncParsableCommand {
         guard maxConnectionsPerAddress >= 0 else { throw ValidationError("--max-connections-per-address must be 0 or more") }
         guard ["bubblewrap", "none"].contains(sandbox) else { throw ValidationError("--sandbox must be bubblewrap or none") }
         for (name, value) in [("--sandbox-memory-mb", sandboxMemoryMB), ("--sandbox-processes", sandboxProcesses), ("--sandbox-cpu-seconds", sandboxCPUSeconds),
-                              ("--sandbox-file-mb", sandboxFileMB), ("--sandbox-tmp-mb", sandboxTmpMB)] where value < 1 {
+                              ("--sandbox-file-mb", sandboxFileMB), ("--sandbox-tmp-mb", sandboxTmpMB), ("--work-lease-ttl", workLeaseTTLSeconds)] where value < 1 {
             throw ValidationError("\(name) must be at least 1")
         }
         guard (0...1).contains(dreamDuplicateThreshold) else { throw ValidationError("--dream-duplicate-threshold must be between 0 and 1") }
@@ -159,6 +159,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("webhooks-retry-max-seconds"), help: "Largest delay between two webhook attempts.")
     var webhooksRetryMaxSeconds = WebhookRetryPolicy.standard.maxDelay
+
+    @Option(name: .customLong("work-lease-ttl"), help: "Seconds a self_hosted environment's worker holds a work item without a heartbeat before it returns to the queue.")
+    var workLeaseTTLSeconds = 60
 
     func run() async throws {
         if logFormat == "json" { LoggingSystem.bootstrap { JSONLogHandler(label: $0) } }
@@ -206,6 +209,7 @@ struct Serve: AsyncParsableCommand {
         hostConfiguration.isolation = isolation
         hostConfiguration.runtime.maxFailedResumptions = maxFailedResumptions
         hostConfiguration.durability = Durability(rawValue: durability) ?? .fsync
+        hostConfiguration.work = WorkQueueSettings(leaseTTLSeconds: workLeaseTTLSeconds)
         let host = try ReverieHost(configuration: hostConfiguration, logger: logger)
         if staticKeys.isEmpty, try await host.store.listAPIKeys().allSatisfy({ $0.revokedAt != nil }) {
             throw ValidationError("no API key is configured: set REVERIE_API_KEY or run `reverie keys create --data-dir \(dataDirectory)`")

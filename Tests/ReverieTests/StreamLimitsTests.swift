@@ -145,9 +145,17 @@ import Testing
         }
         try await run({
             var held: [RawSocket] = []
-            for _ in 0..<5 { held.append(try RawSocket(port: server.port, source: "127.0.0.3")) }
+            for _ in 0..<5 {
+                // Each one served a request, so the server has counted it before the next connects
+                // (connections are set up on several event loops, in no guaranteed order).
+                let socket = try RawSocket(port: server.port, source: "127.0.0.3")
+                try socket.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                let reply = try await socket.readUntil(endsWith: #"{"status":"ok"}"#, timeout: .seconds(10))
+                #expect(String(decoding: reply, as: UTF8.self).hasPrefix("HTTP/1.1 200"))
+                held.append(socket)
+            }
             let extra = try RawSocket(port: server.port, source: "127.0.0.3")
-            try await waitFor("the sixth connection to be closed", timeout: .seconds(5)) { extra.isClosedByPeer() }
+            try await waitFor("the sixth connection to be closed", timeout: .seconds(15)) { extra.isClosedByPeer() }
             #expect(!held.contains { $0.isClosedByPeer() })
             // Other addresses are unaffected.
             #expect(try await server.get("/v1/agents").status == 200)

@@ -14,6 +14,8 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case conflict = "conflict_error"
         case memoryPreconditionFailed = "memory_precondition_failed_error"
         case memoryPathConflict = "memory_path_conflict_error"
+        /// A conditional request whose precondition no longer holds (a work item's heartbeat).
+        case preconditionFailed = "precondition_failed_error"
         case requestTooLarge = "request_too_large"
         case rateLimit = "rate_limit_error"
         case timeout = "timeout_error"
@@ -23,10 +25,13 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var kind: Kind
     public var message: String
+    /// `error.details`, for errors that carry structured details (`details.error_code` names the cause).
+    public var details: JSONValue?
 
-    public init(_ kind: Kind, _ message: String) {
+    public init(_ kind: Kind, _ message: String, details: JSONValue? = nil) {
         self.kind = kind
         self.message = message
+        self.details = details
     }
 
     public var description: String { "\(kind.rawValue): \(message)" }

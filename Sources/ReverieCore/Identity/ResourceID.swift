@@ -17,6 +17,8 @@ public enum ResourceID {
     public static let evaluation = "eval"
     public static let outcome = "outc"
     public static let apiKey = "apikey"
+    public static let environmentKey = "envkey"
+    public static let work = "work"
     public static let webhookEndpoint = "whep"
     public static let webhookEvent = "wevt"
     public static let webhookDelivery = "whdl"

@@ -1,13 +1,15 @@
 /// One Server-Sent Event: its `event:` name (empty when absent) and its `data:` lines joined.
-struct ServerSentEvent: Sendable, Equatable {
-    var event: String
-    var data: String
+public struct ServerSentEvent: Sendable, Equatable {
+    public var event: String
+    public var data: String
 }
 
 /// Incrementally splits a byte stream into Server-Sent Events (WHATWG rules: `\n`, `\r\n`
 /// or `\r` line ends, `:` comments, several `data:` lines joined with `\n`, an event ends
 /// at a blank line). Feed it chunks as they arrive; events split across chunks are kept.
-struct ServerSentEventParser: Sendable {
+public struct ServerSentEventParser: Sendable {
+    public init() {}
+
     private var line: [UInt8] = []
     private var lastWasCR = false
     private var eventName = ""
@@ -15,7 +17,7 @@ struct ServerSentEventParser: Sendable {
     private var hasData = false
 
     /// Consumes `bytes` and returns the events they complete.
-    mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> [ServerSentEvent] where Bytes.Element == UInt8 {
+    public mutating func feed<Bytes: Sequence>(_ bytes: Bytes) -> [ServerSentEvent] where Bytes.Element == UInt8 {
         var events: [ServerSentEvent] = []
         for byte in bytes {
             if byte == UInt8(ascii: "\n") && lastWasCR {
@@ -33,7 +35,7 @@ struct ServerSentEventParser: Sendable {
     }
 
     /// Completes a final event when the stream ends without its blank line.
-    mutating func finish() -> ServerSentEvent? {
+    public mutating func finish() -> ServerSentEvent? {
         if !line.isEmpty { _ = endLine() }
         return endLine()
     }

@@ -105,6 +105,11 @@ struct AgentLoop: Sendable {
                 switch try await handleCalls(state.pending, view: view) {
                 case .waiting:
                     return .requiresAction
+                case .awaitingWorker:
+                    // The worker's results (or an interrupt) wake this loop where it stands: no
+                    // new loop, no re-read of the log, for every tool call.
+                    try await control.waitForWake()
+                    continue
                 case .progressed(carried: nil):
                     continue
                 case .progressed(carried: let result?):
@@ -201,12 +206,16 @@ struct AgentLoop: Sendable {
         /// call is now answered (the model is called next).
         case progressed(carried: SessionEvent?)
         case waiting
+        /// Only a worker's results are awaited: the thread stays running and waits for them.
+        case awaitingWorker
     }
 
     /// Runs, denies or holds the pending calls. Calls waiting for the user (custom tools,
-    /// `always_ask` without an answer) leave the thread idle with `requires_action`.
+    /// `always_ask` without an answer) leave the thread idle with `requires_action`; calls
+    /// waiting only for a worker leave it running.
     private func handleCalls(_ pending: [TurnState.PendingCall], view: EventLogView) async throws -> CallsResult {
         var waiting: [String] = []
+        var awaitingWorker = false
         var progressed = false
         var carried: SessionEvent?
         for (index, call) in pending.enumerated() {
@@ -216,19 +225,28 @@ struct AgentLoop: Sendable {
             case .wait:
                 waiting.append(call.eventID)
                 continue
+            case .awaitWorker:
+                awaitingWorker = true
+                continue
             case .deny(let reason):
                 result = StepEvents.toolResult(call.eventID, .error(reason))
             case .run:
                 result = try await execute(call)
             }
             progressed = true
-            if index == pending.count - 1, waiting.isEmpty {
+            if index == pending.count - 1, waiting.isEmpty, !awaitingWorker {
                 carried = result
             } else {
                 try await view.append([result])
             }
         }
         if progressed { return .progressed(carried: carried) }
+        if waiting.isEmpty, awaitingWorker {
+            try await toolbox.requestWorker(sessionID: sessionID)
+            return .awaitingWorker
+        }
+        // Calls for a worker wait too: it takes the session while it stays queued.
+        if awaitingWorker { try await toolbox.requestWorker(sessionID: sessionID) }
         try await view.append([scope.idleEvent(["type": "requires_action", "event_ids": .array(waiting.map(JSONValue.string))])])
         return .waiting
     }

@@ -55,7 +55,7 @@ public struct Conversation: Sendable {
             })
         case .agentToolUse, .agentCustomToolUse:
             add(.assistant, [.toolUse(id: event.id, name: event.fields["name"]?.stringValue ?? "", input: event.fields["input"] ?? [:])])
-        case .agentToolResult:
+        case .agentToolResult, .userToolResult:
             if let id = event.fields["tool_use_id"]?.stringValue {
                 add(.user, [Self.toolResult(id, event)])
             }

@@ -8,6 +8,8 @@ public final class LoopControl: Sendable {
         var interrupted = false
         var wakeRequested = false
         var cancelCurrent: (@Sendable () -> Void)?
+        /// A loop waiting in `waitForWake`.
+        var waiter: CheckedContinuation<Void, Never>?
     }
 
     private let state = Mutex(State())
@@ -20,16 +22,57 @@ public final class LoopControl: Sendable {
     /// Requests an interrupt: the current operation is cancelled, and events that arrived
     /// before the interrupt no longer ask for another run.
     public func interrupt() {
-        let cancel = state.withLock { state -> (@Sendable () -> Void)? in
+        let (cancel, waiter) = state.withLock { state -> ((@Sendable () -> Void)?, CheckedContinuation<Void, Never>?) in
             state.interrupted = true
             state.wakeRequested = false
-            return state.cancelCurrent
+            defer { state.waiter = nil }
+            return (state.cancelCurrent, state.waiter)
         }
         cancel?()
+        waiter?.resume()
     }
 
-    /// Notes that new events arrived while the loop was running.
-    public func requestWake() { state.withLock { $0.wakeRequested = true } }
+    /// Notes that new events arrived while the loop was running, or wakes it when it waits in
+    /// `waitForWake` (then it takes the wake itself, and this returns true).
+    @discardableResult
+    public func requestWake() -> Bool {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            // A waiting loop takes the wake itself; otherwise it is noted for the next check.
+            guard let waiter = state.waiter else {
+                state.wakeRequested = true
+                return nil
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume()
+        return waiter != nil
+    }
+
+    /// Waits until new events arrive or an interrupt does, returning at once when one came since
+    /// the last wait (and taking the wake note). Throws `CancellationError` when the task is cancelled.
+    public func waitForWake() async throws {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if state.wakeRequested || state.interrupted || Task.isCancelled {
+                        state.wakeRequested = false
+                        return true
+                    }
+                    state.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume()
+        }
+        try Task.checkCancellation()
+    }
 
     /// Whether events arrived since the last call (and clears the note).
     public func takeWakeRequest() -> Bool {

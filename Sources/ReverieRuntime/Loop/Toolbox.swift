@@ -51,6 +51,13 @@ public struct Toolbox: Sendable {
         policies[name] ?? .alwaysAllow
     }
 
+    /// Whether a worker of the session's `self_hosted` environment runs this tool and answers
+    /// with `user.tool_result`.
+    public func runsOnWorker(_ name: String) -> Bool { builtins.contains(name) && plane.runsRemotely }
+
+    /// Queues the session for a worker of its `self_hosted` environment.
+    public func requestWorker(sessionID: String) async throws { try await plane.requestWorker(sessionID: sessionID) }
+
     /// Runs a Reverie-run tool: a runtime tool in-process, a built-in one on the execution
     /// plane; an unknown name is an error the model sees.
     public func run(_ call: ToolCall) async -> ToolOutput {

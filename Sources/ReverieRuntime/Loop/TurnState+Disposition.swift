@@ -7,6 +7,8 @@ extension TurnState.PendingCall {
         case deny(String)
         /// Wait for the user: a custom tool's result, or a confirmation (`always_ask`).
         case wait
+        /// Wait for a worker of the session's `self_hosted` environment to post `user.tool_result`.
+        case awaitWorker
     }
 
     func disposition(_ toolbox: Toolbox) -> Disposition {
@@ -15,9 +17,10 @@ extension TurnState.PendingCall {
         case .deny(let message)?:
             return .deny(message.map { "The user denied this tool call: \($0)" } ?? "The user denied this tool call.")
         case .allow?:
-            return .run
+            return toolbox.runsOnWorker(name) ? .awaitWorker : .run
         case nil:
-            return toolbox.policy(for: name) == .alwaysAsk ? .wait : .run
+            if toolbox.policy(for: name) == .alwaysAsk { return .wait }
+            return toolbox.runsOnWorker(name) ? .awaitWorker : .run
         }
     }
 

@@ -15,6 +15,8 @@ public struct TurnState: Sendable, Equatable {
         public var isCustom: Bool
         /// The user's answer, for calls that needed confirmation.
         public var confirmation: Confirmation?
+        /// True when the call's `evaluated_permission` was `ask` (it waits for a confirmation).
+        public var asksConfirmation: Bool = false
     }
 
     public enum Confirmation: Sendable, Equatable {
@@ -38,7 +40,7 @@ public struct TurnState: Sendable, Equatable {
     public var next: Next {
         if !calls.isEmpty { return .handleCalls }
         switch lastRelevant {
-        case .userMessage?, .userDefineOutcome?, .agentToolResult?, .userCustomToolResult?, .spanOutcomeEvaluationEnd?,
+        case .userMessage?, .userDefineOutcome?, .agentToolResult?, .userToolResult?, .userCustomToolResult?, .spanOutcomeEvaluationEnd?,
             .agentThreadMessageReceived?:
             return .callModel
         default:
@@ -64,9 +66,10 @@ public struct TurnState: Sendable, Equatable {
             if calls[event.id] == nil { order.append(event.id) }
             calls[event.id] = PendingCall(
                 eventID: event.id, name: event.fields["name"]?.stringValue ?? "", input: event.fields["input"] ?? [:],
-                isCustom: event.type == .agentCustomToolUse, confirmation: nil)
+                isCustom: event.type == .agentCustomToolUse, confirmation: nil,
+                asksConfirmation: event.fields["evaluated_permission"] == "ask")
             lastRelevant = event.type
-        case .agentToolResult:
+        case .agentToolResult, .userToolResult:
             if let id = event.fields["tool_use_id"]?.stringValue { answer(id) }
             lastRelevant = event.type
         case .userCustomToolResult:

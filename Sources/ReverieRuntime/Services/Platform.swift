@@ -16,6 +16,8 @@ public struct Platform: Sendable {
     public let evaluations: EvaluationService
     public let dreamPolicies: DreamPolicyService
     public let webhooks: WebhookService
+    /// The work queues of `self_hosted` environments.
+    public let work: WorkQueue
     /// Where API keys are kept (authentication reads it).
     public let keys: any APIKeyStore
 
@@ -24,8 +26,9 @@ public struct Platform: Sendable {
     /// evaluations (the idle ones leave them pending).
     public init(
         store: any Store, log: SessionLog, memory: MemoryService, driver: any SessionDriver, dreamScheduler: any DreamScheduler,
-        evaluationScheduler: any EvaluationScheduler = IdleEvaluationScheduler(), webhooks: WebhookContext
+        evaluationScheduler: any EvaluationScheduler = IdleEvaluationScheduler(), webhooks: WebhookContext, workQueue: WorkQueue? = nil
     ) {
+        self.work = workQueue ?? WorkQueue(store: store)
         self.log = log
         self.memory = memory
         self.keys = store

@@ -12,12 +12,15 @@ public struct ExecutionPlanes: Sendable {
     let memory: MemoryService
     let environments: EnvironmentService
     let dataDirectory: String
+    /// Where sessions of `self_hosted` environments wait for workers.
+    let workQueue: WorkQueue
     let logger: Logger
 
     public init(
         tools: BuiltinTools.Configuration, isolation: IsolationSettings, memory: MemoryService, environments: EnvironmentService, dataDirectory: String,
-        logger: Logger
+        workQueue: WorkQueue, logger: Logger
     ) {
+        self.workQueue = workQueue
         self.tools = tools
         self.isolation = isolation
         self.memory = memory
@@ -26,9 +29,24 @@ public struct ExecutionPlanes: Sendable {
         self.logger = logger
     }
 
-    /// The plane for `session`'s agent in its sandbox.
-    public func plane(for session: Session, in sandbox: Sandbox) -> any ExecutionPlane {
+    /// The plane for `session`'s agent in its sandbox: the environment's workers for a
+    /// `self_hosted` environment, else the sandbox on this machine.
+    public func plane(for session: Session, in sandbox: Sandbox) async -> any ExecutionPlane {
         let enabled = session.agent.builtinToolset.map { BuiltinTools.tools(for: $0, configuration: tools) } ?? [:]
+        let config: EnvironmentConfig
+        do {
+            config = try await environments.environment(id: session.environmentID).config
+        } catch {
+            // Never fall back to running here what may belong on a worker.
+            logger.error("session's environment could not be read", metadata: ["session": "\(session.id)", "error": "\(error)"])
+            return RefusingExecutionPlane(tools: enabled.mapValues(\.definition), reason: "the session's environment could not be read")
+        }
+        if config == .selfHosted {
+            let (workQueue, environmentID) = (self.workQueue, session.environmentID)
+            return WorkerExecutionPlane(tools: enabled.mapValues(\.definition)) { sessionID in
+                try await workQueue.demand(sessionID: sessionID, environmentID: environmentID)
+            }
+        }
         let base: any ExecutionPlane
         switch isolation.mode {
         case .bubblewrap:

@@ -13,6 +13,11 @@ public struct ObservedExecutionPlane: ExecutionPlane {
     }
 
     public var tools: [String: ToolDefinition] { base.tools }
+    public var runsRemotely: Bool { base.runsRemotely }
+
+    public func requestWorker(sessionID: String) async throws {
+        try await base.requestWorker(sessionID: sessionID)
+    }
 
     public func execute(_ call: ToolCall) async -> ToolOutput {
         let start = ContinuousClock.now

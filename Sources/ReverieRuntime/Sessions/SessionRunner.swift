@@ -15,7 +15,7 @@ import ServiceLifecycle
 public actor SessionRunner: SessionDriver, Service {
     /// Makes the execution plane that runs the built-in tools of a session's agent (the
     /// session's `agent` is the one that calls them: the coordinator or a specialist) in its sandbox.
-    public typealias PlaneFactory = @Sendable (Session, Sandbox) -> any ExecutionPlane
+    public typealias PlaneFactory = @Sendable (Session, Sandbox) async -> any ExecutionPlane
     public typealias VolumeFactory = @Sendable (Session) async throws -> [any SandboxVolume]
 
     let log: SessionLog
@@ -103,6 +103,15 @@ public actor SessionRunner: SessionDriver, Service {
                 guard let call = state.pending.first(where: { $0.eventID == id && !$0.isCustom }), call.confirmation == nil else {
                     throw APIError.invalidRequest("events[\(index)].tool_use_id: '\(id)' is not a tool call waiting for confirmation\(Self.inThread(event))")
                 }
+            case .userToolResult:
+                let id = event.fields["tool_use_id"]?.stringValue ?? ""
+                let state = try await callState(id, threadID: event.threadID, sessionID: session.id)
+                guard let call = state.pending.first(where: { $0.eventID == id && !$0.isCustom }) else {
+                    throw APIError.invalidRequest("events[\(index)].tool_use_id: '\(id)' is not a tool call waiting for a result\(Self.inThread(event))")
+                }
+                if call.asksConfirmation, call.confirmation != .allow {
+                    throw APIError.invalidRequest("events[\(index)].tool_use_id: '\(id)' waits for a user.tool_confirmation that allows it")
+                }
             case .userCustomToolResult:
                 let id = event.fields["custom_tool_use_id"]?.stringValue ?? ""
                 let state = try await callState(id, threadID: event.threadID, sessionID: session.id)
@@ -138,7 +147,12 @@ public actor SessionRunner: SessionDriver, Service {
 
     public func eventsAppended(_ events: [StoredEvent], session: SessionHeader) async {
         if events.contains(where: { $0.type == .userInterrupt && $0.threadID == nil }) {
-            running[session.id]?.control.interrupt()
+            if let current = running[session.id] {
+                current.control.interrupt()
+            } else if session.status == .running {
+                // A running session with no loop in this process still gets its open calls closed.
+                start(sessionID: session.id, resuming: false, interrupted: true)
+            }
         }
         await routeThreadInterrupts(events, sessionID: session.id)
         let wakes: Set<EventType> = [.userMessage, .userDefineOutcome, .userToolConfirmation, .userCustomToolResult, .userToolResult]
@@ -162,13 +176,14 @@ public actor SessionRunner: SessionDriver, Service {
     // MARK: loops
 
     /// Starts the session's loop, or tells the running one that new events arrived.
-    func start(sessionID: String, resuming: Bool) {
+    func start(sessionID: String, resuming: Bool, interrupted: Bool = false) {
         guard accepting else { return }
         if let current = running[sessionID] {
             current.control.requestWake()
             return
         }
         let control = LoopControl()
+        if interrupted { control.interrupt() }
         let task = Task { await self.runLoop(sessionID: sessionID, control: control, resuming: resuming) }
         running[sessionID] = Running(control: control, task: task)
     }
@@ -202,7 +217,7 @@ public actor SessionRunner: SessionDriver, Service {
         let session = try await log.session(id: sessionID)
         let sandbox = try await sandbox(for: session)
         let toolbox = Toolbox(
-            agent: session.agent, sandbox: sandbox, plane: makeExecutionPlane(session, sandbox),
+            agent: session.agent, sandbox: sandbox, plane: await makeExecutionPlane(session, sandbox),
             runtimeTools: await coordinatorTools(session, sandbox: sandbox))
         let provider = try models.provider(for: session.agent.model.id)
         return AgentLoop(

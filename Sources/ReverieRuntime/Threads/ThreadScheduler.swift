@@ -159,7 +159,9 @@ actor ThreadScheduler {
     /// calls), or notes the input for the run in progress.
     func wake(_ threadID: String) {
         switch members[threadID]?.phase {
-        case .running?: members[threadID]?.wake = true
+        case .running?:
+            // A thread waiting for a worker's results waits inside its run and takes the wake there.
+            if members[threadID]?.control?.requestWake() != true { members[threadID]?.wake = true }
         case .idle?, .waiting?: schedule(threadID)
         case .queued?, nil: break
         }
@@ -256,13 +258,9 @@ actor ThreadScheduler {
         members[threadID]?.wake = false
         var thread = session
         thread.agent = member.agent
-        let loop: AgentLoop
+        let provider: any ModelProvider
         do {
-            loop = AgentLoop(
-                log: log, session: thread, scope: .thread(threadID, parent: parentID, agentName: member.agent.name),
-                toolbox: Toolbox(agent: member.agent, sandbox: sandbox, plane: makeExecutionPlane(thread, sandbox)),
-                provider: try models.provider(for: member.agent.model.id), configuration: configuration, control: control,
-                turnEndHandler: nil, logger: logger)
+            provider = try models.provider(for: member.agent.model.id)
         } catch {
             let message = "The thread could not run: \(ClientMessage.describe(error))"
             logger.error("thread could not run", metadata: ["session": "\(session.id)", "thread": "\(threadID)", "error": "\(String(reflecting: error))"])
@@ -282,7 +280,12 @@ actor ThreadScheduler {
             return
         }
         let resumes = resuming.remove(threadID) != nil
+        let (log, sandbox, configuration, logger, makeExecutionPlane) = (log, sandbox, configuration, logger, makeExecutionPlane)
         members[threadID]?.task = Task {
+            let loop = AgentLoop(
+                log: log, session: thread, scope: .thread(threadID, parent: parentID, agentName: member.agent.name),
+                toolbox: Toolbox(agent: member.agent, sandbox: sandbox, plane: await makeExecutionPlane(thread, sandbox)),
+                provider: provider, configuration: configuration, control: control, turnEndHandler: nil, logger: logger)
             let ending = await loop.run(resuming: resumes)
             self.finished(threadID, ending)
         }

@@ -8,11 +8,9 @@ import ReverieCore
 /// `{"type":"error","error":{"type","message"},"request_id"}` with the kind's HTTP status.
 enum ErrorEnvelope {
     static func response(for error: APIError, requestID: String) -> Response {
-        let body: JSONValue = [
-            "type": "error",
-            "error": ["type": .string(error.kind.rawValue), "message": .string(error.message)],
-            "request_id": .string(requestID),
-        ]
+        var detail: [String: JSONValue] = ["type": .string(error.kind.rawValue), "message": .string(error.message)]
+        if let details = error.details { detail["details"] = details }
+        let body: JSONValue = ["type": "error", "error": .object(detail), "request_id": .string(requestID)]
         let json = (try? JSONCoding.string(body)) ?? #"{"type":"error","error":{"type":"api_error","message":"internal error"}}"#
         var response = JSONResponse.make(status: HTTPResponse.Status(code: status(of: error.kind)), json: json)
         response.headers[.requestID] = requestID
@@ -28,6 +26,7 @@ enum ErrorEnvelope {
         case .permission: 403
         case .notFound: 404
         case .conflict, .memoryPreconditionFailed, .memoryPathConflict: 409
+        case .preconditionFailed: 412
         case .requestTooLarge: 413
         case .rateLimit: 429
         case .timeout: 504

@@ -6,11 +6,15 @@ import ReverieCore
 import ReverieStore
 import Synchronization
 
-/// Requires a valid API key in `x-api-key` or `Authorization: Bearer` on every request
-/// except `GET /health`. Keys are `REVERIE_API_KEY` values or stored (hashed) keys.
+/// Requires a valid credential in `x-api-key` or `Authorization: Bearer` on every request
+/// except `GET /health`: an API key (`REVERIE_API_KEY` values or stored, hashed keys), an
+/// environment key, or a work item's sessions token; the last two only within their scope
+/// (`CredentialScope`). An unknown or revoked secret is a 401 that says nothing more.
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = ReverieRequestContext
     let verifier: APIKeyVerifier
+    let workerCredentials: WorkerCredentials
+    let scope: CredentialScope
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.uri.path == "/health" { return try await next(request, context) }
@@ -22,11 +26,18 @@ struct AuthenticationMiddleware: RouterMiddleware {
         guard let secret, !secret.isEmpty else {
             throw APIError(.authentication, "missing API key: send it in the x-api-key header or as Authorization: Bearer <key>")
         }
-        guard let keyID = try await verifier.verify(secret) else {
+        let credential: Credential
+        if let keyID = try await verifier.verify(secret) {
+            credential = .apiKey(id: keyID)
+        } else if let scoped = try await workerCredentials.verify(secret) {
+            credential = scoped
+            try await scope.authorize(scoped, method: request.method, path: request.uri.path)
+        } else {
             throw APIError(.authentication, "invalid API key")
         }
         var context = context
-        context.apiKeyID = keyID
+        if case .apiKey(let keyID) = credential { context.apiKeyID = keyID }
+        context.credential = credential
         return try await next(request, context)
     }
 }

@@ -128,6 +128,10 @@ struct MemoryRoutes {
 }
 
 extension ReverieRequestContext {
-    /// The actor API requests act as: the API key that authenticated them.
-    var memoryActor: MemoryActor { .apiKey(apiKeyID ?? "apikey_static") }
+    /// The actor API requests act as: the API key that authenticated them, or the session whose work item's token did.
+    var memoryActor: MemoryActor {
+        // A worker syncing a session's mounted store writes as that session's agent.
+        if case .workItem(_, _, let sessionID)? = credential { return .session(sessionID) }
+        return .apiKey(apiKeyID ?? "apikey_static")
+    }
 }

@@ -59,6 +59,9 @@ extension SQLiteStore {
                     "environment '\(id)' is used by \(sessions) session(s); delete those sessions first, or archive the environment instead")
             }
             try db.execute(sql: "DELETE FROM environments WHERE id = ?", arguments: [id])
+            // Its workers' keys and its (necessarily finished) work go with it.
+            try db.execute(sql: "DELETE FROM environment_keys WHERE environment_id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM work_items WHERE environment_id = ?", arguments: [id])
             try Self.enqueue([OutboxEvent(type: "environment.deleted", resourceID: id)], db)
         }
     }

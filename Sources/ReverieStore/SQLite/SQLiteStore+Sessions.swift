@@ -101,6 +101,7 @@ extension SQLiteStore {
             try check(header)
             try db.execute(sql: "DELETE FROM events WHERE session_id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM sessions WHERE id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM work_items WHERE session_id = ?", arguments: [id])
             try Self.enqueue([OutboxEvent(type: "session.deleted", resourceID: id)], db)
         }
     }

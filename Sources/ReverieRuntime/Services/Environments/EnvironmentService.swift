@@ -4,9 +4,9 @@ import ReverieStore
 
 /// `/v1/environments`.
 public struct EnvironmentService: Sendable {
-    let store: any EnvironmentStore
+    let store: any EnvironmentStore & WorkQueueStore
 
-    public init(store: any EnvironmentStore) {
+    public init(store: any EnvironmentStore & WorkQueueStore) {
         self.store = store
     }
 }

@@ -15,6 +15,7 @@ extension SessionService {
                 throw APIError.invalidRequest("events: user.tool_result is only accepted in sessions on a self_hosted environment")
             }
         }
+        events = try await placeToolResults(events, sessionID: sessionID)
         if events.contains(where: { $0.type == .userDefineOutcome }), let active = header.state.activeOutcome {
             throw APIError.invalidRequest("events: outcome '\(active.outcomeID)' is still being worked on; one outcome runs at a time")
         }
