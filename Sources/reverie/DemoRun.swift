@@ -119,7 +119,7 @@ struct DemoRun {
         while ContinuousClock.now < deadline {
             let current = try await client.send(.GET, "/v1/sessions/\(session)")
             let result = current["outcome_evaluations"]?.arrayValue?.last?["result"]?.stringValue
-            let settled = result == nil || ["satisfied", "max_iterations_reached", "failed", "interrupted"].contains(result ?? "")
+            let settled = result.map(SessionState.terminalOutcomeResults.contains) ?? true
             if current["status"] == "terminated" { return current }
             if current["status"] == "idle", settled { return current }
             try await Task.sleep(for: .milliseconds(50))

@@ -55,21 +55,7 @@ public struct DreamPolicy: Codable, Sendable, Equatable {
     }
 
     /// The evaluation run on each dream's output (baseline: the store; candidate: the output).
-    public struct Gate: Codable, Sendable, Equatable {
-        public var agentID: String
-        public var environmentID: String
-        public var tasks: [EvaluationTask]
-        public var repetitions: Int
-        public var concurrency: Int
-        public var runTimeoutSeconds: Int
-
-        enum CodingKeys: String, CodingKey {
-            case tasks, repetitions, concurrency
-            case agentID = "agent"
-            case environmentID = "environment_id"
-            case runTimeoutSeconds = "run_timeout_seconds"
-        }
-    }
+    public typealias Gate = EvaluationPlan
 
     public var memoryStoreID: String
     public var trigger: Trigger
@@ -181,14 +167,9 @@ public struct DreamPolicyRequest: Sendable {
                 "token_budget: must be between \(DreamRequest.tokenBudgetRange.lowerBound) and \(DreamRequest.tokenBudgetRange.upperBound)")
         }
         if let gate = try body.object("evaluation") {
-            // The same rules as an evaluation's own request; the arms are filled in per dream.
-            var members = gate.members
-            members["baseline"] = ["memory_store_id": "memstore_placeholder"]
-            members["candidate"] = ["memory_store_id": "memstore_placeholder"]
-            let parsed = try EvaluationRequest(ObjectReader(.object(members), at: body.field("evaluation")))
-            evaluation = DreamPolicy.Gate(
-                agentID: parsed.agentID, environmentID: parsed.environmentID, tasks: parsed.tasks, repetitions: parsed.repetitions,
-                concurrency: parsed.concurrency, runTimeoutSeconds: parsed.runTimeoutSeconds)
+            // An evaluation's own rules; its arms are filled in per dream.
+            try gate.rejectUnknown(EvaluationPlan.keys)
+            evaluation = try EvaluationPlan(gate)
         } else {
             evaluation = nil
         }

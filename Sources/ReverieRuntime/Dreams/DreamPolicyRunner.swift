@@ -129,18 +129,12 @@ public actor DreamPolicyRunner: Service {
                 try await awaitReview(policy, dreamID: dreamID, detail: "no evaluation is configured")
                 return
             }
-            let body: JSONValue = [
-                "agent": .string(gate.agentID), "environment_id": .string(gate.environmentID),
-                "tasks": .array(gate.tasks.map { task in
-                    ["name": .string(task.name), "prompt": .string(task.prompt), "rubric": .string(task.rubric), "max_iterations": .int(Int64(task.maxIterations))]
-                }),
-                "baseline": ["memory_store_id": .string(policy.memoryStoreID)], "candidate": ["memory_store_id": .string(output)],
-                "repetitions": .int(Int64(gate.repetitions)), "concurrency": .int(Int64(gate.concurrency)),
-                "run_timeout_seconds": .int(Int64(gate.runTimeoutSeconds)), "metadata": ["reverie.dream": .string(dreamID)],
-            ]
+            let request = EvaluationRequest(
+                plan: gate, baseline: EvaluationArm(memoryStoreID: policy.memoryStoreID), candidate: EvaluationArm(memoryStoreID: output),
+                metadata: ["reverie.dream": dreamID])
             let evaluation: Evaluation
             do {
-                evaluation = try await evaluations.createEvaluation(try EvaluationRequest(ObjectReader(body)))
+                evaluation = try await evaluations.createEvaluation(request)
             } catch let error as APIError {
                 try await awaitReview(policy, dreamID: dreamID, detail: "the evaluation could not start: \(error.message)")
                 return
