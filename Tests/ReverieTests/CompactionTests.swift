@@ -127,6 +127,40 @@ import Testing
         await harness.stop()
     }
 
+    @Test(arguments: [ProviderKind.anthropic, .openai])
+    func aRequestTheModelRefusesAsTooLongIsCompactedAndSentAgain(kind: ProviderKind) async throws {
+        // The window is the default (the estimate sees no need to compact); the model refuses
+        // once anyway.
+        let json: JSONValue = [
+            "rules": [
+                ["name": "compactor", "system_contains": .string(CompactionPrompt.marker), "reply": "Summary: two checks ran."],
+                [
+                    "name": "overflow", "last_user_contains": "second check", "times": 1, "fail_with": 400,
+                    "error_message": "prompt is too long: 210000 tokens > 200000 maximum",
+                ],
+                [
+                    "name": "worker",
+                    "sequence": [
+                        ["reply": [["type": "tool_use", "name": "bash", "input": ["command": "echo first check"]]]],
+                        ["reply": [["type": "tool_use", "name": "bash", "input": ["command": "echo second check"]]]],
+                        ["reply": "Both checks ran."],
+                    ],
+                ],
+            ],
+        ]
+        try await RuntimeHarness.with(try MockScenario(json: JSONCoding.data(json)), kind: kind) { harness in
+            let server = harness.server
+            let session = try await server.makeRuntimeSession()
+            try await server.say(session, "Run the checks.")
+            let events = try await server.waitForIdle(session, timeout: .seconds(30))
+            #expect(events.count(ofType: "agent.thread_context_compacted") == 1)
+            #expect(!events.contains { $0["type"] == "session.error" })
+            #expect(events.last { $0["type"] == "agent.message" }?.contentText == "Both checks ran.")
+            let rules = await harness.mock.requests().compactMap(\.rule)
+            #expect(rules == ["worker", "worker", "overflow", "compactor", "worker"])
+        }
+    }
+
     @Test func aConversationThatCannotBeCompactedStopsWithTheCompactionLimitError() async throws {
         // One user message larger than the whole window: nothing before it can be summarised.
         let harness = try await RuntimeHarness.start(try Self.scenario(reports: 1), configure: Self.smallWindow)

@@ -169,7 +169,7 @@ struct AgentLoop: Sendable {
         let system = SystemPrompt.compose(for: session, additions: conversation.systemAdditions)
         let tools = toolbox.definitions
         let fixedTokens = ContextEstimate.tokens(system: system, tools: tools)
-        var compactions = 0
+        var compactions = view.compactionsSinceLastReply
         while conversation.estimatedTokens(fixedTokens: fixedTokens) > contextWindow.compactionLimit {
             // What is carried is stored first: the summary request takes a while, and a result
             // must never be lost.
@@ -207,6 +207,14 @@ struct AgentLoop: Sendable {
             if !control.isInterrupted { throw error }
             try await view.append([StepEvents.modelRequestEnd(start.id, usage: TokenUsage(), isError: true)])
             return nil
+        } catch let error as ModelError where error.isContextOverflow {
+            // The estimate was short: the model says the request does not fit. Compact, and
+            // the loop calls the model again.
+            try await view.append([StepEvents.modelRequestEnd(start.id, usage: TokenUsage(), isError: true)])
+            switch try await compact(view, fixedTokens: fixedTokens, attempt: compactions + 1) {
+            case .compacted, .interrupted: return nil
+            case .ended(let ending): return ending
+            }
         } catch {
             return try await recordFailure(error, requestStartID: start.id, view: view)
         }

@@ -46,3 +46,16 @@ enum ContextEstimate {
         tokens(system ?? "") + tools.reduce(0) { $0 + tokens($1.name) + tokens($1.description) + tokens($1.inputSchema) + blockOverhead }
     }
 }
+
+extension ModelError {
+    /// The provider refused the request for being longer than the model's context window
+    /// (Anthropic "prompt is too long", OpenAI `context_length_exceeded`, vLLM and llama.cpp
+    /// wordings).
+    var isContextOverflow: Bool {
+        guard kind == .invalidRequest else { return false }
+        let text = message.lowercased()
+        return ["prompt is too long", "context length", "context_length", "context window", "context size", "too many tokens"].contains {
+            text.contains($0)
+        }
+    }
+}
