@@ -100,3 +100,27 @@ def test_a_skill_reaches_the_model_and_its_files_the_sandbox(make_server, mock_l
     system = "".join(block["text"] for block in first_request["system"]) if isinstance(first_request["system"], list) else first_request["system"]
     assert "csv-report" in system and "Turns a CSV file into a short report with totals per column." in system
     assert "python3 scripts/report.py" not in system, "only the name and description, not SKILL.md itself"
+
+
+def zipped(entries: dict[str, bytes]) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def test_a_skill_uploaded_as_a_zip_archive(client) -> None:
+    archive = zipped({"csv-report/SKILL.md": SKILL_MD, "csv-report/scripts/report.py": b"print('totals')\n"})
+    skill = client.beta.skills.create(files=[("csv-report.zip", archive, "application/zip")])
+    version = client.beta.skills.versions.retrieve("latest", skill_id=skill.id)
+    assert version.name == "csv-report"
+    download = client.beta.skills.versions.download(version.id, skill_id=skill.id).read()
+    with tarfile.open(fileobj=io.BytesIO(download)) as tar:
+        assert sorted(tar.getnames()) == ["csv-report/SKILL.md", "csv-report/scripts/report.py"]
+        assert tar.extractfile("csv-report/scripts/report.py").read() == b"print('totals')\n"
+    # An archive whose entries leave the skill's folder is refused.
+    with expect_error(anthropic.BadRequestError, 400, "invalid_request_error", "../escape.txt"):
+        client.beta.skills.create(files=[("evil.zip", zipped({"csv-report/SKILL.md": SKILL_MD, "../escape.txt": b"x"}), "application/zip")])

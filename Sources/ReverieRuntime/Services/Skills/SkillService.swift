@@ -99,9 +99,14 @@ public struct SkillService: Sendable {
         return (found, tar.bytes)
     }
 
-    /// A version from uploaded files: every path under one top-level folder (or none) holding
-    /// `SKILL.md`, whose frontmatter gives the name (else the folder's) and the description.
+    /// A version from uploaded files (or from one zip archive of them): every path under one
+    /// top-level folder (or none) holding `SKILL.md`, whose frontmatter gives the name (else the folder's) and the description.
     func version(of skillID: String, uploads: [Upload], at now: Date, requiredName: String?) throws -> SkillVersion {
+        var uploads = uploads
+        // One zip archive holds the skill's folder.
+        if uploads.count == 1, let only = uploads.first, SkillArchive.isZip(only) {
+            uploads = try SkillArchive.uploads(from: only.content, limit: files.maxUploadBytes)
+        }
         guard !uploads.isEmpty else { throw APIError.invalidRequest("files: at least one file, including SKILL.md, is required") }
         var paths: [(parts: [Substring], content: Data)] = []
         for upload in uploads {
