@@ -303,6 +303,7 @@ struct TimedModelRouting: ModelRouting {
     }
 
     func contextWindow(for model: String) -> ContextWindow { catalog.contextWindow(for: model) }
+    func price(for model: String) -> ModelPrice? { catalog.price(for: model) }
 }
 
 /// Resident memory of this process, from /proc/self/status (Linux).

@@ -190,6 +190,8 @@ import ReverieExecution
         #expect(OutboxEvent.forSessionEvent(idle, sessionID: "sesn_1").allSatisfy { $0.attributes.isEmpty })
         let waiting = SessionEvent(type: .sessionStatusIdle, processedAt: Date(), fields: ["stop_reason": ["type": "requires_action"]])
         #expect(OutboxEvent.forSessionEvent(waiting, sessionID: "sesn_1").map(\.type) == ["session.requires_action", "session.status_idled"])
+        let spent = SessionEvent(type: .sessionStatusIdle, processedAt: Date(), fields: ["stop_reason": ["type": "budget_reached"]])
+        #expect(OutboxEvent.forSessionEvent(spent, sessionID: "sesn_1").map(\.type) == ["session.idled", "session.status_idled", "session.budget_reached"])
         let running = SessionEvent(type: .sessionStatusRunning, processedAt: Date(), fields: [:])
         #expect(OutboxEvent.forSessionEvent(running, sessionID: "sesn_1").map(\.type) == ["session.running", "session.status_run_started"])
         // A status event inside a child thread is not the session's status.

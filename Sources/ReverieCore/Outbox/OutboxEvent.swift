@@ -49,6 +49,7 @@ public struct OutboxEvent: Sendable, Equatable, Codable {
         case .sessionStatusRunning: types = ["session.running", "session.status_run_started"]
         case .sessionStatusIdle:
             types = [event.fields["stop_reason"]?["type"] == "requires_action" ? "session.requires_action" : "session.idled", "session.status_idled"]
+                + (event.fields["stop_reason"]?["type"] == "budget_reached" ? ["session.budget_reached"] : [])
         case .sessionStatusTerminated: types = ["session.status_terminated"]
         case .sessionStatusRescheduled: types = ["session.status_rescheduled"]
         case .spanOutcomeEvaluationEnd: types = ["session.outcome_evaluation_ended"]

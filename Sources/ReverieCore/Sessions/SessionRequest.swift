@@ -17,6 +17,8 @@ public struct SessionCreateRequest: Sendable {
     public var files: [FileMountRequest]
     /// `user.message` and `user.define_outcome` events to start with.
     public var initialEvents: [SessionEvent]
+    /// The spend ceiling.
+    public var budget: SessionBudget?
 
     public init(_ body: ObjectReader) throws(APIError) {
         try body.rejectUnknown(["agent", "environment_id", "title", "metadata", "initial_events", "resources", "vault_ids", "budget"])
@@ -29,9 +31,7 @@ public struct SessionCreateRequest: Sendable {
         if let vaults = try body.stringArray("vault_ids"), !vaults.isEmpty {
             throw APIError.invalidRequest("vault_ids: vaults are not supported by Reverie")
         }
-        if case .value = body.raw("budget") {
-            throw APIError.invalidRequest("budget: spend budgets are not supported by Reverie (models have no list price here)")
-        }
+        if case .value(let value) = body.raw("budget") { budget = try SessionBudget.parse(value, at: body.field("budget")) } else { budget = nil }
         mounts = try MemoryMountRequest.parse(try body.array("resources") ?? [], at: body.field("resources"))
         files = try FileMountRequest.parse(try body.array("resources") ?? [], at: body.field("resources"))
         initialEvents = []
@@ -151,6 +151,8 @@ public struct SessionUpdateRequest: Sendable {
     public var metadata: JSONValue?
     public var tools: Patch<[AgentTool]>
     public var mcpServers: Patch<[MCPServer]>
+    /// A new budget (`.value`), its removal (`.null`), or no change.
+    public var budget: Patch<SessionBudget>
 
     public init(_ body: ObjectReader) throws(APIError) {
         try body.rejectUnknown(["title", "metadata", "agent", "vault_ids", "budget"])
@@ -160,8 +162,10 @@ public struct SessionUpdateRequest: Sendable {
         if let vaults = try body.stringArray("vault_ids"), !vaults.isEmpty {
             throw APIError.invalidRequest("vault_ids: vaults are not supported by Reverie")
         }
-        if case .value = body.raw("budget") {
-            throw APIError.invalidRequest("budget: spend budgets are not supported by Reverie")
+        switch body.raw("budget") {
+        case .absent: budget = .absent
+        case .null: budget = .null
+        case .value(let value): budget = .value(try SessionBudget.parse(value, at: body.field("budget")))
         }
         tools = .absent
         mcpServers = .absent

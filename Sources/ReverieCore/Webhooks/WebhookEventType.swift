@@ -9,7 +9,7 @@ public enum WebhookEventType {
     /// Session status changes and lifecycle.
     public static let session = [
         "session.created", "session.updated", "session.running", "session.idled", "session.requires_action",
-        "session.status_run_started", "session.status_idled",
+        "session.status_run_started", "session.status_idled", "session.budget_reached",
         "session.status_rescheduled", "session.status_terminated", "session.archived", "session.deleted",
         "session.outcome_evaluation_ended", "session.thread_created", "session.thread_idled", "session.thread_terminated",
     ]
@@ -26,10 +26,10 @@ public enum WebhookEventType {
     public static let emitted: [String] = session + agent + environment + memoryStore + dream + evaluation
 
     /// Types of the SDK's webhook event union (2.14) and of `enabled_events`' organization
-    /// types that Reverie accepts but has no source for yet (no deployments, vaults or budgets;
+    /// types that Reverie accepts but has no source for yet (no deployments or vaults;
     /// `session.pending` is not announced): subscribing works, nothing is sent.
     public static let compatibility = [
-        "session.pending", "session.budget_reached",
+        "session.pending",
         "deployment.created", "deployment.updated", "deployment.paused", "deployment.unpaused", "deployment.archived", "deployment.deleted",
         "deployment_run.started", "deployment_run.succeeded", "deployment_run.failed",
         "vault.created", "vault.archived", "vault.deleted",
