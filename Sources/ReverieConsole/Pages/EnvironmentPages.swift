@@ -42,7 +42,7 @@ extension Console {
         }
     }
 
-    static func kind(_ environment: Environment) -> String {
+    static func kind(_ environment: ReverieCore.Environment) -> String {
         if case .selfHosted = environment.config { return "self_hosted" }
         return "cloud"
     }
