@@ -117,7 +117,8 @@ def test_forged_cross_site_post_is_refused(server, browser, ids) -> None:
     sign_in(browser, server.base_url)
     target = f"{server.base_url}/console/sessions/{ids['session']}/message"
     _EvilSite.target = target
-    evil = http.server.HTTPServer(("127.0.0.1", 0), _EvilSite)
+    evil = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _EvilSite)
+    evil.daemon_threads = True  # Chromium keeps idle connections open; don't wait for them.
     threading.Thread(target=evil.serve_forever, daemon=True).start()
     try:
         browser.get(f"http://127.0.0.1:{evil.server_port}/")
@@ -125,22 +126,23 @@ def test_forged_cross_site_post_is_refused(server, browser, ids) -> None:
         assert "did not come from the console" in browser.find_element(By.TAG_NAME, "body").text
     finally:
         evil.shutdown()
+        evil.server_close()
 
     # The same POST with the browser's own cookie, from scripts outside the console: refused
     # without the session's token, and refused from another origin even with the token.
     cookie = browser.get_cookie("reverie_console")
     assert cookie is not None and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
-    with httpx.Client(base_url=server.base_url, cookies={"reverie_console": cookie["value"]}, follow_redirects=False, timeout=10) as http:
-        no_token = http.post(f"/console/sessions/{ids['session']}/message", data={"text": "forged"}, headers={"Origin": server.base_url})
+    with httpx.Client(base_url=server.base_url, cookies={"reverie_console": cookie["value"]}, follow_redirects=False, timeout=10) as console:
+        no_token = console.post(f"/console/sessions/{ids['session']}/message", data={"text": "forged"}, headers={"Origin": server.base_url})
         assert no_token.status_code == 403
-        wrong_token = http.post(f"/console/sessions/{ids['session']}/message", data={"text": "forged", "csrf": "x" * 43})
+        wrong_token = console.post(f"/console/sessions/{ids['session']}/message", data={"text": "forged", "csrf": "x" * 43})
         assert wrong_token.status_code == 403
-        page = http.get(f"/console/sessions/{ids['session']}")
+        page = console.get(f"/console/sessions/{ids['session']}")
         token = page.text.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-        cross = http.post(f"/console/sessions/{ids['session']}/message", data={"text": "forged", "csrf": token},
+        cross = console.post(f"/console/sessions/{ids['session']}/message", data={"text": "forged", "csrf": token},
                           headers={"Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"})
         assert cross.status_code == 403
-        same = http.post(f"/console/sessions/{ids['session']}/message", data={"text": "genuine", "csrf": token},
+        same = console.post(f"/console/sessions/{ids['session']}/message", data={"text": "genuine", "csrf": token},
                          headers={"Origin": server.base_url, "Sec-Fetch-Site": "same-origin"})
         assert same.status_code == 303
     messages = [event for event in server.client().beta.sessions.events.list(ids["session"]) if event.type == "user.message"]

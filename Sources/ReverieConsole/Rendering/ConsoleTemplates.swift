@@ -57,7 +57,8 @@ struct ConsoleTemplates: Sendable {
 
     /// Renders a template; a template that is not there renders as an empty string, which the
     /// tests of every page would notice.
-    /// Empty strings are dropped first, so `{{#name}}…{{/name}}` means "present and not empty".
+    /// Empty strings are dropped first, so `{{#name}}…{{/name}}` means "present and not empty",
+    /// and each non-empty list `name` gains a `has_name` flag for headings around it.
     func render(_ name: String, _ data: [String: Any]) -> String {
         library.render(Self.pruned(data), withTemplate: name) ?? ""
     }
@@ -68,6 +69,7 @@ struct ConsoleTemplates: Sendable {
             var result: [String: Any] = [:]
             for (key, member) in dictionary {
                 if let text = member as? String, text.isEmpty { continue }
+                if let list = member as? [Any], !list.isEmpty { result["has_" + key] = true }
                 result[key] = pruned(member)
             }
             return result
