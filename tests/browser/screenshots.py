@@ -85,6 +85,10 @@ def main(output: Path) -> None:
                 for summary in browser.find_elements("css selector", "details.tool > summary"):
                     summary.click()
             time.sleep(0.5)
+            # The whole page, up to a readable height.
+            height = browser.execute_script("return document.documentElement.scrollHeight")
+            browser.set_window_size(1280, min(max(height, 700), 1800))
+            time.sleep(0.3)
             browser.save_screenshot(str(output / name))
             print(f"saved {output / name}")
     finally:

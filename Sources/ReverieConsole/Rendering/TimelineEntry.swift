@@ -69,7 +69,7 @@ struct TimelineEntry {
                 data["duration"] = String(format: "%.2f s", event.processedAt.timeIntervalSince(start))
             }
             if let usage = fields["model_usage"]?.objectValue {
-                data["usage"] = "\(usage["input_tokens"]?.intValue ?? 0) in / \(usage["output_tokens"]?.intValue ?? 0) out"
+                data["tokens"] = "\(usage["input_tokens"]?.intValue ?? 0) in / \(usage["output_tokens"]?.intValue ?? 0) out"
                     + ((usage["cache_read_input_tokens"]?.intValue ?? 0) > 0 ? " / \(usage["cache_read_input_tokens"]?.intValue ?? 0) cached" : "")
             }
         case .spanOutcomeEvaluationStart, .spanOutcomeEvaluationOngoing:
