@@ -17,6 +17,7 @@ PAGES = [
     "/console/sessions", "/console/sessions/{session}", "/console/sessions/{session}/live", "/console/agents",
     "/console/agents/{agent}", "/console/memory", "/console/memory/{store}", "/console/memory/{store}/memories/{memory}",
     "/console/dreams", "/console/webhooks", "/console/environments", "/console/environments/{environment}",
+    "/console/environments/{self_hosted}",
 ]
 ACTIONS = [
     "/console/sessions/{session}/message", "/console/sessions/{session}/interrupt", "/console/sessions/{session}/confirm",
@@ -29,11 +30,14 @@ ACTIONS = [
 @pytest.fixture(scope="module")
 def ids(client):
     agent = make_agent(client)
+    client.beta.agents.update(agent.id, version=agent.version, system="A second version.")
     environment = make_environment(client)
     session = client.beta.sessions.create(agent=agent.id, environment_id=environment.id)
     store = client.beta.memory_stores.create(name="auth-check")
     memory = client.beta.memory_stores.memories.create(store.id, path="/a.md", content="a")
-    return {"session": session.id, "agent": agent.id, "environment": environment.id, "store": store.id, "memory": memory.id,
+    self_hosted = client.beta.environments.create(name="workers", config={"type": "self_hosted"})
+    client.beta.sessions.create(agent=agent.id, environment_id=self_hosted.id)
+    return {"self_hosted": self_hosted.id, "session": session.id, "agent": agent.id, "environment": environment.id, "store": store.id, "memory": memory.id,
             "version": memory.memory_version_id}
 
 
@@ -52,6 +56,20 @@ def test_every_page_and_action_requires_sign_in(server, ids) -> None:
     # Nothing reached the session.
     events = list(server.client().beta.sessions.events.list(ids["session"]))
     assert not [event for event in events if event.type == "user.message"]
+
+    # Signed in, every page renders.
+    with httpx.Client(base_url=server.base_url, follow_redirects=False, timeout=10) as http:
+        assert http.post("/console/sign-in", data={"api_key": API_KEY}, headers={"Origin": server.base_url}).status_code == 303
+        for path in PAGES:
+            if path.endswith("/live"):
+                continue
+            page = http.get(path.format(**ids))
+            assert page.status_code == 200, (path, page.status_code, page.text[:300])
+            assert "<h1" in page.text and "</html>" in page.text, path
+            if "{self_hosted}" in path:
+                assert "Work queue" in page.text
+        missing = http.get("/console/sessions/sesn_missing")
+        assert missing.status_code == 404 and "not found" in missing.text.lower()
 
 
 def test_sign_in_cookie_headers_and_sign_out(server, browser) -> None:

@@ -21,6 +21,10 @@ SCENARIO = {
         ]},
         {"name": "after list", "last_user_contains": "console-tool-output-marker", "reply": "Listed."},
         {"name": "hostile", "last_user_contains": "be hostile", "reply": HOSTILE},
+        {"name": "ask", "last_user_contains": "delete the cache", "reply": [
+            {"type": "tool_use", "name": "bash", "input": {"command": "echo cache-cleared"}},
+        ]},
+        {"name": "after ask", "last_user_contains": "cache-cleared", "reply": "The cache is gone."},
         {"name": "slow", "last_user_contains": "take your time", "hold": "answer", "reply": "Finally, the answer."},
     ],
     "fallback": {"reply": "ok"},
@@ -133,3 +137,23 @@ def test_sessions_list_filters(server, client, browser) -> None:
     browser.get(f"{server.base_url}/console/sessions?agent={agent.id}&created_before=2000-01-01")
     assert not browser.find_elements(By.CSS_SELECTOR, "#sessions tbody tr")
     assert titled.id
+
+
+def test_confirm_a_tool_call_that_asks(runtime_server, browser) -> None:
+    client = runtime_server.client()
+    asking = [{"type": "agent_toolset_20260401", "configs": [{"name": "bash", "permission_policy": {"type": "always_ask"}}]}]
+    agent = make_agent(client, tools=asking)
+    session = client.beta.sessions.create(agent=agent.id, environment_id=make_environment(client).id)
+    sign_in(browser, runtime_server.base_url, next_path=f"/console/sessions/{session.id}")
+    client.beta.sessions.events.send(session.id, events=[{"type": "user.message", "content": [{"type": "text", "text": "delete the cache"}]}])
+    # The request for confirmation arrives live, with its buttons.
+    allow = wait(browser).until(expected_conditions.element_to_be_clickable((By.CSS_SELECTOR, ".confirm button.primary")))
+    assert "needs confirmation" in browser.find_element(By.CSS_SELECTOR, "details.tool summary").text
+    allow.click()
+    wait(browser).until(expected_conditions.text_to_be_present_in_element((By.ID, "timeline"), "The cache is gone."))
+    assert not browser.find_elements(By.CSS_SELECTOR, ".confirm")
+    confirmations = [e for e in client.beta.sessions.events.list(session.id) if e.type == "user.tool_confirmation"]
+    assert len(confirmations) == 1 and confirmations[0].result == "allow"
+    # The output arrived inside its call.
+    browser.find_element(By.CSS_SELECTOR, "details.tool summary").click()
+    assert "cache-cleared" in browser.find_element(By.CSS_SELECTOR, "details.tool .tool-output").text
