@@ -80,6 +80,7 @@ def main(output: Path) -> None:
             "dream-review.png": f"/console/dreams/{dream.id}",
         }
         for name, path in shots.items():
+            browser.set_window_size(1280, 700)
             browser.get(server.base_url + path)
             if name == "session-timeline.png":
                 for summary in browser.find_elements("css selector", "details.tool > summary"):
