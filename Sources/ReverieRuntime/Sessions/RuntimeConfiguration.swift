@@ -5,6 +5,12 @@ import ReverieModels
 /// Picks the model provider serving an agent's `model.id`.
 public protocol ModelRouting: Sendable {
     func provider(for model: String) throws -> any ModelProvider
+    /// The model's context window (compaction keeps each thread's conversation under it).
+    func contextWindow(for model: String) -> ContextWindow
+}
+
+extension ModelRouting {
+    public func contextWindow(for model: String) -> ContextWindow { ContextWindow.known(for: model) }
 }
 
 /// Settings of the agent runtime.
@@ -24,6 +30,9 @@ public struct RuntimeConfiguration: Sendable {
     /// A session whose resumption at start-up failed or whose process died this many times in a
     /// row is not resumed again: it is stopped with a `session.error` and goes idle.
     public var maxFailedResumptions: Int = 3
+    /// Compactions of a thread's context allowed in a row without a model reply in between;
+    /// past it the thread stops with `compaction_limit_reached_error`.
+    public var maxConsecutiveCompactions: Int = 3
 
     public init(
         dataDirectory: String, maxTokens: Int = 8192, maxModelCallsPerTurn: Int = 100, maxConcurrentThreads: Int = 25,
