@@ -87,6 +87,9 @@ struct TimelineEntry {
         case .sessionUsage:
             kind = "status"
             data["label"] = "usage"
+        case .agentThreadContextCompacted:
+            kind = "status"
+            data["label"] = "older turns compacted into a summary"
         default:
             if event.type.rawValue.hasPrefix("session.") {
                 kind = "status"
