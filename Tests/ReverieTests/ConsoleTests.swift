@@ -129,14 +129,14 @@ import Testing
 
     @Test func secureCookieWhenConfiguredAndSignInsExpire() async throws {
         let server = try await TestServer.start {
-            $0.server.console = ConsoleConfiguration(sessionTTL: .milliseconds(300), secureCookie: true)
+            $0.server.console = ConsoleConfiguration(sessionTTL: .seconds(3), secureCookie: true)
         }
         try await run({
             var browser = Browser(server: server)
             let reply = try await browser.signIn()
             #expect(reply.headers.first(name: "set-cookie")?.hasSuffix("; Secure") == true)
             #expect(try await browser.request(.GET, "/console/agents").status == 200)
-            try await Task.sleep(for: .milliseconds(600))
+            try await Task.sleep(for: .milliseconds(3500))
             #expect(try await browser.request(.GET, "/console/agents").status == 303)
         }, thenStop: server.stop)
     }
