@@ -16,7 +16,7 @@ import Testing
     /// A worker that prints `reports` bulky reports with bash (about 1,000 tokens each), then
     /// stops; a summariser that keeps the launch code; an answer that recalls it from whatever
     /// the request still holds. `holdAt`: the worker step that waits at gate `pause`.
-    static func scenario(reports: Int, holdAt: Int? = nil) throws -> MockScenario {
+    static func scenario(reports: Int, holdAt: Int? = nil, workerSystem: String? = nil, leading: [JSONValue] = []) throws -> MockScenario {
         var steps: [JSONValue] = (0..<reports).map { index in
             var step: [String: JSONValue] = [
                 "reply": [[
@@ -28,15 +28,17 @@ import Testing
             return .object(step)
         }
         steps.append(["reply": "All reports are printed."])
+        var worker: [String: JSONValue] = ["name": "worker", "sequence": .array(steps)]
+        if let workerSystem { worker["system_contains"] = .string(workerSystem) }
         let json: JSONValue = [
-            "rules": [
+            "rules": .array(leading + [
                 [
                     "name": "compactor", "system_contains": .string(CompactionPrompt.marker),
                     "reply": "Summary: the user said the launch code is {{match:launch code is (\\d+)}}. The agent is printing bulky reports with bash.",
                 ],
                 ["name": "answer", "last_user_contains": "What is the launch code", "reply": "The launch code is {{recall:launch code is (\\d+)}}."],
-                ["name": "worker", "sequence": .array(steps)],
-            ],
+                .object(worker),
+            ]),
         ]
         return try MockScenario(json: JSONCoding.data(json))
     }
@@ -120,6 +122,46 @@ import Testing
             #expect(events.last { $0["type"] == "agent.message" }?.contentText == "All reports are printed.")
             // The held request's reply was never delivered (the mock moved on to the next step).
             #expect(events.filter { $0["type"] == "agent.tool_result" }.count == 15)
+        } catch {
+            await harness.stop()
+            throw error
+        }
+        await harness.stop()
+    }
+
+    @Test func aSpecialistThreadIsCompactedInItsOwnLane() async throws {
+        let coordinator: [JSONValue] = [
+            [
+                "name": "coord-start", "system_contains": "You coordinate", "last_user_contains": "Get the reports",
+                "reply": [toolUse("start_thread", ["agent": "printer", "task": .string("\(Self.fact) Now print the reports.")])],
+            ],
+            ["name": "coord-wait", "system_contains": "You coordinate", "last_user_contains": "Started thread", "reply": [toolUse("wait_for_threads", [:])]],
+            ["name": "coord-done", "system_contains": "You coordinate", "last_user_contains": "finished:", "reply": "The printer is done."],
+        ]
+        let harness = try await RuntimeHarness.start(
+            try Self.scenario(reports: 16, workerSystem: "You print reports", leading: coordinator), configure: Self.smallWindow)
+        do {
+            let server = harness.server
+            let printerReply = try await server.post("/v1/agents", [
+                "name": "printer", "model": "mock-model", "system": "You print reports.", "tools": fullToolset,
+            ])
+            let printer = try #require(printerReply.json["id"]?.stringValue)
+            let leadReply = try await server.post("/v1/agents", [
+                "name": "lead", "model": "mock-model", "system": "You coordinate the printer.", "tools": fullToolset,
+                "multiagent": ["type": "coordinator", "agents": [.string(printer)]],
+            ])
+            let lead = try #require(leadReply.json["id"]?.stringValue)
+            let session = try await server.makeRuntimeSession(agent: lead)
+            try await server.say(session, "Get the reports printed.")
+            let events = try await server.waitForIdle(session, timeout: .seconds(90))
+            let compactions = events.filter { $0["type"] == "agent.thread_context_compacted" }
+            #expect(compactions.count >= 1)
+            #expect(compactions.allSatisfy { $0["session_thread_id"]?.stringValue?.hasPrefix("sthr_") == true }, "compacted in the specialist's lane")
+            #expect(compactions.allSatisfy { $0["summary"]?.stringValue?.contains("4417") == true })
+            for request in await harness.mock.requests() {
+                #expect(Self.requestTokens(request) < Self.window, "a \(request.rule ?? "?") request of \(Self.requestTokens(request)) tokens")
+            }
+            #expect(events.last { $0["type"] == "agent.message" && $0["session_thread_id"] == nil }?.contentText == "The printer is done.")
         } catch {
             await harness.stop()
             throw error
