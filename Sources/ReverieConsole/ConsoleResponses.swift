@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 import ReverieCore
 
@@ -47,8 +48,9 @@ extension Console {
         securedResponse(Response(status: status, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text))))
     }
 
-    func errorPage(_ error: any Error, signedIn: SignedIn?) -> Response {
+    func errorPage(_ error: any Error, signedIn: SignedIn?, logger: Logger? = nil) -> Response {
         let (status, message) = describeError(error)
+        if status >= 500 { logger?.error("console request failed", metadata: ["error": "\(String(reflecting: error))"]) }
         return page(
             "error", title: "Error \(status)", section: nil, signedIn: signedIn,
             data: ["status": status, "message": message], status: HTTPResponse.Status(code: status))
@@ -91,7 +93,7 @@ extension Console {
     }
 
     /// Runs a page handler for a signed-in browser; anyone else is sent to sign in.
-    func guardedPage(_ request: Request, _ handler: (SignedIn) async throws -> Response) async -> Response {
+    func guardedPage(_ request: Request, _ context: some RequestContext, _ handler: (SignedIn) async throws -> Response) async -> Response {
         let signedIn: SignedIn
         do {
             guard let found = try await self.signedIn(request) else {
@@ -100,18 +102,20 @@ extension Console {
             }
             signedIn = found
         } catch {
-            return errorPage(error, signedIn: nil)
+            return errorPage(error, signedIn: nil, logger: context.logger)
         }
         do {
             return securedResponse(try await handler(signedIn))
         } catch {
-            return errorPage(error, signedIn: signedIn)
+            return errorPage(error, signedIn: signedIn, logger: context.logger)
         }
     }
 
     /// Runs a state-changing handler: only for a signed-in browser, from this origin, with the
     /// session's CSRF token in the form's `csrf` field (or the `X-CSRF-Token` header).
-    func guardedAction(_ request: Request, _ handler: (SignedIn, FormBody) async throws -> Response) async -> Response {
+    func guardedAction(_ request: Request, _ context: some RequestContext, _ handler: (SignedIn, FormBody) async throws -> Response)
+        async -> Response
+    {
         let signedIn: SignedIn
         let form: FormBody
         do {
@@ -127,12 +131,12 @@ extension Console {
                 return forbidden(signedIn, "The form's CSRF token is missing or does not match this sign-in. Reload the page and try again.")
             }
         } catch {
-            return errorPage(error, signedIn: nil)
+            return errorPage(error, signedIn: nil, logger: context.logger)
         }
         do {
             return securedResponse(try await handler(signedIn, form))
         } catch {
-            return errorPage(error, signedIn: signedIn)
+            return errorPage(error, signedIn: signedIn, logger: context.logger)
         }
     }
 

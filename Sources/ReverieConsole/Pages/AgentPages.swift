@@ -7,8 +7,8 @@ import ReverieStore
 extension Console {
     /// Agents, and one agent with its versions and a diff between two of them.
     func registerAgents<Context: RequestContext>(on router: Router<Context>) {
-        router.get("console/agents") { request, _ in
-            await self.guardedPage(request) { signedIn in
+        router.get("console/agents") { request, context in
+            await self.guardedPage(request, context) { signedIn in
                 let agents = try await self.platform.agents.listAgents(AgentFilter(), page: PageRequest(limit: 100))
                 let rows: [[String: Any]] = agents.items.map {
                     ["id": $0.id, "name": $0.name, "model": $0.model.id, "version": $0.version, "updated": ViewValue.shortDate($0.updatedAt)]
@@ -17,7 +17,7 @@ extension Console {
             }
         }
         router.get("console/agents/:agent_id") { request, context in
-            await self.guardedPage(request) { signedIn in
+            await self.guardedPage(request, context) { signedIn in
                 let id = context.parameters.get("agent_id") ?? ""
                 let agent = try await self.platform.agents.agent(id: id)
                 let versions = try await self.platform.agents.listAgentVersions(id: id, page: PageRequest(limit: 100))

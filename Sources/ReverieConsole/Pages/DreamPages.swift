@@ -8,8 +8,8 @@ extension Console {
     /// Dreams, one dream's report, the per-change review (accept or reject each operation and
     /// each withheld item) and promotion, through the same `DreamService` calls as the API.
     func registerDreams<Context: RequestContext>(on router: Router<Context>) {
-        router.get("console/dreams") { request, _ in
-            await self.guardedPage(request) { signedIn in
+        router.get("console/dreams") { request, context in
+            await self.guardedPage(request, context) { signedIn in
                 let dreams = try await self.platform.dreams.listDreams(DreamFilter(), page: PageRequest(limit: 100))
                 let rows: [[String: Any]] = dreams.items.map {
                     ["id": $0.id, "status": $0.status.rawValue, "store": $0.memoryStoreID, "sessions": $0.sessionIDs.count,
@@ -19,10 +19,10 @@ extension Console {
             }
         }
         router.get("console/dreams/:dream_id") { request, context in
-            await self.guardedPage(request) { signedIn in try await self.dreamPage(id: context.parameters.get("dream_id") ?? "", signedIn) }
+            await self.guardedPage(request, context) { signedIn in try await self.dreamPage(id: context.parameters.get("dream_id") ?? "", signedIn) }
         }
         router.post("console/dreams/:dream_id/review") { request, context in
-            await self.guardedAction(request) { signedIn, form in
+            await self.guardedAction(request, context) { signedIn, form in
                 let id = context.parameters.get("dream_id") ?? ""
                 let review = try DreamReviewRequest(try ObjectReader(.object([
                     "decision": .string(form.string("decision") ?? ""),
@@ -33,7 +33,7 @@ extension Console {
             }
         }
         router.post("console/dreams/:dream_id/promote") { request, context in
-            await self.guardedAction(request) { signedIn, form in
+            await self.guardedAction(request, context) { signedIn, form in
                 let id = context.parameters.get("dream_id") ?? ""
                 let promote = try DreamPromoteRequest(try ObjectReader(.object(["strategy": .string(form.string("strategy") ?? "apply")])))
                 _ = try await self.platform.dreams.promoteDream(id: id, promote, actor: signedIn.actor)

@@ -6,8 +6,8 @@ import ReverieRuntime
 extension Console {
     /// Environments, and for a `self_hosted` one its work queue and the workers polling it.
     func registerEnvironments<Context: RequestContext>(on router: Router<Context>) {
-        router.get("console/environments") { request, _ in
-            await self.guardedPage(request) { signedIn in
+        router.get("console/environments") { request, context in
+            await self.guardedPage(request, context) { signedIn in
                 let environments = try await self.platform.environments.listEnvironments(includeArchived: false, page: PageRequest(limit: 100))
                 let rows: [[String: Any]] = environments.items.map {
                     ["id": $0.id, "name": $0.name, "kind": Self.kind($0), "updated": ViewValue.shortDate($0.updatedAt)]
@@ -16,7 +16,7 @@ extension Console {
             }
         }
         router.get("console/environments/:environment_id") { request, context in
-            await self.guardedPage(request) { signedIn in
+            await self.guardedPage(request, context) { signedIn in
                 let id = context.parameters.get("environment_id") ?? ""
                 let environment = try await self.platform.environments.environment(id: id)
                 var data: [String: Any] = [

@@ -8,8 +8,8 @@ extension Console {
     /// Memory stores, a store's tree, a memory with its version history and diffs, redaction
     /// of a version, pin and unpin.
     func registerMemory<Context: RequestContext>(on router: Router<Context>) {
-        router.get("console/memory") { request, _ in
-            await self.guardedPage(request) { signedIn in
+        router.get("console/memory") { request, context in
+            await self.guardedPage(request, context) { signedIn in
                 let stores = try await self.platform.memory.listMemoryStores(MemoryStoreFilter(), page: PageRequest(limit: 100))
                 let rows: [[String: Any]] = stores.items.map {
                     ["id": $0.id, "name": $0.name, "description": $0.description, "updated": ViewValue.shortDate($0.updatedAt)]
@@ -18,18 +18,18 @@ extension Console {
             }
         }
         router.get("console/memory/:store_id") { request, context in
-            await self.guardedPage(request) { signedIn in
+            await self.guardedPage(request, context) { signedIn in
                 try await self.storePage(request, storeID: context.parameters.get("store_id") ?? "", signedIn)
             }
         }
         router.get("console/memory/:store_id/memories/:memory_id") { request, context in
-            await self.guardedPage(request) { signedIn in
+            await self.guardedPage(request, context) { signedIn in
                 try await self.memoryPage(
                     request, storeID: context.parameters.get("store_id") ?? "", memoryID: context.parameters.get("memory_id") ?? "", signedIn)
             }
         }
         router.post("console/memory/:store_id/memories/:memory_id/pin") { request, context in
-            await self.guardedAction(request) { signedIn, form in
+            await self.guardedAction(request, context) { signedIn, form in
                 let storeID = context.parameters.get("store_id") ?? "", memoryID = context.parameters.get("memory_id") ?? ""
                 let memory = try await self.platform.memory.memory(storeID: storeID, id: memoryID)
                 _ = try await self.platform.memory.setMemoryPinned(
@@ -38,7 +38,7 @@ extension Console {
             }
         }
         router.post("console/memory/:store_id/versions/:version_id/redact") { request, context in
-            await self.guardedAction(request) { signedIn, _ in
+            await self.guardedAction(request, context) { signedIn, _ in
                 let storeID = context.parameters.get("store_id") ?? ""
                 let version = try await self.platform.memory.redactMemoryVersion(
                     storeID: storeID, id: context.parameters.get("version_id") ?? "", actor: signedIn.actor)

@@ -9,16 +9,16 @@ extension Console {
     /// The sessions list, a session's timeline (first screen rendered, the rest streamed), and
     /// its actions: send a message, interrupt, confirm or deny a tool call.
     func registerSessions<Context: RequestContext>(on router: Router<Context>) {
-        router.get("console/sessions") { request, _ in
-            await self.guardedPage(request) { signedIn in try await self.sessionsPage(request, signedIn) }
+        router.get("console/sessions") { request, context in
+            await self.guardedPage(request, context) { signedIn in try await self.sessionsPage(request, signedIn) }
         }
         router.get("console/sessions/:session_id") { request, context in
-            await self.guardedPage(request) { signedIn in
+            await self.guardedPage(request, context) { signedIn in
                 try await self.timelinePage(request, id: context.parameters.get("session_id") ?? "", signedIn)
             }
         }
         router.get("console/sessions/:session_id/events/:event_id") { request, context in
-            await self.guardedPage(request) { _ in
+            await self.guardedPage(request, context) { _ in
                 let sessionID = context.parameters.get("session_id") ?? "", eventID = context.parameters.get("event_id") ?? ""
                 guard let event = try await self.platform.log.event(sessionID: sessionID, id: eventID) else {
                     throw APIError.notFound("event", eventID)
@@ -28,7 +28,7 @@ extension Console {
             }
         }
         router.get("console/sessions/:session_id/live") { request, context in
-            await self.guardedPage(request) { _ in
+            await self.guardedPage(request, context) { _ in
                 let id = context.parameters.get("session_id") ?? ""
                 let resume = request.headers[.consoleLastEventID].flatMap { Int64($0) } ?? request.uri.queryParameters.get("after").flatMap { Int64($0) }
                 return try await TimelineStream.open(
@@ -37,7 +37,7 @@ extension Console {
             }
         }
         router.post("console/sessions/:session_id/message") { request, context in
-            await self.guardedAction(request) { _, form in
+            await self.guardedAction(request, context) { _, form in
                 let id = context.parameters.get("session_id") ?? ""
                 guard let text = form.nonEmpty("text") else { throw APIError.invalidRequest("text: write a message to send") }
                 try await self.send(["type": "user.message", "content": [["type": "text", "text": .string(text)]]], to: id)
@@ -45,7 +45,7 @@ extension Console {
             }
         }
         router.post("console/sessions/:session_id/interrupt") { request, context in
-            await self.guardedAction(request) { _, form in
+            await self.guardedAction(request, context) { _, form in
                 let id = context.parameters.get("session_id") ?? ""
                 var event: [String: JSONValue] = ["type": "user.interrupt"]
                 if let thread = form.nonEmpty("thread") { event["session_thread_id"] = .string(thread) }
@@ -54,7 +54,7 @@ extension Console {
             }
         }
         router.post("console/sessions/:session_id/confirm") { request, context in
-            await self.guardedAction(request) { _, form in
+            await self.guardedAction(request, context) { _, form in
                 let id = context.parameters.get("session_id") ?? ""
                 var event: [String: JSONValue] = [
                     "type": "user.tool_confirmation", "tool_use_id": .string(form.nonEmpty("tool_use_id") ?? ""),
@@ -150,7 +150,9 @@ extension Console {
                  "current": item.id == thread]
             } : [],
             "allThreads": thread == nil,
-            "outcomes": session.outcomeEvaluations.isEmpty ? [] : ViewValue.of(session).lookup("outcome_evaluations"),
+            "outcomes": session.outcomeEvaluations.map { outcome -> [String: Any] in
+                ["description": outcome.description, "iteration": outcome.iteration, "result": outcome.result, "explanation": outcome.explanation ?? ""]
+            },
         ])
     }
 
@@ -193,8 +195,4 @@ extension Console {
         }
         return kept
     }
-}
-
-extension Dictionary where Key == String, Value == Any {
-    func lookup(_ key: String) -> Any { self[key] ?? [] }
 }

@@ -38,8 +38,8 @@ extension Console {
             response.headers[.setCookie] = SessionCookie.set(session.id, maxAge: self.configuration.sessionTTL, secure: self.secureCookie(for: request))
             return self.securedResponse(response)
         }
-        router.post("console/sign-out") { request, _ in
-            await self.guardedAction(request) { signedIn, _ in
+        router.post("console/sign-out") { request, context in
+            await self.guardedAction(request, context) { signedIn, _ in
                 self.signIns.remove(id: signedIn.session.id)
                 var response = Self.redirect(to: "/console/sign-in")
                 response.headers[.setCookie] = SessionCookie.clear(secure: self.secureCookie(for: request))

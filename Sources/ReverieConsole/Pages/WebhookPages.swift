@@ -6,8 +6,8 @@ import ReverieRuntime
 extension Console {
     /// Webhook endpoints, their deliveries, a delivery's attempts, and resending a delivery.
     func registerWebhooks<Context: RequestContext>(on router: Router<Context>) {
-        router.get("console/webhooks") { request, _ in
-            await self.guardedPage(request) { signedIn in
+        router.get("console/webhooks") { request, context in
+            await self.guardedPage(request, context) { signedIn in
                 let endpoints = try await self.platform.webhooks.listWebhookEndpoints(page: IDPageRequest(limit: 100))
                 let rows: [[String: Any]] = endpoints.items.map {
                     ["id": $0.id, "name": $0.name, "url": $0.url, "state": $0.state.rawValue, "events": $0.enabledEvents.joined(separator: ", "),
@@ -17,7 +17,7 @@ extension Console {
             }
         }
         router.get("console/webhooks/:endpoint_id") { request, context in
-            await self.guardedPage(request) { signedIn in
+            await self.guardedPage(request, context) { signedIn in
                 let id = context.parameters.get("endpoint_id") ?? ""
                 let endpoint = try await self.platform.webhooks.webhookEndpoint(id: id)
                 let deliveries = try await self.platform.webhooks.listWebhookDeliveries(endpointID: id, state: nil, page: IDPageRequest(limit: 100))
@@ -29,7 +29,7 @@ extension Console {
             }
         }
         router.get("console/webhooks/:endpoint_id/deliveries/:delivery_id") { request, context in
-            await self.guardedPage(request) { signedIn in
+            await self.guardedPage(request, context) { signedIn in
                 let endpointID = context.parameters.get("endpoint_id") ?? "", id = context.parameters.get("delivery_id") ?? ""
                 let delivery = try await self.platform.webhooks.webhookDelivery(endpointID: endpointID, id: id)
                 let attempts = try await self.platform.webhooks.listWebhookAttempts(endpointID: endpointID, deliveryID: id, page: IDPageRequest(limit: 100))
@@ -44,7 +44,7 @@ extension Console {
             }
         }
         router.post("console/webhooks/:endpoint_id/deliveries/:delivery_id/resend") { request, context in
-            await self.guardedAction(request) { _, _ in
+            await self.guardedAction(request, context) { _, _ in
                 let endpointID = context.parameters.get("endpoint_id") ?? "", id = context.parameters.get("delivery_id") ?? ""
                 let delivery = try await self.platform.webhooks.resendWebhookDelivery(endpointID: endpointID, deliveryID: id)
                 return Self.redirect(to: "/console/webhooks/\(urlEncoded(endpointID))/deliveries/\(urlEncoded(delivery.id))")
