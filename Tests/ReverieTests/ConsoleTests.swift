@@ -211,6 +211,40 @@ import Testing
         }, thenStop: server.stop)
     }
 
+    /// A specialist thread is a tab of its own; the combined timeline labels its events.
+    @Test func specialistThreadsAreTabs() async throws {
+        let server = try await TestServer.start()
+        try await run({
+            let session = try await server.makeSession(initialText: "primary task")
+            let snapshot = try await server.platform.log.session(id: session)
+            let primary = try await server.platform.log.ensurePrimaryThread(sessionID: session, agent: snapshot.agent)
+            var specialist = snapshot.agent
+            specialist.name = "researcher"
+            let threadID = ResourceID.make(ResourceID.thread)
+            let now = Timestamp.now()
+            _ = try await server.platform.log.createThread(
+                SessionThread(id: threadID, sessionID: session, agent: specialist, parentThreadID: primary, state: SessionThreadState(updatedAt: now),
+                              createdAt: now),
+                events: [SessionEvent(type: .sessionThreadCreated, fields: ["session_thread_id": .string(threadID), "agent_name": "researcher"])])
+            _ = try await server.platform.log.append([SessionEvent(type: .agentMessage, fields: [
+                "session_thread_id": .string(threadID), "content": [["type": "text", "text": "found in the thread"]],
+            ])], to: session)
+            var browser = Browser(server: server)
+            _ = try await browser.signIn()
+            let all = try await browser.request(.GET, "/console/sessions/\(session)")
+            #expect(all.text.contains("?thread=\(threadID)"))
+            #expect(all.text.contains("?thread=\(primary)"))
+            #expect(all.text.contains(#"<span class="lane">researcher</span>"#))
+            #expect(all.text.contains("primary task") && all.text.contains("found in the thread"))
+            let lane = try await browser.request(.GET, "/console/sessions/\(session)?thread=\(threadID)")
+            #expect(lane.text.contains("found in the thread"))
+            #expect(!lane.text.contains("primary task"))
+            let primaryLane = try await browser.request(.GET, "/console/sessions/\(session)?thread=\(primary)")
+            #expect(primaryLane.text.contains("primary task"))
+            #expect(!primaryLane.text.contains("found in the thread"))
+        }, thenStop: server.stop)
+    }
+
     @Test func lineDiffMarksAddedAndRemovedLines() {
         let diff = LineDiff(from: "a\nb\nc\nd", to: "a\nB\nc\nd\ne")
         #expect(diff.lines.map(\.kind) == [.same, .removed, .added, .same, .same, .added])
