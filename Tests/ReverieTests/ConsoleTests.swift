@@ -245,6 +245,32 @@ import Testing
         }, thenStop: server.stop)
     }
 
+    /// Odd query parameters get a page or a clear error, never another resource's data.
+    @Test func oddParametersAreHandled() async throws {
+        let server = try await TestServer.start()
+        try await run({
+            let session = try await server.makeSession(initialText: "first")
+            let store = try #require(try await server.post("/v1/memory_stores", ["name": "s"]).json["id"]?.stringValue)
+            let one = try await server.post("/v1/memory_stores/\(store)/memories", ["path": "/one.md", "content": "one"])
+            let two = try await server.post("/v1/memory_stores/\(store)/memories", ["path": "/two.md", "content": "secret two"])
+            let oneID = try #require(one.json["id"]?.stringValue)
+            let twoVersion = try #require(two.json["memory_version_id"]?.stringValue)
+            var browser = Browser(server: server)
+            _ = try await browser.signIn()
+            for query in ["?before=-5", "?before=0", "?before=999999", "?before=abc", "?thread="] {
+                let page = try await browser.request(.GET, "/console/sessions/\(session)\(query)")
+                #expect(page.status == 200, "\(query)")
+            }
+            #expect(try await browser.request(.GET, "/console/sessions/\(session)?before=999999").text.contains("first"))
+            let crossed = try await browser.request(.GET, "/console/memory/\(store)/memories/\(oneID)?from=\(twoVersion)")
+            #expect(crossed.status == 404)
+            #expect(!crossed.text.contains("secret two"))
+            #expect(try await browser.request(.GET, "/console/sessions?status=bogus").status == 400)
+            #expect(try await browser.request(.GET, "/console/sessions?created_after=yesterday").status == 400)
+            #expect(try await browser.request(.GET, "/console/agents/agent_nope").status == 404)
+        }, thenStop: server.stop)
+    }
+
     @Test func lineDiffMarksAddedAndRemovedLines() {
         let diff = LineDiff(from: "a\nb\nc\nd", to: "a\nB\nc\nd\ne")
         #expect(diff.lines.map(\.kind) == [.same, .removed, .added, .same, .same, .added])

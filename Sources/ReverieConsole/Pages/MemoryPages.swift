@@ -91,7 +91,7 @@ extension Console {
         var from: MemoryVersion?, to: MemoryVersion?
         if let fromID { from = try await platform.memory.memoryVersion(storeID: storeID, id: fromID) }
         if let toID { to = try await platform.memory.memoryVersion(storeID: storeID, id: toID) }
-        if let version = from ?? to, version.memoryID != memoryID { throw APIError.notFound("memory version", version.id) }
+        for version in [from, to].compactMap({ $0 }) where version.memoryID != memoryID { throw APIError.notFound("memory version", version.id) }
         let diff = LineDiff(from: from?.content ?? "", to: to?.content ?? "")
         let rows: [[String: Any]] = versions.items.map { version in
             var row: [String: Any] = [

@@ -130,7 +130,7 @@ extension Console {
         let thread = query.get("thread").flatMap { $0.isEmpty ? nil : $0 }
         let last = header.state.lastSequence
         let window = Int64(configuration.timelineWindow)
-        let before = min(query.get("before").flatMap { Int64($0) } ?? (last + 1), last + 1)
+        let before = max(1, min(query.get("before").flatMap { Int64($0) } ?? (last + 1), last + 1))
         let start = max(0, before - 1 - window)
         let events = try await platform.log.events(sessionID: id, after: start, limit: Int(before - 1 - start))
         let threads = try await platform.sessions.listThreads(sessionID: id, statuses: [], page: PageRequest(limit: 100, order: .ascending))
