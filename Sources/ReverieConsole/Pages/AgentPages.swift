@@ -11,7 +11,7 @@ extension Console {
             await self.guardedPage(request, context) { signedIn in
                 let agents = try await self.platform.agents.listAgents(AgentFilter(), page: PageRequest(limit: 100))
                 let rows: [[String: Any]] = agents.items.map {
-                    ["id": $0.id, "name": $0.name, "model": $0.model.id, "version": $0.version, "updated": ViewValue.shortDate($0.updatedAt)]
+                    ["id": $0.id, "name": $0.name, "model": $0.model.id, "version": $0.version, "updated": DisplayFormat.shortDate($0.updatedAt)]
                 }
                 return self.page("agents", title: "Agents", section: .agents, signedIn: signedIn, data: ["agents": rows, "empty": rows.isEmpty])
             }
@@ -30,7 +30,7 @@ extension Console {
                 return self.page("agent", title: agent.name, section: .agents, signedIn: signedIn, data: [
                     "id": agent.id, "name": agent.name, "description": agent.description ?? "", "model": agent.model.id,
                     "version": agent.version, "system": agent.system ?? "", "tools": agent.tools.count,
-                    "versions": versions.items.map { ["version": $0.version, "updated": ViewValue.shortDate($0.updatedAt),
+                    "versions": versions.items.map { ["version": $0.version, "updated": DisplayFormat.shortDate($0.updatedAt),
                                                        "isFrom": $0.version == from, "isTo": $0.version == to] },
                     "from": from, "to": to, "diff": diff.view, "noChanges": !diff.hasChanges,
                 ])
@@ -42,6 +42,6 @@ extension Console {
     static func versionText(_ agent: Agent) -> String {
         guard case .object(var members)? = try? JSONCoding.value(agent) else { return "" }
         for key in ["version", "created_at", "updated_at"] { members[key] = nil }
-        return ViewValue.pretty(.object(members))
+        return DisplayFormat.pretty(.object(members))
     }
 }

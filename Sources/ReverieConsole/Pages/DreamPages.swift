@@ -13,7 +13,7 @@ extension Console {
                 let dreams = try await self.platform.dreams.listDreams(DreamFilter(), page: PageRequest(limit: 100))
                 let rows: [[String: Any]] = dreams.items.map {
                     ["id": $0.id, "status": $0.status.rawValue, "store": $0.memoryStoreID, "sessions": $0.sessionIDs.count,
-                     "stage": $0.stage ?? "", "created": ViewValue.shortDate($0.createdAt), "output": $0.outputStoreID ?? ""]
+                     "stage": $0.stage ?? "", "created": DisplayFormat.shortDate($0.createdAt), "output": $0.outputStoreID ?? ""]
                 }
                 return self.page("dreams", title: "Dreams", section: .dreams, signedIn: signedIn, data: ["dreams": rows, "empty": rows.isEmpty])
             }
@@ -65,8 +65,8 @@ extension Console {
         }
         var data: [String: Any] = [
             "id": dream.id, "status": dream.status.rawValue, "store": dream.memoryStoreID, "output": dream.outputStoreID ?? "",
-            "model": dream.model, "instructions": dream.instructions ?? "", "stage": dream.stage ?? "", "created": ViewValue.shortDate(dream.createdAt),
-            "ended": ViewValue.shortDate(dream.endedAt), "usage": ViewValue.tokens(dream.usage), "error": dream.error?.message ?? "",
+            "model": dream.model, "instructions": dream.instructions ?? "", "stage": dream.stage ?? "", "created": DisplayFormat.shortDate(dream.createdAt),
+            "ended": DisplayFormat.shortDate(dream.endedAt), "usage": DisplayFormat.tokens(dream.usage), "error": dream.error?.message ?? "",
             "sessions": dream.sessionIDs.map { ["id": $0, "href": "/console/sessions/\(urlEncoded($0))"] },
             "hasReport": report != nil, "reviewable": reviewable,
         ]
@@ -84,7 +84,7 @@ extension Console {
             data["noOperations"] = report.operations.isEmpty && report.withheld.isEmpty
             if let promotion = report.promotion {
                 data["promotion"] = ["strategy": promotion.strategy.rawValue, "store": promotion.memoryStoreID,
-                                     "paths": promotion.changedPaths, "at": ViewValue.shortDate(promotion.promotedAt)]
+                                     "paths": promotion.changedPaths, "at": DisplayFormat.shortDate(promotion.promotedAt)]
             }
         }
         return page("dream", title: "Dream \(dream.id)", section: .dreams, signedIn: signedIn, data: data)

@@ -10,7 +10,7 @@ extension Console {
             await self.guardedPage(request, context) { signedIn in
                 let environments = try await self.platform.environments.listEnvironments(includeArchived: false, page: PageRequest(limit: 100))
                 let rows: [[String: Any]] = environments.items.map {
-                    ["id": $0.id, "name": $0.name, "kind": Self.kind($0), "updated": ViewValue.shortDate($0.updatedAt)]
+                    ["id": $0.id, "name": $0.name, "kind": Self.kind($0), "updated": DisplayFormat.shortDate($0.updatedAt)]
                 }
                 return self.page("environments", title: "Environments", section: .environments, signedIn: signedIn, data: ["environments": rows, "empty": rows.isEmpty])
             }
@@ -21,7 +21,7 @@ extension Console {
                 let environment = try await self.platform.environments.environment(id: id)
                 var data: [String: Any] = [
                     "id": environment.id, "name": environment.name, "description": environment.description ?? "", "kind": Self.kind(environment),
-                    "config": ViewValue.pretty(environment.config.json),
+                    "config": DisplayFormat.pretty(environment.config.json),
                 ]
                 if case .selfHosted = environment.config {
                     let stats = try await self.platform.work.stats(environmentID: id)
@@ -30,11 +30,11 @@ extension Console {
                     data["depth"] = stats.depth
                     data["pending"] = stats.pending
                     data["workers"] = stats.workersPolling
-                    data["oldest"] = ViewValue.shortDate(stats.oldestQueuedAt)
+                    data["oldest"] = DisplayFormat.shortDate(stats.oldestQueuedAt)
                     data["items"] = items.items.map { item -> [String: Any] in
                         ["id": item.id, "session": item.sessionID, "sessionHref": "/console/sessions/\(urlEncoded(item.sessionID))",
-                         "state": item.state.rawValue, "created": ViewValue.shortDate(item.createdAt),
-                         "heartbeat": ViewValue.shortDate(item.latestHeartbeatAt), "lease": ViewValue.shortDate(item.leaseExpiresAt)]
+                         "state": item.state.rawValue, "created": DisplayFormat.shortDate(item.createdAt),
+                         "heartbeat": DisplayFormat.shortDate(item.latestHeartbeatAt), "lease": DisplayFormat.shortDate(item.leaseExpiresAt)]
                     }
                 }
                 return self.page("environment", title: environment.name, section: .environments, signedIn: signedIn, data: data)

@@ -12,7 +12,7 @@ extension Console {
             await self.guardedPage(request, context) { signedIn in
                 let stores = try await self.platform.memory.listMemoryStores(MemoryStoreFilter(), page: PageRequest(limit: 100))
                 let rows: [[String: Any]] = stores.items.map {
-                    ["id": $0.id, "name": $0.name, "description": $0.description, "updated": ViewValue.shortDate($0.updatedAt)]
+                    ["id": $0.id, "name": $0.name, "description": $0.description, "updated": DisplayFormat.shortDate($0.updatedAt)]
                 }
                 return self.page("memory_stores", title: "Memory stores", section: .memory, signedIn: signedIn, data: ["stores": rows, "empty": rows.isEmpty])
             }
@@ -62,7 +62,7 @@ extension Console {
                 return ["folder": true, "name": String(path.dropFirst(prefix.count)), "href": "/console/memory/\(urlEncoded(storeID))?prefix=\(urlEncoded(path))"]
             case .memory(let memory):
                 return ["folder": false, "name": String(memory.path.dropFirst(prefix.count)), "href": Self.memoryURL(storeID, memory.id),
-                        "pinned": memory.pinned, "size": memory.contentSizeBytes, "updated": ViewValue.shortDate(memory.updatedAt)]
+                        "pinned": memory.pinned, "size": memory.contentSizeBytes, "updated": DisplayFormat.shortDate(memory.updatedAt)]
             }
         }
         // Breadcrumbs: `/`, `/a/`, `/a/b/`.
@@ -95,7 +95,7 @@ extension Console {
         let diff = LineDiff(from: from?.content ?? "", to: to?.content ?? "")
         let rows: [[String: Any]] = versions.items.map { version in
             var row: [String: Any] = [
-                "id": version.id, "operation": version.operation.rawValue, "created": ViewValue.shortDate(version.createdAt),
+                "id": version.id, "operation": version.operation.rawValue, "created": DisplayFormat.shortDate(version.createdAt),
                 "redacted": version.redactedAt != nil, "isCurrent": version.id == memory.versionID, "size": version.contentSizeBytes ?? 0,
                 "isFrom": version.id == from?.id, "isTo": version.id == to?.id,
             ]
@@ -109,7 +109,7 @@ extension Console {
         }
         return page("memory", title: memory.path, section: .memory, signedIn: signedIn, data: [
             "storeID": storeID, "storeName": store.name, "id": memory.id, "path": memory.path, "content": memory.content ?? "",
-            "pinned": memory.pinned, "updated": ViewValue.shortDate(memory.updatedAt), "sha": memory.contentSHA256,
+            "pinned": memory.pinned, "updated": DisplayFormat.shortDate(memory.updatedAt), "sha": memory.contentSHA256,
             "versions": rows, "diff": diff.view, "hasDiff": from != nil || to != nil, "noChanges": !diff.hasChanges,
             "fromID": from?.id ?? "", "toID": to?.id ?? "", "fromRedacted": from?.redactedAt != nil, "toRedacted": to?.redactedAt != nil,
             "url": Self.memoryURL(storeID, memoryID),

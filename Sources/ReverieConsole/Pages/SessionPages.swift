@@ -108,7 +108,7 @@ extension Console {
         let rows: [[String: Any]] = listing.items.map { session in
             ["id": session.id, "title": session.title ?? "", "status": session.status.rawValue,
              "agent": agentNames[session.agent.id] ?? session.agent.id, "agentID": session.agent.id,
-             "created": ViewValue.shortDate(session.createdAt), "usage": ViewValue.tokens(session.usage)]
+             "created": DisplayFormat.shortDate(session.createdAt), "usage": DisplayFormat.tokens(session.usage)]
         }
         return page("sessions", title: "Sessions", section: .sessions, signedIn: signedIn, data: [
             "sessions": rows, "empty": rows.isEmpty,
@@ -140,8 +140,8 @@ extension Console {
         let isLive = before > last
         return page("session", title: session.title.map { "\($0) · session" } ?? id, section: .sessions, signedIn: signedIn, data: [
             "id": id, "title": session.title ?? "", "status": session.status.rawValue, "agentID": session.agent.id,
-            "agentName": session.agent.name, "created": ViewValue.shortDate(session.createdAt),
-            "usage": ViewValue.tokens(session.usage), "entries": entries, "empty": entries.isEmpty, "live": isLive,
+            "agentName": session.agent.name, "created": DisplayFormat.shortDate(session.createdAt),
+            "usage": DisplayFormat.tokens(session.usage), "entries": entries, "empty": entries.isEmpty, "live": isLive,
             "after": Int(isLive ? last : before - 1), "thread": thread ?? "",
             "earlier": start > 0 ? "/console/sessions/\(urlEncoded(id))?before=\(start + 1)" + (thread.map { "&thread=\(urlEncoded($0))" } ?? "") : "",
             "later": isLive ? "" : "/console/sessions/\(urlEncoded(id))" + (thread.map { "?thread=\(urlEncoded($0))" } ?? ""),

@@ -36,7 +36,7 @@ extension Console {
                 var data = Self.deliveryRow(delivery)
                 data["endpointID"] = endpointID
                 data["attempts"] = attempts.items.map { attempt -> [String: Any] in
-                    ["number": attempt.number, "started": ViewValue.shortDate(attempt.startedAt), "status": attempt.statusCode.map(String.init) ?? "—",
+                    ["number": attempt.number, "started": DisplayFormat.shortDate(attempt.startedAt), "status": attempt.statusCode.map(String.init) ?? "—",
                      "latency": String(format: "%.0f ms", attempt.latencyMilliseconds), "error": attempt.error, "succeeded": attempt.succeeded,
                      "response": attempt.responseExcerpt]
                 }
@@ -56,6 +56,6 @@ extension Console {
         ["id": delivery.id, "endpoint": delivery.endpointID, "event": delivery.event.type, "eventID": delivery.event.id,
          "resource": delivery.event.resourceID, "state": delivery.state.rawValue, "attempts": delivery.attempts,
          "lastStatus": delivery.lastStatusCode.map(String.init) ?? "—", "lastError": delivery.lastError,
-         "created": ViewValue.shortDate(delivery.createdAt), "next": ViewValue.shortDate(delivery.nextAttemptAt)]
+         "created": DisplayFormat.shortDate(delivery.createdAt), "next": DisplayFormat.shortDate(delivery.nextAttemptAt)]
     }
 }

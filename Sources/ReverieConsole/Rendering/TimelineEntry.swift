@@ -21,9 +21,9 @@ struct TimelineEntry {
         self.decoded = decoded
         let fields = decoded?.fields ?? [:]
         var data: [String: Any] = [
-            "id": event.id, "session": event.sessionID, "seq": Int(event.sequence), "type": event.type.rawValue, "time": ViewValue.shortDate(event.processedAt),
+            "id": event.id, "session": event.sessionID, "seq": Int(event.sequence), "type": event.type.rawValue, "time": DisplayFormat.shortDate(event.processedAt),
             "thread": event.threadID ?? "", "threadName": event.threadID.flatMap { threadNames[$0] } ?? "",
-            "raw": decoded.map { ViewValue.pretty($0.json) } ?? event.json,
+            "raw": decoded.map { DisplayFormat.pretty($0.json) } ?? event.json,
         ]
         var kind = "other"
         switch event.type {
@@ -38,7 +38,7 @@ struct TimelineEntry {
         case .agentToolUse, .agentCustomToolUse, .agentMCPToolUse:
             kind = "tool"
             data["name"] = fields["name"]?.stringValue ?? "tool"
-            data["input"] = fields["input"].map(ViewValue.pretty) ?? "{}"
+            data["input"] = fields["input"].map(DisplayFormat.pretty) ?? "{}"
             data["asks"] = fields["evaluated_permission"]?.stringValue == "ask"
             data["custom"] = event.type == .agentCustomToolUse
         case .agentToolResult, .agentMCPToolResult, .userCustomToolResult, .userToolResult:
