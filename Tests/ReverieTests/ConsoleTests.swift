@@ -271,6 +271,51 @@ import Testing
         }, thenStop: server.stop)
     }
 
+    /// The live route replays what follows `after` (or `Last-Event-ID`) as rendered, escaped
+    /// fragments, one `event: entry` per event with its sequence as the id, then follows the log.
+    @Test func theLiveStreamSendsRenderedEscapedFragments() async throws {
+        let server = try await TestServer.start()
+        try await run({
+            let session = try await server.makeSession(initialText: "first <b>bold</b>\r\nid: 999")
+            var browser = Browser(server: server)
+            _ = try await browser.signIn()
+            var request = HTTPClientRequest(url: server.baseURL + "/console/sessions/\(session)/live?after=0")
+            request.headers.add(name: "cookie", value: "reverie_console=\(browser.cookie ?? "")")
+            let response = try await Browser.client.execute(request, timeout: .seconds(30))
+            #expect(response.status.code == 200)
+            #expect(response.headers.first(name: "content-type") == "text/event-stream")
+            #expect(response.headers.first(name: "content-security-policy") != nil)
+            var text = ""
+            var appended = false
+            for try await chunk in response.body {
+                text += String(buffer: chunk)
+                if !appended, text.contains("first &lt;b&gt;") {
+                    appended = true
+                    _ = try await server.post("/v1/sessions/\(session)/events", [
+                        "events": [["type": "user.message", "content": [["type": "text", "text": "second <script>x</script>"]]]],
+                    ])
+                }
+                if text.contains("second &lt;script&gt;") { break }
+            }
+            #expect(text.contains("event: entry\nid: 1\ndata: <li class=\"entry message user\""))
+            #expect(!text.contains("<b>bold</b>") && !text.contains("<script>x"))
+            // The carriage return an agent wrote cannot start a field of its own.
+            #expect(!text.contains("\r"))
+            #expect(!text.contains("\nid: 999"))
+            // Resuming with Last-Event-ID skips what was seen.
+            var resume = HTTPClientRequest(url: server.baseURL + "/console/sessions/\(session)/live")
+            resume.headers.add(name: "cookie", value: "reverie_console=\(browser.cookie ?? "")")
+            resume.headers.add(name: "last-event-id", value: "1")
+            let resumed = try await Browser.client.execute(resume, timeout: .seconds(30))
+            var rest = ""
+            for try await chunk in resumed.body {
+                rest += String(buffer: chunk)
+                if rest.contains("second &lt;script&gt;") { break }
+            }
+            #expect(!rest.contains("first &lt;b&gt;"))
+        }, thenStop: server.stop)
+    }
+
     @Test func lineDiffMarksAddedAndRemovedLines() {
         let diff = LineDiff(from: "a\nb\nc\nd", to: "a\nB\nc\nd\ne")
         #expect(diff.lines.map(\.kind) == [.same, .removed, .added, .same, .same, .added])
