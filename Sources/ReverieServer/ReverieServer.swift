@@ -18,7 +18,7 @@ public enum ReverieServer {
         let verifier = APIKeyVerifier(staticKeys: configuration.staticAPIKeys, store: platform.keys, cacheLifetime: configuration.apiKeyCacheLifetime)
         router.add(middleware: RequestMetricsMiddleware(telemetry: telemetry))
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: RequestLimitMiddleware(maxBodyBytes: configuration.maxBodyBytes))
+        router.add(middleware: RequestLimitMiddleware(maxBodyBytes: configuration.maxBodyBytes, maxUploadBytes: configuration.maxUploadBytes))
         router.add(middleware: AuthenticationMiddleware(
             verifier: verifier,
             workerCredentials: WorkerCredentials(environments: platform.environments, work: platform.work, cacheLifetime: configuration.apiKeyCacheLifetime),
@@ -38,6 +38,7 @@ public enum ReverieServer {
         DreamPolicyRoutes(policies: platform.dreamPolicies).register(on: router)
         MetricsRoutes(telemetry: telemetry, statistics: statistics, hub: platform.log.hub).register(on: router)
         WebhookRoutes(webhooks: platform.webhooks).register(on: router)
+        FileRoutes(files: platform.files).register(on: router)
         if configuration.consoleEnabled {
             // The console signs browsers in with the same API keys, and its errors get the same statuses.
             try Console(
@@ -74,8 +75,12 @@ public enum ReverieServer {
 struct RequestLimitMiddleware: RouterMiddleware {
     typealias Context = ReverieRequestContext
     let maxBodyBytes: Int
+    /// Uploads (`POST /v1/files`) may be larger; their route streams them to disk.
+    let maxUploadBytes: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let isUpload = request.method == .post && request.uri.path == "/v1/files"
+        let maxBodyBytes = isUpload ? maxUploadBytes + 64 * 1024 : self.maxBodyBytes
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBodyBytes {
             var response = ErrorEnvelope.response(
                 for: APIError(.requestTooLarge, "request body of \(declared) bytes is larger than the \(maxBodyBytes) bytes this server accepts"),

@@ -37,6 +37,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (bytes).")
     var maxBodyBytes = 8 * 1024 * 1024
 
+    @Option(name: .customLong("max-upload-bytes"), help: "Largest file accepted by POST /v1/files (bytes; streamed to disk).")
+    var maxUploadBytes = 500 * 1024 * 1024
+
     @Option(name: .customLong("heartbeat-seconds"), help: "Seconds between heartbeats on event streams.")
     var heartbeatSeconds = 15.0
 
@@ -234,6 +237,7 @@ struct Serve: AsyncParsableCommand {
     private func serverConfiguration(staticKeys: [String]) -> ServerConfiguration {
         var server = ServerConfiguration(
             host: host, port: port, maxBodyBytes: maxBodyBytes, heartbeatSeconds: heartbeatSeconds, staticAPIKeys: staticKeys)
+        server.maxUploadBytes = maxUploadBytes
         server.streamBufferEvents = streamBufferEvents
         server.streamMaxLagEvents = streamMaxLagEvents
         server.consoleEnabled = !noConsole

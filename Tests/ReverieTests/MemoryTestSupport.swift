@@ -12,7 +12,7 @@ struct MemoryFixture {
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("reverie-memory-\(UUID().uuidString)", isDirectory: true)
         store = try SQLiteStore(path: directory.appendingPathComponent("reverie.sqlite").path)
-        platform = Platform.withoutRuntime(store: store)
+        platform = Platform.withoutRuntime(store: store, dataDirectory: directory.path)
     }
 
     /// A new store named `name`.

@@ -19,6 +19,8 @@ public enum ResourceID {
     public static let apiKey = "apikey"
     public static let environmentKey = "envkey"
     public static let work = "work"
+    public static let file = "file"
+    public static let sessionResource = "sesrsc"
     public static let webhookEndpoint = "whep"
     public static let webhookEvent = "wevt"
     public static let webhookDelivery = "whdl"

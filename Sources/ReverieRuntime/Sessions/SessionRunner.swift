@@ -24,6 +24,8 @@ public actor SessionRunner: SessionDriver, Service {
     let makeExecutionPlane: PlaneFactory
     let makeExtraVolumes: VolumeFactory
     let turnEndHandler: (any TurnEndHandler)?
+    /// Runs after a session's loop stops (its outputs are recorded as files).
+    let loopEnded: @Sendable (String) async -> Void
     let logger: Logger
 
     struct Running {
@@ -41,9 +43,10 @@ public actor SessionRunner: SessionDriver, Service {
 
     public init(
         log: SessionLog, models: any ModelRouting, configuration: RuntimeConfiguration, makeExecutionPlane: @escaping PlaneFactory,
-        makeExtraVolumes: @escaping VolumeFactory = { _ in [] }, turnEndHandler: (any TurnEndHandler)? = nil,
-        logger: Logger = Logger(label: "reverie.runtime")
+        makeExtraVolumes: @escaping VolumeFactory = { _ in [] }, loopEnded: @escaping @Sendable (String) async -> Void = { _ in },
+        turnEndHandler: (any TurnEndHandler)? = nil, logger: Logger = Logger(label: "reverie.runtime")
     ) {
+        self.loopEnded = loopEnded
         self.log = log
         self.models = models
         self.configuration = configuration
@@ -211,6 +214,8 @@ public actor SessionRunner: SessionDriver, Service {
         }
         running[sessionID] = nil
         if sandboxes[sessionID] != nil { idleSince[sessionID] = .now }
+        // After the state above is settled: a new loop may start while this runs.
+        await loopEnded(sessionID)
     }
 
     private func makeLoop(sessionID: String, control: LoopControl) async throws -> AgentLoop {

@@ -31,6 +31,7 @@ public struct SessionService: Sendable {
         for mount in request.mounts { resources.append(.memoryStore(try await memory.resolveMount(mount))) }
         resources = MemoryService.uniqueMountPaths(resources)
         let now = Timestamp.now()
+        for file in request.files { resources.append(.file(try await fileMount(file, at: now))) }
         var initialEvents = request.initialEvents
         for index in initialEvents.indices { initialEvents[index].processedAt = now }
         let session = Session(
