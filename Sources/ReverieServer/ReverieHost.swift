@@ -96,6 +96,7 @@ public final class ReverieHost: Sendable {
         let workQueue = WorkQueue(store: store, settings: configuration.work)
         let webhooks = WebhookContext(sealer: sealer, urlGuard: WebhookURLGuard(policy: configuration.webhooks.addressPolicy), dispatcher: webhookDispatcher)
         let files = FileService(store: store, dataDirectory: configuration.dataDirectory, maxUploadBytes: configuration.server.maxUploadBytes, logger: logger)
+        let skills = SkillService(store: store, files: files)
         if let models = configuration.models {
             let catalog = ModelCatalog(configuration: models, telemetry: telemetry)
             let planes = ExecutionPlanes(
@@ -106,7 +107,9 @@ public final class ReverieHost: Sendable {
                 makeExecutionPlane: { session, sandbox in
                     ObservedExecutionPlane(base: await planes.plane(for: session, in: sandbox), telemetry: telemetry)
                 },
-                makeExtraVolumes: { session in try planes.memoryVolumes(for: session) + (try await files.volumes(for: session)) },
+                makeExtraVolumes: { session in
+                    try planes.memoryVolumes(for: session) + (try await files.volumes(for: session)) + (try await skills.volumes(for: session))
+                },
                 loopEnded: { sessionID in _ = try? await files.recordOutputs(sessionID: sessionID) },
                 turnEndHandler: OutcomeGrader(log: log, models: catalog, logger: logger),
                 logger: logger)

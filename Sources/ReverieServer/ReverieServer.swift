@@ -39,6 +39,7 @@ public enum ReverieServer {
         MetricsRoutes(telemetry: telemetry, statistics: statistics, hub: platform.log.hub).register(on: router)
         WebhookRoutes(webhooks: platform.webhooks).register(on: router)
         FileRoutes(files: platform.files).register(on: router)
+        SkillRoutes(skills: platform.skills, files: platform.files).register(on: router)
         if configuration.consoleEnabled {
             // The console signs browsers in with the same API keys, and its errors get the same statuses.
             try Console(
@@ -75,11 +76,13 @@ public enum ReverieServer {
 struct RequestLimitMiddleware: RouterMiddleware {
     typealias Context = ReverieRequestContext
     let maxBodyBytes: Int
-    /// Uploads (`POST /v1/files`) may be larger; their route streams them to disk.
+    /// Uploads (`POST /v1/files`, skills and their versions) may be larger; their routes stream them to disk.
     let maxUploadBytes: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let isUpload = request.method == .post && request.uri.path == "/v1/files"
+        let path = request.uri.path
+        let isUpload = request.method == .post
+            && (path == "/v1/files" || path == "/v1/skills" || (path.hasPrefix("/v1/skills/") && path.hasSuffix("/versions")))
         let maxBodyBytes = isUpload ? maxUploadBytes + 64 * 1024 : self.maxBodyBytes
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBodyBytes {
             var response = ErrorEnvelope.response(

@@ -20,6 +20,7 @@ public enum ResourceID {
     public static let environmentKey = "envkey"
     public static let work = "work"
     public static let file = "file"
+    public static let skill = "skill"
     public static let sessionResource = "sesrsc"
     public static let webhookEndpoint = "whep"
     public static let webhookEvent = "wevt"

@@ -18,6 +18,7 @@ public struct Platform: Sendable {
     public let webhooks: WebhookService
     /// The Files API.
     public let files: FileService
+    public let skills: SkillService
     /// The work queues of `self_hosted` environments.
     public let work: WorkQueue
     /// Where API keys are kept (authentication reads it).
@@ -32,6 +33,7 @@ public struct Platform: Sendable {
         files: FileService
     ) {
         self.files = files
+        self.skills = SkillService(store: store, files: files)
         self.work = workQueue ?? WorkQueue(store: store)
         self.log = log
         self.memory = memory

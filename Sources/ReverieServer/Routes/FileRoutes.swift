@@ -14,20 +14,16 @@ struct FileRoutes {
     func register(on router: Router<ReverieRequestContext>) {
         let group = router.group("v1/files")
         group.post { request, context in
-            let boundary = try MultipartForm.boundary(contentType: request.headers[.contentType])
-            let spool = try await Self.spool(request, limit: files.maxUploadBytes + 64 * 1024, directory: files.blobs.root)
-            defer { try? FileManager.default.removeItem(at: spool) }
-            let body = try Data(contentsOf: spool, options: .alwaysMapped)
-            let form = try MultipartForm(body, boundary: boundary)
-            guard let part = form.part("file") else { throw APIError.invalidRequest("file: required (a multipart part named 'file')") }
+            let upload = try await UploadedForm.receive(request, limit: files.maxUploadBytes + 64 * 1024, directory: files.blobs.root)
+            defer { upload.remove() }
+            guard let part = upload.form.part("file") else { throw APIError.invalidRequest("file: required (a multipart part named 'file')") }
             var expires: Int?
-            if let field = form.part("expires_in_seconds") {
-                let text = String(decoding: body[field.content], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            if let text = upload.text("expires_in_seconds")?.trimmingCharacters(in: .whitespacesAndNewlines) {
                 guard let seconds = Int(text) else { throw APIError.invalidRequest("expires_in_seconds: expected an integer, got '\(text)'") }
                 expires = seconds
             }
             let file = try await files.upload(
-                filename: part.filename, mimeType: part.contentType, content: body[part.content], expiresInSeconds: expires)
+                filename: part.filename, mimeType: part.contentType, content: upload.body[part.content], expiresInSeconds: expires)
             return try JSONResponse.encode(file)
         }
         group.get { request, context in
@@ -62,32 +58,6 @@ struct FileRoutes {
             let id = try context.pathParameter("file_id")
             try await files.delete(id: id)
             return try JSONResponse.encode(["id": JSONValue.string(id), "type": "file_deleted"])
-        }
-    }
-
-    /// Writes the request body to a temporary file under `directory`, refusing more than `limit` bytes.
-    static func spool(_ request: Request, limit: Int, directory: URL) async throws -> URL {
-        let folder = directory.appendingPathComponent("incoming")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let url = folder.appendingPathComponent(UUID().uuidString)
-        guard FileManager.default.createFile(atPath: url.path, contents: nil), let handle = try? FileHandle(forWritingTo: url) else {
-            throw APIError.internalError("cannot receive the upload")
-        }
-        do {
-            var received = 0
-            for try await buffer in request.body {
-                received += buffer.readableBytes
-                guard received <= limit else {
-                    throw APIError(.requestTooLarge, "the upload is larger than the \(limit) bytes this server accepts")
-                }
-                try handle.write(contentsOf: Data(buffer.readableBytesView))
-            }
-            try handle.close()
-            return url
-        } catch {
-            try? handle.close()
-            try? FileManager.default.removeItem(at: url)
-            throw error
         }
     }
 

@@ -12,7 +12,7 @@ public struct FileService: Sendable {
     /// The largest upload accepted (bytes).
     public let maxUploadBytes: Int
     /// Where sessions' folders are (their outputs are read from there).
-    let dataDirectory: String
+    public let dataDirectory: String
     let logger: Logger
 
     public static let defaultMaxUploadBytes = 500 * 1024 * 1024

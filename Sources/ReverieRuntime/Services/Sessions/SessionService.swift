@@ -141,6 +141,7 @@ public struct SessionService: Sendable {
         }
         var snapshot = SessionAgent(agent)
         if let overrides = reference.overrides { snapshot = try overrides.applied(to: snapshot) }
+        snapshot.skills = try await SkillService.resolved(snapshot.skills, in: store)
         if case .coordinator(let roster)? = agent.multiagent {
             var members: [SessionAgent] = []
             for member in roster {
