@@ -28,6 +28,7 @@ make_server = conformance.make_server
 mock_llm = conformance.mock_llm
 API_KEY = conformance.API_KEY
 
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -67,7 +68,10 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 
 def wait(driver, timeout: float = 15):
-    return WebDriverWait(driver, timeout)
+    """Polls until a condition holds. An element the page's script is replacing while it is
+    read can make chromedriver answer "unhandled inspector error" instead of a stale element:
+    such answers are polled past like stale ones, and the condition must still hold in time."""
+    return WebDriverWait(driver, timeout, ignored_exceptions=(StaleElementReferenceException, WebDriverException))
 
 
 def sign_in(driver, base_url: str, api_key: str = API_KEY, next_path: str = "/console/sessions") -> None:
