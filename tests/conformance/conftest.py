@@ -3,10 +3,15 @@ official Anthropic SDK.
 
 The server binary is `$REVERIE_BIN`, else `<repo>/.build/debug/reverie` (build it first).
 Each test module gets its own server on a free loopback port with a fresh data directory.
+
+With `REVERIE_TEST_DATABASE_URL` (a `postgres://` URL) every server runs on PostgreSQL
+instead of SQLite: each data directory gets a schema of its own in that database
+(`database_args`), so servers stay as isolated as with their own SQLite files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
@@ -36,6 +41,16 @@ def reverie_binary() -> Path:
     if not path.is_file() or not os.access(path, os.X_OK):
         pytest.fail(f"reverie binary not found at {path}: build it (swift build) or set REVERIE_BIN", pytrace=False)
     return path
+
+
+def database_args(data_dir: Path) -> list[str]:
+    """`--database URL` for the data directory's own schema when the suite runs on PostgreSQL
+    (`REVERIE_TEST_DATABASE_URL`), else nothing (SQLite in the data directory)."""
+    base = os.environ.get("REVERIE_TEST_DATABASE_URL", "")
+    if not base:
+        return []
+    schema = "c_" + hashlib.sha1(str(Path(data_dir).resolve()).encode()).hexdigest()[:24]
+    return ["--database", base + ("&" if "?" in base else "?") + "schema=" + schema]
 
 
 class ReverieServer:
@@ -73,7 +88,9 @@ class ReverieServer:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("REVERIE_", "ANTHROPIC_"))}
         env["REVERIE_API_KEY"] = self.api_key
         env.update(self.env)
-        command = [str(reverie_binary()), "serve", "--port", "0", "--data-dir", str(self.data_dir), *self.extra_args]
+        command = [
+            str(reverie_binary()), "serve", "--port", "0", "--data-dir", str(self.data_dir), *database_args(self.data_dir), *self.extra_args,
+        ]
         log = open(self.log_path, "a", encoding="utf-8")
         log.write(f"--- start #{self.starts + 1}: {' '.join(command)}\n")
         log.flush()

@@ -24,6 +24,9 @@ public struct RuntimeConfiguration: Sendable {
     /// A session whose resumption at start-up failed or whose process died this many times in a
     /// row is not resumed again: it is stopped with a `session.error` and goes idle.
     public var maxFailedResumptions: Int = 3
+    /// On a database several processes share: how often this process looks for running
+    /// sessions, dreams and evaluations whose owner stopped heartbeating, to take them over.
+    public var takeoverInterval: Duration = .seconds(1)
 
     public init(
         dataDirectory: String, maxTokens: Int = 8192, maxModelCallsPerTurn: Int = 100, maxConcurrentThreads: Int = 25,
