@@ -165,7 +165,12 @@ public final class ReverieHost: Sendable {
         if let dreamPolicyRunner { services.append(.init(service: dreamPolicyRunner)) }
         if let shared {
             services.append(.init(service: LeaseHeartbeat(shared: shared, logger: logger)))
-            services.append(.init(service: SharedEventRelay(shared: shared, log: platform.log, driver: runner, logger: logger)))
+            logger.info("sharing the database as process \(shared.processID)")
+            var handler: SharedEventRelay.ClientEventsHandler?
+            if let runner {
+                handler = { @Sendable events, header in await runner.eventsAppendedElsewhere(events, session: header) }
+            }
+            services.append(.init(service: SharedEventRelay(shared: shared, log: platform.log, onClientEvents: handler, logger: logger)))
         }
         services.append(.init(service: application))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: signals, logger: logger))

@@ -4,18 +4,21 @@ import ReverieStore
 import ServiceLifecycle
 
 /// Brings events other processes append into this process: publishes them to its live
-/// subscribers (so a client streaming through this process sees them), and hands them to the
-/// session driver (so a message or an interrupt reaches the loop, wherever it runs).
+/// subscribers (so a client streaming through this process sees them), and hands those a
+/// runtime acts on (messages, answers, interrupts) to `onClientEvents`, so they reach the
+/// session's loop wherever it runs.
 public struct SharedEventRelay: Service {
+    public typealias ClientEventsHandler = @Sendable ([StoredEvent], SessionHeader) async -> Void
+
     let shared: any SharedStore
     let log: SessionLog
-    let driver: (any SessionDriver)?
+    let onClientEvents: ClientEventsHandler?
     let logger: Logger
 
-    public init(shared: any SharedStore, log: SessionLog, driver: (any SessionDriver)?, logger: Logger = Logger(label: "reverie.relay")) {
+    public init(shared: any SharedStore, log: SessionLog, onClientEvents: ClientEventsHandler?, logger: Logger = Logger(label: "reverie.relay")) {
         self.shared = shared
         self.log = log
-        self.driver = driver
+        self.onClientEvents = onClientEvents
         self.logger = logger
     }
 
@@ -43,8 +46,8 @@ public struct SharedEventRelay: Service {
         do {
             let events = try await log.events(sessionID: sessionID, after: announcement.firstSequence - 1, limit: max(1, count))
             if listening { log.hub.publish(events) }
-            if let driver, events.contains(where: { Self.driverTypes.contains($0.type) }), let header = try await log.header(id: sessionID) {
-                await driver.eventsAppended(events, session: header)
+            if let onClientEvents, events.contains(where: { Self.driverTypes.contains($0.type) }), let header = try await log.header(id: sessionID) {
+                await onClientEvents(events, header)
             }
         } catch {
             logger.warning("could not relay events", metadata: ["session": "\(sessionID)", "error": "\(String(reflecting: error))"])

@@ -119,12 +119,14 @@ public actor SessionRunner: SessionDriver, Service {
         let folder = Sandbox.sessionFolder(dataDirectory: configuration.dataDirectory, sessionID: sessionID)
         guard !FileManager.default.fileExists(atPath: folder.path) else { return }
         let message = """
-            This session was taken over by another server process, which does not have its workspace: files the agent wrote             before are not available. Share the data directory between processes to keep them.
+            Workspace missing: this session was taken over by another server process, which does not have its workspace, so \
+            files the agent wrote before are not available. The session continues with an empty workspace. Share the data \
+            directory between processes (docs/scaling.md) to keep them.
             """
         logger.warning("taken-over session has no workspace here", metadata: ["session": "\(sessionID)"])
         _ = try? await log.append([
             SessionEvent(type: .sessionError, fields: [
-                "error": ["type": "workspace_missing", "message": .string(message), "retry_status": ["type": "retrying"]],
+                "error": ["type": "unknown_error", "message": .string(message), "retry_status": ["type": "retrying"]],
             ]),
         ], to: sessionID)
     }
@@ -211,6 +213,17 @@ public actor SessionRunner: SessionDriver, Service {
         if events.contains(where: { wakes.contains($0.type) && $0.threadID == nil }) {
             start(sessionID: session.id, resuming: false)
         }
+    }
+
+    /// Client events another process appended (relayed from the shared database). The
+    /// process that appended them started the session's loop if no process ran it; this one
+    /// acts when it runs the session, or, after a moment, when nobody took it (the other
+    /// process has no runtime, or gave the lease up just then).
+    public func eventsAppendedElsewhere(_ events: [StoredEvent], session: SessionHeader) async {
+        if running[session.id] == nil, threadSchedulers[session.id] == nil {
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        await eventsAppended(events, session: session)
     }
 
     public func sessionDeleted(id: String) async {
