@@ -68,7 +68,6 @@ extension PostgresStore {
                 id: id, environmentID: try row["environment_id"], archivedAt: (try row["archived_at"] as Int64?).map(Timestamp.fromMicros),
                 state: try decode(SessionState.self, row["state"]))
         }
-        var statusBefore: [String: SessionStatus] = [:]
         var appended: [String: [StoredEvent]] = [:]
         var allStored: [StoredEvent] = []
         var outbox: [OutboxEvent] = []
@@ -78,7 +77,6 @@ extension PostgresStore {
                 if request.cancellation.isCancelled { throw CancellationError() }
                 guard var header = headers[request.sessionID] else { throw APIError.notFound("session", request.sessionID) }
                 try request.check(header)
-                if statusBefore[header.id] == nil { statusBefore[header.id] = header.status }
                 let (stored, caused) = try number(request.events, header: &header)
                 headers[header.id] = header
                 appended[header.id, default: []] += stored
@@ -96,12 +94,27 @@ extension PostgresStore {
             throw AppendNeedsIsolation()
         }
         try await enqueue(outbox, db)
-        for (sessionID, stored) in appended.sorted(by: { $0.key < $1.key }) {
-            guard let header = headers[sessionID] else { continue }
+        // Each session's state is written once, as the batch left it, all in one statement;
+        // then one announcement per session, all in one statement.
+        let touched = appended.keys.sorted()
+        var states: [String] = []
+        var statuses: [String] = []
+        var payloads: [String] = []
+        for sessionID in touched {
+            guard let header = headers[sessionID], let stored = appended[sessionID], let first = stored.first, let last = stored.last else { continue }
             try await foldThreads(events: stored, sessionID: sessionID, db)
-            try await saveState(of: header, statusChanged: statusBefore[sessionID] != header.status, db)
-            try await announce(stored, origin: origin, db)
+            states.append(try encode(header.state))
+            statuses.append(header.state.status.rawValue)
+            payloads.append(
+                EventAnnouncement(sessionID: sessionID, firstSequence: first.sequence, lastSequence: last.sequence, origin: origin).payload)
         }
+        guard !touched.isEmpty else { return results }
+        try await db.execute(
+            """
+            UPDATE sessions SET status = x.status, state = x.state
+            FROM UNNEST(?::text[], ?::text[], ?::text[]) AS x(id, status, state) WHERE sessions.id = x.id
+            """, [touched, statuses, states])
+        try await db.execute("SELECT pg_notify('reverie_events', p) FROM UNNEST(?::text[]) AS p", [payloads])
         return results
     }
 
