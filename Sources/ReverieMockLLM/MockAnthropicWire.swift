@@ -107,6 +107,9 @@ enum MockAnthropicWire {
         guard let model = body["model"]?.stringValue, !model.isEmpty else { return "model: Field required" }
         guard body["max_tokens"]?.intValue != nil else { return "max_tokens: Field required" }
         guard let messages = body["messages"]?.arrayValue else { return "messages: Field required" }
+        if let first = messages.first, first["role"]?.stringValue != "user" { return "messages.0.role: the first message must use the user role" }
+        let breakpoints = MockPromptCache.breakpoints(body).count
+        if breakpoints > 4 { return "A maximum of 4 blocks with cache_control may be provided. Found \(breakpoints)." }
         var previousToolUses: Set<String> = []
         for (index, message) in messages.enumerated() {
             let role = message["role"]?.stringValue

@@ -8,6 +8,8 @@ struct MockConversation: Sendable {
     var system: String
     /// The latest user turn's text and tool-result text.
     var lastUserText: String
+    /// The text of every message (user, assistant and tool results), oldest first.
+    var allText: String
     var toolNames: [String]
     var stream: Bool
     /// OpenAI: `stream_options.include_usage`.
@@ -19,6 +21,7 @@ struct MockConversation: Sendable {
         stream = body["stream"]?.boolValue ?? false
         includeUsage = body["stream_options"]?["include_usage"]?.boolValue ?? false
         let messages = body["messages"]?.arrayValue ?? []
+        allText = messages.map { Self.text($0["content"]) }.filter { !$0.isEmpty }.joined(separator: "\n")
         switch api {
         case .anthropic:
             system = Self.text(body["system"])

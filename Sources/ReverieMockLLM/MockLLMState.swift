@@ -21,6 +21,8 @@ actor MockLLMState {
     /// Gates opened so far, and the requests waiting at closed ones.
     private var openGates: Set<String> = []
     private var waiting: [String: [UUID: CheckedContinuation<Void, any Error>]] = [:]
+    /// The simulated prompt cache (Anthropic `cache_control`).
+    private var promptCache = MockPromptCache.Entries()
     let recordLimit: Int
 
     init(scenario: MockScenario, recordLimit: Int) {
@@ -45,6 +47,11 @@ actor MockLLMState {
         request.rule = "fallback"
         let step = scenario.fallback
         return Plan(step: step, failing: step.injectsFailure, defaults: scenario.defaults, serial: serial)
+    }
+
+    /// Reads a request's cacheable prefixes from the simulated prompt cache, writing those missing.
+    func lookUpPromptCache(_ breakpoints: [MockPromptCache.Breakpoint]) -> MockPromptCache.Lookup {
+        promptCache.lookUp(breakpoints)
     }
 
     /// Records a request that was rejected before matching.

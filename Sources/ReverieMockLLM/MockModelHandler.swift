@@ -42,7 +42,13 @@ struct MockModelHandler: Sendable {
         if plan.failing, let status = plan.step.failWith {
             return failure(api: api, status: status, message: plan.step.errorMessage, retryAfter: plan.step.retryAfter)
         }
-        let reply = MockReply(step: plan.step, conversation: conversation, defaults: plan.defaults, serial: plan.serial, requestBytes: bytes)
+        var cache = MockPromptCache.Lookup(readBytes: 0, writtenBytes: 0)
+        if api == .anthropic {
+            let breakpoints = MockPromptCache.breakpoints(body)
+            if !breakpoints.isEmpty { cache = await state.lookUpPromptCache(breakpoints) }
+        }
+        let reply = MockReply(
+            step: plan.step, conversation: conversation, defaults: plan.defaults, serial: plan.serial, requestBytes: bytes, promptCache: cache)
         let truncate = plan.failing && plan.step.truncateStream
         let streamError = plan.failing ? plan.step.streamError : nil
         let chunkDelay = plan.step.chunkDelayMs ?? plan.defaults.chunkDelayMs

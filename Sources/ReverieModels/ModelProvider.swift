@@ -30,9 +30,14 @@ public struct ModelRequest: Sendable, Equatable {
     public var requiredTool: String?
     public var maxTokens: Int
     public var temperature: Double?
+    /// The request is one step of a conversation that goes on: providers with prompt caching
+    /// mark its stable prefix (tools, system prompt) and its conversation so the next step
+    /// reads them from the cache (Anthropic `cache_control`). One-off calls leave it off, as a
+    /// cache write costs more than a plain input token.
+    public var promptCaching: Bool
 
     public init(model: String, system: String? = nil, messages: [ModelMessage], tools: [ToolDefinition] = [], requiredTool: String? = nil,
-                maxTokens: Int = 4096, temperature: Double? = nil) {
+                maxTokens: Int = 4096, temperature: Double? = nil, promptCaching: Bool = false) {
         self.model = model
         self.system = system
         self.messages = messages
@@ -40,6 +45,7 @@ public struct ModelRequest: Sendable, Equatable {
         self.requiredTool = requiredTool
         self.maxTokens = maxTokens
         self.temperature = temperature
+        self.promptCaching = promptCaching
     }
 }
 

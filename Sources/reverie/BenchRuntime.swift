@@ -300,6 +300,8 @@ struct TimedModelRouting: ModelRouting {
         let resolved = try catalog.resolve(model)
         return RetryingModelProvider(TimedModelProvider(base: resolved.provider, timer: timer), policy: resolved.retryPolicy)
     }
+
+    func contextWindow(for model: String) -> ContextWindow { catalog.contextWindow(for: model) }
 }
 
 /// Resident memory of this process, from /proc/self/status (Linux).

@@ -65,7 +65,7 @@ import Testing
 
     @Test func aRejectedRequestIsATerminalError() async throws {
         let scenario = try runtimeScenario("""
-            {"rules": [{"name": "bad", "fail_with": 400, "error_message": "prompt is too long", "reply": "never"}]}
+            {"rules": [{"name": "bad", "fail_with": 400, "error_message": "messages.0.content: Field required", "reply": "never"}]}
             """)
         try await RuntimeHarness.with(scenario) { harness in
             let server = harness.server
@@ -76,7 +76,7 @@ import Testing
             let errors = events.ofType("session.error")
             #expect(errors.count == 1)
             #expect(errors.first?["error"]?["retry_status"] == ["type": "terminal"])
-            #expect(errors.first?["error"]?["message"]?.stringValue?.contains("prompt is too long") == true)
+            #expect(errors.first?["error"]?["message"]?.stringValue?.contains("messages.0.content: Field required") == true)
             #expect(events.last?["stop_reason"] == ["type": "end_turn"])
         }
     }

@@ -34,7 +34,9 @@ import Testing
     }
 
     @Test func aLeaseIsHeldByHeartbeatsAndLapsesBackIntoTheQueue() async throws {
-        try await Self.withHarness(leaseTTL: 1) { harness in
+        // Two seconds: long enough that a loaded machine cannot let the renewed lease lapse
+        // during the 300 ms poll that checks it holds.
+        try await Self.withHarness(leaseTTL: 2) { harness in
             let server = harness.server
             let fixture = try await SelfHostedFixture.make(on: server)
             let session = try await fixture.makeSession()
@@ -59,7 +61,7 @@ import Testing
             let first = try await fixture.call(.POST, fixture.work + "/\(workID)/heartbeat?expected_last_heartbeat=NO_HEARTBEAT")
             #expect(first.status == 200)
             #expect(first.json["type"] == "work_heartbeat" && first.json["state"] == "active" && first.json["lease_extended"] == true)
-            #expect(first.json["ttl_seconds"] == 1)
+            #expect(first.json["ttl_seconds"] == 2)
             let beat = try #require(first.json["last_heartbeat"]?.stringValue)
             // A heartbeat that expects another value is refused with the lease as held.
             let stale = try await fixture.call(.POST, fixture.work + "/\(workID)/heartbeat?expected_last_heartbeat=NO_HEARTBEAT")
@@ -73,7 +75,7 @@ import Testing
             // While the lease holds, nobody else gets the item.
             #expect(try await fixture.pollsNothing(blockMilliseconds: 300, workerID: "w2"))
 
-            // The lease lapses (TTL 1 s without a heartbeat): the next poll hands the item out again.
+            // The lease lapses (TTL 2 s without a heartbeat): the next poll hands the item out again.
             let reclaimed = try await fixture.claim(workerID: "w2", timeout: .seconds(5))
             #expect(reclaimed["id"] == item["id"])
             let renewedBeat = try #require(renewed.json["last_heartbeat"]?.stringValue)

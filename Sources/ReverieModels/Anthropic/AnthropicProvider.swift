@@ -21,10 +21,13 @@ public struct AnthropicConfiguration: Sendable, Equatable {
     public var timeout: Duration
     /// Stream replies over SSE (`"stream": true`), which delivers text deltas through `onEvent`.
     public var streaming: Bool
+    /// Honour `ModelRequest.promptCaching` with `cache_control` breakpoints.
+    public var promptCaching: Bool
 
     public init(
         baseURL: String = AnthropicConfiguration.defaultBaseURL, apiKey: String? = nil, version: String = AnthropicConfiguration.defaultVersion,
-        betas: [String] = [], headers: [String: String] = [:], timeout: Duration = .seconds(600), streaming: Bool = true
+        betas: [String] = [], headers: [String: String] = [:], timeout: Duration = .seconds(600), streaming: Bool = true,
+        promptCaching: Bool = true
     ) {
         self.baseURL = baseURL
         self.apiKey = apiKey
@@ -33,6 +36,7 @@ public struct AnthropicConfiguration: Sendable, Equatable {
         self.headers = headers
         self.timeout = timeout
         self.streaming = streaming
+        self.promptCaching = promptCaching
     }
 
     /// `<baseURL>/v1/messages`.
@@ -52,7 +56,7 @@ public struct AnthropicProvider: ModelProvider {
 
     public func complete(_ request: ModelRequest, onEvent: @escaping @Sendable (ModelStreamEvent) async -> Void) async throws -> ModelResponse {
         let streaming = configuration.streaming
-        let body = AnthropicWire.requestBody(request, stream: streaming)
+        let body = AnthropicWire.requestBody(request, stream: streaming, caching: configuration.promptCaching && request.promptCaching)
         return try await http.postJSON(url: configuration.messagesURL, headers: headers(streaming: streaming), body: body, timeout: configuration.timeout) {
             response in
             if streaming {

@@ -3,23 +3,56 @@ import ReverieCore
 
 /// Translation between the wire-neutral model types and Messages API JSON.
 enum AnthropicWire {
-    static func requestBody(_ request: ModelRequest, stream: Bool) -> JSONValue {
+    /// The `cache_control` of every breakpoint Reverie sets (the default five-minute cache).
+    static let cacheControl: JSONValue = ["type": "ephemeral"]
+
+    /// The request as Messages API JSON. With `caching`, up to four `cache_control` breakpoints
+    /// (the API's limit) are set: on the last tool and on the system prompt (the stable prefix,
+    /// kept while the conversation changes), and on the last block of the two latest user
+    /// messages, so each step reads what the step before it wrote.
+    static func requestBody(_ request: ModelRequest, stream: Bool, caching: Bool = false) -> JSONValue {
+        var messages = request.messages.map(message)
+        if caching { markConversation(&messages) }
         var body: [String: JSONValue] = [
             "model": .string(request.model),
             "max_tokens": .int(Int64(request.maxTokens)),
-            "messages": .array(request.messages.map(message)),
+            "messages": .array(messages),
         ]
-        if let system = request.system, !system.isEmpty { body["system"] = .string(system) }
+        if let system = request.system, !system.isEmpty {
+            body["system"] = caching ? [["type": "text", "text": .string(system), "cache_control": cacheControl]] : .string(system)
+        }
         if !request.tools.isEmpty {
-            body["tools"] = .array(
-                request.tools.map { tool in
-                    .object(["name": .string(tool.name), "description": .string(tool.description), "input_schema": tool.inputSchema])
-                })
+            var tools: [JSONValue] = request.tools.map { tool in
+                .object(["name": .string(tool.name), "description": .string(tool.description), "input_schema": tool.inputSchema])
+            }
+            if caching, case .object(var last)? = tools.last {
+                last["cache_control"] = cacheControl
+                tools[tools.count - 1] = .object(last)
+            }
+            body["tools"] = .array(tools)
             if let name = request.requiredTool { body["tool_choice"] = ["type": "tool", "name": .string(name)] }
         }
         if let temperature = request.temperature { body["temperature"] = .double(temperature) }
         if stream { body["stream"] = .bool(true) }
         return .object(body)
+    }
+
+    /// Puts a breakpoint on the last block of the two latest user messages (skipping blocks
+    /// that cannot carry one: empty text and thinking).
+    static func markConversation(_ messages: inout [JSONValue]) {
+        var marked = 0
+        for index in messages.indices.reversed() where marked < 2 {
+            guard messages[index]["role"] == "user", case .object(var object) = messages[index], var blocks = object["content"]?.arrayValue,
+                let last = blocks.indices.last, case .object(var block) = blocks[last]
+            else { continue }
+            let type = block["type"]?.stringValue
+            if type == "thinking" || type == "redacted_thinking" || (type == "text" && block["text"]?.stringValue?.isEmpty != false) { continue }
+            block["cache_control"] = cacheControl
+            blocks[last] = .object(block)
+            object["content"] = .array(blocks)
+            messages[index] = .object(object)
+            marked += 1
+        }
     }
 
     static func message(_ message: ModelMessage) -> JSONValue {

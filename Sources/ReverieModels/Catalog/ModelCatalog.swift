@@ -10,6 +10,8 @@ public struct ResolvedModel: Sendable {
     /// The name sent to the provider.
     public let upstreamModel: String
     public let retryPolicy: RetryPolicy
+    /// The model's context window (the route's setting, else known by name).
+    public let contextWindow: ContextWindow
     /// Makes one attempt per call and sends `upstreamModel` in place of the requested model.
     public let provider: any ModelProvider
 
@@ -71,7 +73,8 @@ public final class ModelCatalog: Sendable {
             base = AnthropicProvider(
                 configuration: AnthropicConfiguration(
                     baseURL: settings.baseURL, apiKey: settings.apiKey, version: settings.anthropicVersion, betas: settings.betas,
-                    headers: settings.headers, timeout: settings.timeout, streaming: settings.streaming ?? true),
+                    headers: settings.headers, timeout: settings.timeout, streaming: settings.streaming ?? true,
+                    promptCaching: settings.promptCaching),
                 http: http)
         case .openai:
             base = OpenAIProvider(
@@ -83,9 +86,16 @@ public final class ModelCatalog: Sendable {
         let upstream = route.upstream(for: modelID)
         return ResolvedModel(
             modelID: modelID, providerName: route.provider, kind: settings.kind, upstreamModel: upstream, retryPolicy: settings.retry,
+            contextWindow: route.contextWindow(for: modelID),
             provider: ObservedModelProvider(
                 base: UpstreamModelProvider(base: base, upstreamModel: upstream), providerName: route.provider, modelID: modelID,
                 telemetry: telemetry))
+    }
+
+    /// The context window of `modelID`: its route's setting, else known by name (also when no
+    /// route matches; the request then fails on its own).
+    public func contextWindow(for modelID: String) -> ContextWindow {
+        configuration.routes.first(where: { $0.matches(modelID) })?.contextWindow(for: modelID) ?? ContextWindow.known(for: modelID)
     }
 
     /// A ready provider for `modelID`: routed, renamed upstream, retried with the provider's policy.

@@ -51,7 +51,7 @@ extension ModelCatalogConfiguration {
             object,
             allowed: [
                 "type", "base_url", "api_key", "api_key_env", "headers", "timeout_seconds", "streaming", "anthropic_version", "betas",
-                "max_tokens_field", "retry",
+                "max_tokens_field", "retry", "prompt_caching",
             ], at: path)
         guard let typeName = try string(object["type"], at: "\(path).type"), let kind = ProviderKind(rawValue: typeName) else {
             throw ModelError(.notConfigured, "\(path).type must be \"anthropic\" or \"openai\"")
@@ -76,6 +76,10 @@ extension ModelCatalogConfiguration {
             guard let flag = value.boolValue else { throw ModelError(.notConfigured, "\(path).streaming must be a boolean") }
             settings.streaming = flag
         }
+        if let value = object["prompt_caching"] {
+            guard let flag = value.boolValue else { throw ModelError(.notConfigured, "\(path).prompt_caching must be a boolean") }
+            settings.promptCaching = flag
+        }
         if let version = try string(object["anthropic_version"], at: "\(path).anthropic_version") { settings.anthropicVersion = version }
         if let value = object["betas"] {
             guard let betas = value.arrayValue?.compactMap(\.stringValue), betas.count == value.arrayValue?.count else {
@@ -94,7 +98,7 @@ extension ModelCatalogConfiguration {
 
     private static func route(_ json: JSONValue, at path: String) throws -> ModelRoute {
         guard let object = json.objectValue else { throw ModelError(.notConfigured, "\(path) must be an object") }
-        try checkKeys(object, allowed: ["match", "provider", "upstream_model", "strip_prefix"], at: path)
+        try checkKeys(object, allowed: ["match", "provider", "upstream_model", "strip_prefix", "context_window", "compaction_threshold"], at: path)
         guard let match = try string(object["match"], at: "\(path).match"), !match.isEmpty else {
             throw ModelError(.notConfigured, "\(path).match is required")
         }
@@ -106,8 +110,23 @@ extension ModelCatalogConfiguration {
             guard let flag = value.boolValue else { throw ModelError(.notConfigured, "\(path).strip_prefix must be a boolean") }
             stripPrefix = flag
         }
+        var contextWindow: Int?
+        if let value = object["context_window"] {
+            guard let tokens = value.intValue, tokens >= 1024 else {
+                throw ModelError(.notConfigured, "\(path).context_window must be an integer of at least 1024 (tokens)")
+            }
+            contextWindow = Int(tokens)
+        }
+        var threshold: Double?
+        if let value = try number(object["compaction_threshold"], at: "\(path).compaction_threshold") {
+            guard value >= 0.1, value <= 1 else {
+                throw ModelError(.notConfigured, "\(path).compaction_threshold must be a share of the window between 0.1 and 1")
+            }
+            threshold = value
+        }
         return ModelRoute(
-            match: match, provider: provider, upstreamModel: try string(object["upstream_model"], at: "\(path).upstream_model"), stripPrefix: stripPrefix)
+            match: match, provider: provider, upstreamModel: try string(object["upstream_model"], at: "\(path).upstream_model"), stripPrefix: stripPrefix,
+            contextWindow: contextWindow, compactionThreshold: threshold)
     }
 
     private static func retryPolicy(_ json: JSONValue?, at path: String, base: RetryPolicy) throws -> RetryPolicy {

@@ -26,12 +26,15 @@ public struct ProviderSettings: Sendable, Equatable {
     public var betas: [String]
     /// OpenAI: `max_tokens` or `max_completion_tokens`.
     public var maxTokensField: String
+    /// Anthropic: mark the stable prefix and the conversation with `cache_control` on the agent
+    /// loop's requests (default on).
+    public var promptCaching: Bool
     public var retry: RetryPolicy
 
     public init(
         kind: ProviderKind, baseURL: String? = nil, apiKey: String? = nil, unavailableReason: String? = nil, headers: [String: String] = [:],
         timeout: Duration = .seconds(600), streaming: Bool? = nil, anthropicVersion: String = AnthropicConfiguration.defaultVersion,
-        betas: [String] = [], maxTokensField: String = "max_tokens", retry: RetryPolicy = RetryPolicy()
+        betas: [String] = [], maxTokensField: String = "max_tokens", promptCaching: Bool = true, retry: RetryPolicy = RetryPolicy()
     ) {
         self.kind = kind
         self.baseURL = baseURL ?? (kind == .anthropic ? AnthropicConfiguration.defaultBaseURL : OpenAIConfiguration.defaultBaseURL)
@@ -43,6 +46,7 @@ public struct ProviderSettings: Sendable, Equatable {
         self.anthropicVersion = anthropicVersion
         self.betas = betas
         self.maxTokensField = maxTokensField
+        self.promptCaching = promptCaching
         self.retry = retry
     }
 }
@@ -57,12 +61,29 @@ public struct ModelRoute: Sendable, Equatable {
     public var upstreamModel: String?
     /// For prefix matches: send the id without the matched prefix (`ollama/llama3` → `llama3`).
     public var stripPrefix: Bool
+    /// The model's context window in tokens; nil: known for Claude and some OpenAI models, else
+    /// `ContextWindow.defaultTokens`.
+    public var contextWindow: Int?
+    /// The share of the window at which compaction starts; nil: 0.8.
+    public var compactionThreshold: Double?
 
-    public init(match: String, provider: String, upstreamModel: String? = nil, stripPrefix: Bool = false) {
+    public init(
+        match: String, provider: String, upstreamModel: String? = nil, stripPrefix: Bool = false, contextWindow: Int? = nil,
+        compactionThreshold: Double? = nil
+    ) {
         self.match = match
         self.provider = provider
         self.upstreamModel = upstreamModel
         self.stripPrefix = stripPrefix
+        self.contextWindow = contextWindow
+        self.compactionThreshold = compactionThreshold
+    }
+
+    /// The context window of a model id this route matches.
+    public func contextWindow(for modelID: String) -> ContextWindow {
+        var window = contextWindow.map { ContextWindow(tokens: $0) } ?? ContextWindow.known(for: upstream(for: modelID))
+        if let compactionThreshold { window.compactionThreshold = min(1, max(0.05, compactionThreshold)) }
+        return window
     }
 
     public func matches(_ modelID: String) -> Bool {

@@ -19,6 +19,8 @@ struct AgentLoop: Sendable {
     let scope: LoopScope
     let toolbox: Toolbox
     let provider: any ModelProvider
+    /// The model's context window: the conversation is compacted to stay under it.
+    let contextWindow: ContextWindow
     let configuration: RuntimeConfiguration
     let control: LoopControl
     /// Runs when the primary thread's agent ends its turn (outcome grading).
@@ -161,11 +163,32 @@ struct AgentLoop: Sendable {
     /// `carrying` are events not yet stored that precede the request (they are written with
     /// its `span.model_request_start`).
     private func callModel(_ view: EventLogView, carrying: [SessionEvent] = []) async throws -> Ending? {
+        var carrying = carrying
         var conversation = view.conversation
         for event in carrying { conversation.add(event) }
+        let system = SystemPrompt.compose(for: session, additions: conversation.systemAdditions)
+        let tools = toolbox.definitions
+        let fixedTokens = ContextEstimate.tokens(system: system, tools: tools)
+        var compactions = view.compactionsSinceLastReply
+        while conversation.estimatedTokens(fixedTokens: fixedTokens) > contextWindow.compactionLimit {
+            // What is carried is stored first: the summary request takes a while, and a result
+            // must never be lost.
+            if !carrying.isEmpty {
+                try await view.append(carrying)
+                carrying = []
+            }
+            compactions += 1
+            switch try await compact(view, fixedTokens: fixedTokens, attempt: compactions) {
+            case .compacted: conversation = view.conversation
+            case .interrupted: return nil
+            case .ended(let ending): return ending
+            }
+        }
+        // The reply must fit in what is left of the window.
+        let room = contextWindow.tokens - conversation.estimatedTokens(fixedTokens: fixedTokens)
         let request = ModelRequest(
-            model: session.agent.model.id, system: SystemPrompt.compose(for: session, additions: conversation.systemAdditions),
-            messages: conversation.messages, tools: toolbox.definitions, maxTokens: configuration.maxTokens)
+            model: session.agent.model.id, system: system, messages: conversation.messages, tools: tools,
+            maxTokens: min(configuration.maxTokens, max(256, room)), promptCaching: true)
         let start = SessionEvent(type: .spanModelRequestStart)
         try await view.append(carrying + [start])
         // Live previews of the reply are streamed for the primary thread only.
@@ -184,19 +207,32 @@ struct AgentLoop: Sendable {
             if !control.isInterrupted { throw error }
             try await view.append([StepEvents.modelRequestEnd(start.id, usage: TokenUsage(), isError: true)])
             return nil
+        } catch let error as ModelError where error.isContextOverflow {
+            // The estimate was short: the model says the request does not fit. Compact, and
+            // the loop calls the model again.
+            try await view.append([StepEvents.modelRequestEnd(start.id, usage: TokenUsage(), isError: true)])
+            switch try await compact(view, fixedTokens: fixedTokens, attempt: compactions + 1) {
+            case .compacted, .interrupted: return nil
+            case .ended(let ending): return ending
+            }
         } catch {
-            let failure = ModelFailure(error)
-            try await view.append([
-                StepEvents.modelRequestEnd(start.id, usage: TokenUsage(), isError: true),
-                StepEvents.error(type: failure.errorType, message: failure.message, retry: failure.retryStatus),
-                scope.idleEvent(["type": .string(failure.stopReason)]),
-            ])
-            return .failed(failure.message)
+            return try await recordFailure(error, requestStartID: start.id, view: view)
         }
         var produced = StepEvents.reply(response, messageID: previews?.messageID, toolbox: toolbox)
         produced.append(StepEvents.modelRequestEnd(start.id, usage: response.usage, isError: false))
         try await view.append(produced)
         return nil
+    }
+
+    /// Records a model request that failed for good: the thread goes idle.
+    func recordFailure(_ error: any Error, requestStartID: String, view: EventLogView) async throws -> Ending {
+        let failure = ModelFailure(error)
+        try await view.append([
+            StepEvents.modelRequestEnd(requestStartID, usage: TokenUsage(), isError: true),
+            StepEvents.error(type: failure.errorType, message: failure.message, retry: failure.retryStatus),
+            scope.idleEvent(["type": .string(failure.stopReason)]),
+        ])
+        return .failed(failure.message)
     }
 
     // MARK: tool calls

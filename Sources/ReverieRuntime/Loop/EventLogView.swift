@@ -63,6 +63,19 @@ final class EventLogView {
         return stored
     }
 
+    /// Compactions since the model last produced a message or a tool call.
+    var compactionsSinceLastReply: Int {
+        var count = 0
+        for event in events.reversed() {
+            switch event.type {
+            case .agentThreadContextCompacted: count += 1
+            case .agentMessage, .agentToolUse, .agentCustomToolUse: return count
+            default: continue
+            }
+        }
+        return count
+    }
+
     private func add(_ event: SessionEvent, sequence: Int64) {
         guard sequence > lastSequence else { return }
         lastSequence = sequence

@@ -5,6 +5,12 @@ import ReverieModels
 /// Picks the model provider serving an agent's `model.id`.
 public protocol ModelRouting: Sendable {
     func provider(for model: String) throws -> any ModelProvider
+    /// The model's context window (compaction keeps each thread's conversation under it).
+    func contextWindow(for model: String) -> ContextWindow
+}
+
+extension ModelRouting {
+    public func contextWindow(for model: String) -> ContextWindow { ContextWindow.known(for: model) }
 }
 
 /// Settings of the agent runtime.
@@ -27,6 +33,9 @@ public struct RuntimeConfiguration: Sendable {
     /// On a database several processes share: how often this process looks for running
     /// sessions, dreams and evaluations whose owner stopped heartbeating, to take them over.
     public var takeoverInterval: Duration = .seconds(1)
+    /// Compactions of a thread's context allowed in a row without a model reply in between;
+    /// past it the thread stops with `compaction_limit_reached_error`.
+    public var maxConsecutiveCompactions: Int = 3
 
     public init(
         dataDirectory: String, maxTokens: Int = 8192, maxModelCallsPerTurn: Int = 100, maxConcurrentThreads: Int = 25,

@@ -305,7 +305,8 @@ public actor SessionRunner: SessionDriver, Service {
             runtimeTools: await coordinatorTools(session, sandbox: sandbox))
         let provider = try models.provider(for: session.agent.model.id)
         return AgentLoop(
-            log: log, session: session, scope: .primary, toolbox: toolbox, provider: provider, configuration: configuration, control: control,
+            log: log, session: session, scope: .primary, toolbox: toolbox, provider: provider,
+            contextWindow: models.contextWindow(for: session.agent.model.id), configuration: configuration, control: control,
             turnEndHandler: turnEndHandler, logger: logger)
     }
 

@@ -227,6 +227,16 @@ func userMessage(_ text: String) -> JSONValue {
 }
 
 extension JSONValue {
+    /// This value without any `cache_control` member (prompt-cache breakpoints move from step
+    /// to step; the content they mark does not).
+    var withoutCacheControl: JSONValue {
+        switch self {
+        case .object(let members): .object(members.filter { $0.key != "cache_control" }.mapValues(\.withoutCacheControl))
+        case .array(let items): .array(items.map(\.withoutCacheControl))
+        default: self
+        }
+    }
+
     /// An event's `type`.
     var eventType: String { self["type"]?.stringValue ?? "?" }
 
