@@ -87,34 +87,45 @@ extension PostgresStore {
                 results.append(.failure(error))
             }
         }
-        do {
-            try await insert(allStored, db)
-        } catch {
-            if isolated { throw error }
-            throw AppendNeedsIsolation()
-        }
-        try await enqueue(outbox, db)
-        // Each session's state is written once, as the batch left it, all in one statement;
-        // then one announcement per session, all in one statement.
-        let touched = appended.keys.sorted()
+        // Each session's state is written once, as the batch left it. The events, the states and
+        // the announcements (one per session) go in one statement: a round trip per batch.
+        var touched: [String] = []
         var states: [String] = []
         var statuses: [String] = []
         var payloads: [String] = []
-        for sessionID in touched {
-            guard let header = headers[sessionID], let stored = appended[sessionID], let first = stored.first, let last = stored.last else { continue }
+        for (sessionID, stored) in appended.sorted(by: { $0.key < $1.key }) {
+            guard let header = headers[sessionID], let first = stored.first, let last = stored.last else { continue }
             try await foldThreads(events: stored, sessionID: sessionID, db)
+            touched.append(sessionID)
             states.append(try encode(header.state))
             statuses.append(header.state.status.rawValue)
             payloads.append(
                 EventAnnouncement(sessionID: sessionID, firstSequence: first.sequence, lastSequence: last.sequence, origin: origin).payload)
         }
-        guard !touched.isEmpty else { return results }
-        try await db.execute(
-            """
-            UPDATE sessions SET status = x.status, state = x.state
-            FROM UNNEST(?::text[], ?::text[], ?::text[]) AS x(id, status, state) WHERE sessions.id = x.id
-            """, [touched, statuses, states])
-        try await db.execute("SELECT pg_notify('reverie_events', p) FROM UNNEST(?::text[]) AS p", [payloads])
+        guard !allStored.isEmpty else { return results }
+        do {
+            try await db.execute(
+                """
+                WITH inserted AS (
+                    INSERT INTO events (session_id, seq, id, type, processed_at, thread_id, body)
+                    SELECT s, q, i, t, p, NULLIF(h, ''), b
+                    FROM UNNEST(?::text[], ?::bigint[], ?::text[], ?::text[], ?::bigint[], ?::text[], ?::text[]) AS x(s, q, i, t, p, h, b)
+                ), updated AS (
+                    UPDATE sessions SET status = y.status, state = y.state
+                    FROM UNNEST(?::text[], ?::text[], ?::text[]) AS y(id, status, state) WHERE sessions.id = y.id
+                )
+                SELECT pg_notify('reverie_events', a) FROM UNNEST(?::text[]) AS a
+                """,
+                [
+                    allStored.map(\.sessionID), SQLValue.intArray(allStored.map(\.sequence)), allStored.map(\.id), allStored.map(\.type.rawValue),
+                    SQLValue.intArray(allStored.map { Timestamp.micros($0.processedAt) }), allStored.map { $0.threadID ?? "" },
+                    allStored.map(\.json), touched, statuses, states, payloads,
+                ])
+        } catch {
+            if isolated { throw error }
+            throw AppendNeedsIsolation()
+        }
+        try await enqueue(outbox, db)
         return results
     }
 
