@@ -108,6 +108,8 @@ public final class ReverieHost: Sendable {
         self.webhookDispatcher = webhookDispatcher
         let workQueue = WorkQueue(store: store, settings: configuration.work)
         let webhooks = WebhookContext(sealer: sealer, urlGuard: WebhookURLGuard(policy: configuration.webhooks.addressPolicy), dispatcher: webhookDispatcher)
+        let files = FileService(store: store, dataDirectory: configuration.dataDirectory, maxUploadBytes: configuration.server.maxUploadBytes, logger: logger)
+        let skills = SkillService(store: store, files: files)
         if let models = configuration.models {
             let catalog = ModelCatalog(configuration: models, telemetry: telemetry)
             let planes = ExecutionPlanes(
@@ -118,7 +120,10 @@ public final class ReverieHost: Sendable {
                 makeExecutionPlane: { session, sandbox in
                     ObservedExecutionPlane(base: await planes.plane(for: session, in: sandbox), telemetry: telemetry)
                 },
-                makeExtraVolumes: { session in try planes.memoryVolumes(for: session) },
+                makeExtraVolumes: { session in
+                    try planes.memoryVolumes(for: session) + (try await files.volumes(for: session)) + (try await skills.volumes(for: session))
+                },
+                loopEnded: { sessionID in _ = try? await files.recordOutputs(sessionID: sessionID) },
                 turnEndHandler: OutcomeGrader(log: log, models: catalog, logger: logger),
                 leases: leases, logger: logger)
             let dreamRunner = DreamRunner(
@@ -134,7 +139,7 @@ public final class ReverieHost: Sendable {
             self.evaluationRunner = evaluationRunner
             let platform = Platform(
                 store: store, log: log, memory: memory, driver: runner, dreamScheduler: dreamRunner, evaluationScheduler: evaluationRunner,
-                webhooks: webhooks, workQueue: workQueue)
+                webhooks: webhooks, workQueue: workQueue, files: files)
             self.platform = platform
             self.dreamPolicyRunner = DreamPolicyRunner(
                 store: store, dreams: platform.dreams, evaluations: platform.evaluations, interval: configuration.dreams.policyCheckInterval,
@@ -147,7 +152,7 @@ public final class ReverieHost: Sendable {
             self.dreamPolicyRunner = nil
             self.platform = Platform(
                 store: store, log: log, memory: memory, driver: IdleSessionDriver(), dreamScheduler: IdleDreamScheduler(), webhooks: webhooks,
-                workQueue: workQueue)
+                workQueue: workQueue, files: files)
         }
     }
     /// Runs until a shutdown signal (or until the surrounding task is cancelled).

@@ -15,7 +15,7 @@ public enum ReverieServer {
         let router = Router(context: ReverieRequestContext.self)
         router.add(middleware: RequestMetricsMiddleware(telemetry: telemetry))
         router.add(middleware: ErrorMiddleware())
-        router.add(middleware: RequestLimitMiddleware(maxBodyBytes: configuration.maxBodyBytes))
+        router.add(middleware: RequestLimitMiddleware(maxBodyBytes: configuration.maxBodyBytes, maxUploadBytes: configuration.maxUploadBytes))
         router.add(middleware: AuthenticationMiddleware(
             verifier: APIKeyVerifier(staticKeys: configuration.staticAPIKeys, store: platform.keys, cacheLifetime: configuration.apiKeyCacheLifetime),
             workerCredentials: WorkerCredentials(environments: platform.environments, work: platform.work, cacheLifetime: configuration.apiKeyCacheLifetime),
@@ -35,6 +35,8 @@ public enum ReverieServer {
         DreamPolicyRoutes(policies: platform.dreamPolicies).register(on: router)
         MetricsRoutes(telemetry: telemetry, statistics: statistics, hub: platform.log.hub).register(on: router)
         WebhookRoutes(webhooks: platform.webhooks).register(on: router)
+        FileRoutes(files: platform.files).register(on: router)
+        SkillRoutes(skills: platform.skills, files: platform.files).register(on: router)
         return router
     }
 
@@ -60,8 +62,14 @@ public enum ReverieServer {
 struct RequestLimitMiddleware: RouterMiddleware {
     typealias Context = ReverieRequestContext
     let maxBodyBytes: Int
+    /// Uploads (`POST /v1/files`, skills and their versions) may be larger; their routes stream them to disk.
+    let maxUploadBytes: Int
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        let isUpload = request.method == .post
+            && (path == "/v1/files" || path == "/v1/skills" || (path.hasPrefix("/v1/skills/") && path.hasSuffix("/versions")))
+        let maxBodyBytes = isUpload ? maxUploadBytes + 64 * 1024 : self.maxBodyBytes
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBodyBytes {
             var response = ErrorEnvelope.response(
                 for: APIError(.requestTooLarge, "request body of \(declared) bytes is larger than the \(maxBodyBytes) bytes this server accepts"),

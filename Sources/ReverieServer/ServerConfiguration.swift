@@ -5,6 +5,9 @@ public struct ServerConfiguration: Sendable {
     public var port: Int
     /// Largest request body accepted; larger ones get 413 `request_too_large`.
     public var maxBodyBytes: Int
+    /// Largest file accepted by `POST /v1/files` (its body is streamed to disk, not held in
+    /// memory); larger ones get 413.
+    public var maxUploadBytes: Int = 500 * 1024 * 1024
     /// Seconds between SSE heartbeats (`event: ping`).
     public var heartbeatSeconds: Double
     /// API keys accepted verbatim (from `REVERIE_API_KEY`), in addition to stored keys.

@@ -10,6 +10,7 @@ enum PostgresMigrations {
     static let migrations: [(version: String, statements: [String])] = [
         ("v1-schema", schemaV1),
         ("v2-leases", leasesV2),
+        ("v3-files-skills", filesAndSkillsV3),
     ]
 
     /// Advisory lock key taken while migrating.
@@ -300,5 +301,43 @@ enum PostgresMigrations {
             acquired_at BIGINT NOT NULL
         );
         CREATE INDEX leases_by_owner ON leases(owner)
+        """)
+
+    /// The Files API's metadata and custom skills with their versions.
+    static let filesAndSkillsV3 = statements("""
+        CREATE TABLE files (
+            id TEXT PRIMARY KEY,
+            filename TEXT NOT NULL,
+            mime_type TEXT NOT NULL,
+            size_bytes BIGINT NOT NULL,
+            sha256 TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            downloadable BOOLEAN NOT NULL,
+            scope_session_id TEXT,
+            source_path TEXT,
+            expires_at BIGINT
+        );
+        CREATE INDEX files_created ON files(created_at, id);
+        CREATE INDEX files_scope ON files(scope_session_id, created_at, id) WHERE scope_session_id IS NOT NULL;
+        CREATE INDEX files_output ON files(scope_session_id, source_path) WHERE source_path IS NOT NULL;
+        CREATE INDEX files_sha ON files(sha256);
+        CREATE TABLE skills (
+            id TEXT PRIMARY KEY,
+            display_name TEXT NOT NULL,
+            latest_version_id TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            updated_at BIGINT NOT NULL
+        );
+        CREATE INDEX skills_created ON skills(created_at, id);
+        CREATE TABLE skill_versions (
+            skill_id TEXT NOT NULL REFERENCES skills(id) ON DELETE CASCADE,
+            id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            description TEXT NOT NULL,
+            files TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            PRIMARY KEY (skill_id, id)
+        );
+        CREATE INDEX skill_versions_created ON skill_versions(skill_id, created_at, id)
         """)
 }

@@ -144,7 +144,7 @@ extension PostgresStore {
                 StoredEvent(
                     sessionID: header.id, sequence: header.state.lastSequence, id: event.id, type: event.type, processedAt: event.processedAt,
                     threadID: event.threadID, json: json))
-            if let outboxEvent = OutboxEvent.forSessionEvent(event, sessionID: header.id) { outbox.append(outboxEvent) }
+            outbox += OutboxEvent.forSessionEvent(event, sessionID: header.id)
         }
         return (stored, outbox)
     }

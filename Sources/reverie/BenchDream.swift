@@ -30,7 +30,7 @@ struct BenchDream: AsyncParsableCommand {
         var logger = Logger(label: "reverie.bench")
         logger.logLevel = .error
         let store = try SQLiteStore(path: directory + "/reverie.sqlite", logger: logger)
-        let platform = Platform.withoutRuntime(store: store)
+        let platform = Platform.withoutRuntime(store: store, dataDirectory: directory)
 
         // Inputs.
         let memoryStore = try await platform.memory.createMemoryStore(MemoryStoreRequest(name: "bench", description: "", metadata: [:]))

@@ -45,7 +45,8 @@ struct BenchSteps: AsyncParsableCommand {
                 LocalExecutionPlane(sandbox: sandbox, tools: session.agent.builtinToolset.map { BuiltinTools.tools(for: $0) } ?? [:])
             }, logger: logger)
         let platform = Platform(
-            store: store, log: log, memory: MemoryService(store: store), driver: runner, dreamScheduler: IdleDreamScheduler(), webhooks: .ephemeral())
+            store: store, log: log, memory: MemoryService(store: store), driver: runner, dreamScheduler: IdleDreamScheduler(), webhooks: .ephemeral(),
+            files: FileService(store: store, dataDirectory: directory))
 
         let agent = try await platform.agents.createAgent(try AgentCreateRequest(ObjectReader([
             "name": "bench", "model": "bench-model", "tools": [["type": "agent_toolset_20260401"]],
@@ -302,6 +303,7 @@ struct TimedModelRouting: ModelRouting {
     }
 
     func contextWindow(for model: String) -> ContextWindow { catalog.contextWindow(for: model) }
+    func price(for model: String) -> ModelPrice? { catalog.price(for: model) }
 }
 
 /// Resident memory of this process, from /proc/self/status (Linux).

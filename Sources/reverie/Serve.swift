@@ -43,6 +43,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (bytes).")
     var maxBodyBytes = 8 * 1024 * 1024
 
+    @Option(name: .customLong("max-upload-bytes"), help: "Largest file accepted by POST /v1/files (bytes; streamed to disk).")
+    var maxUploadBytes = 500 * 1024 * 1024
+
     @Option(name: .customLong("heartbeat-seconds"), help: "Seconds between heartbeats on event streams.")
     var heartbeatSeconds = 15.0
 
@@ -245,6 +248,7 @@ struct Serve: AsyncParsableCommand {
     private func serverConfiguration(staticKeys: [String]) -> ServerConfiguration {
         var server = ServerConfiguration(
             host: host, port: port, maxBodyBytes: maxBodyBytes, heartbeatSeconds: heartbeatSeconds, staticAPIKeys: staticKeys)
+        server.maxUploadBytes = maxUploadBytes
         server.streamBufferEvents = streamBufferEvents
         server.streamMaxLagEvents = streamMaxLagEvents
         func seconds(_ value: Double) -> Duration { .milliseconds(Int64(value * 1000)) }

@@ -9,8 +9,9 @@ import Testing
 @Suite(.timeLimit(.minutes(3))) struct DreamStageTests {
     /// A session created through the platform on a fresh SQLite file, with `events` in its log.
     static func session(_ events: [SessionEvent]) async throws -> (Session, [SessionEvent]) {
-        let store = try SQLiteStore(path: TemporaryDirectory.make() + "/reverie.sqlite")
-        let platform = Platform.withoutRuntime(store: store)
+        let directory = TemporaryDirectory.make()
+        let store = try SQLiteStore(path: directory + "/reverie.sqlite")
+        let platform = Platform.withoutRuntime(store: store, dataDirectory: directory)
         let agent = try await platform.agents.createAgent(try AgentCreateRequest(ObjectReader(["name": "a", "model": "m"])))
         let environment = try await platform.environments.createEnvironment(try EnvironmentRequest(ObjectReader(["name": "e"]), creating: true))
         let created = try await platform.sessions.createSession(try SessionCreateRequest(ObjectReader(["agent": .string(agent.id), "environment_id": .string(environment.id)])))

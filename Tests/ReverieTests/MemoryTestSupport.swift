@@ -15,7 +15,7 @@ struct MemoryFixture {
         case .sqlite: store = try SQLiteStore(path: directory.appendingPathComponent("reverie.sqlite").path)
         case .postgres: store = try await backend.open().store
         }
-        platform = Platform.withoutRuntime(store: store)
+        platform = Platform.withoutRuntime(store: store, dataDirectory: directory.path)
     }
 
     /// A new store named `name`.

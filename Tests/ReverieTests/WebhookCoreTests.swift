@@ -182,15 +182,22 @@ import ReverieExecution
     @Test func threadEventsCarryTheThreadID() throws {
         var event = SessionEvent(type: .sessionThreadCreated, processedAt: Date(), fields: [:])
         event.threadID = "sthr_9"
-        let outbox = try #require(OutboxEvent.forSessionEvent(event, sessionID: "sesn_1"))
+        let outbox = try #require(OutboxEvent.forSessionEvent(event, sessionID: "sesn_1").first)
         #expect(outbox.type == "session.thread_created")
         #expect(outbox.attributes == ["session_thread_id": "sthr_9"])
         let idle = SessionEvent(type: .sessionStatusIdle, processedAt: Date(), fields: ["stop_reason": ["type": "end_turn"]])
-        #expect(OutboxEvent.forSessionEvent(idle, sessionID: "sesn_1")?.attributes == [:])
+        #expect(OutboxEvent.forSessionEvent(idle, sessionID: "sesn_1").map(\.type) == ["session.idled", "session.status_idled"])
+        #expect(OutboxEvent.forSessionEvent(idle, sessionID: "sesn_1").allSatisfy { $0.attributes.isEmpty })
+        let waiting = SessionEvent(type: .sessionStatusIdle, processedAt: Date(), fields: ["stop_reason": ["type": "requires_action"]])
+        #expect(OutboxEvent.forSessionEvent(waiting, sessionID: "sesn_1").map(\.type) == ["session.requires_action", "session.status_idled"])
+        let spent = SessionEvent(type: .sessionStatusIdle, processedAt: Date(), fields: ["stop_reason": ["type": "budget_reached"]])
+        #expect(OutboxEvent.forSessionEvent(spent, sessionID: "sesn_1").map(\.type) == ["session.idled", "session.status_idled", "session.budget_reached"])
+        let running = SessionEvent(type: .sessionStatusRunning, processedAt: Date(), fields: [:])
+        #expect(OutboxEvent.forSessionEvent(running, sessionID: "sesn_1").map(\.type) == ["session.running", "session.status_run_started"])
         // A status event inside a child thread is not the session's status.
         var threadIdle = idle
         threadIdle.threadID = "sthr_9"
-        #expect(OutboxEvent.forSessionEvent(threadIdle, sessionID: "sesn_1") == nil)
+        #expect(OutboxEvent.forSessionEvent(threadIdle, sessionID: "sesn_1").isEmpty)
     }
 
     @Test func everyEmittedTypeIsAccepted() {

@@ -155,6 +155,8 @@ import ReverieModels
                 "session.created", "session.running", "session.thread_created", "session.thread_idled", "session.requires_action",
                 "session.running", "session.outcome_evaluation_ended", "session.idled", "session.updated", "session.status_terminated",
                 "session.archived", "session.deleted",
+                // Each status change also as the SDK's status_* type.
+                "session.status_run_started", "session.status_run_started", "session.status_idled", "session.status_idled",
             ]
             let requests = try await receiver.wait { $0.count >= expected.count }
             try await Task.sleep(for: .milliseconds(200))
@@ -209,11 +211,13 @@ import ReverieModels
             let sessionID = try #require(created.json["id"]?.stringValue)
             let expected = ["session.created", "session.running", "session.outcome_evaluation_ended", "session.idled"]
             // Deliveries run concurrently, so they may arrive in any order: wait for all of them.
-            let requests = try await receiver.wait { $0.count >= expected.count }
+            let requests = try await receiver.wait { $0.count >= expected.count + 2 }
             try await Task.sleep(for: .milliseconds(300))
             #expect(receiver.received.count == requests.count)
             let ordered = requests.sorted { ($0.json["created_at"]?.stringValue ?? "", $0.webhookID) < ($1.json["created_at"]?.stringValue ?? "", $1.webhookID) }
-            #expect(ordered.map(\.eventType) == expected)
+            // The status_* twins carry their status change's time; the order is checked without them.
+            #expect(ordered.map(\.eventType).filter { !$0.hasPrefix("session.status_") } == expected)
+            #expect(ordered.map(\.eventType).filter { $0.hasPrefix("session.status_") }.sorted() == ["session.status_idled", "session.status_run_started"])
             #expect(requests.allSatisfy { $0.verifies(with: endpoint.secret) && $0.json["data"]?["id"]?.stringValue == sessionID })
         }, thenStop: { await server.stop(); await receiver.stop(); await mock.stop() })
     }
@@ -252,7 +256,10 @@ import ReverieModels
                 "initial_events": [["type": "user.message", "content": [["type": "text", "text": "Check the data"]]]],
             ])
             let sessionID = try #require(created.json["id"]?.stringValue)
-            let expected = ["session.created", "session.idled", "session.running", "session.thread_created", "session.thread_idled"]
+            let expected = [
+                "session.created", "session.idled", "session.running", "session.status_idled", "session.status_run_started", "session.thread_created",
+                "session.thread_idled",
+            ]
             // Deliveries run concurrently, so they may arrive in any order: wait for all of them.
             let requests = try await receiver.wait { $0.count >= expected.count }
             try await Task.sleep(for: .milliseconds(300))

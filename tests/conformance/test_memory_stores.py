@@ -394,8 +394,8 @@ def test_sessions_mount_stores(client, store):
 
 
 def test_session_resources_endpoints(client, store):
-    """`client.beta.sessions.resources`: list, retrieve, detach; adding files and updating
-    memory store attachments are refused with a clear error."""
+    """`client.beta.sessions.resources`: list, retrieve, detach; adding a file that does not
+    exist and updating memory store attachments are refused with a clear error."""
     second = client.beta.memory_stores.create(name="Second Store", description="more")
     agent = client.beta.agents.create(name="resources-agent", model="mock-model")
     environment = client.beta.environments.create(name="resources-env")
@@ -417,7 +417,7 @@ def test_session_resources_endpoints(client, store):
 
     with pytest.raises(anthropic.BadRequestError) as error:
         resources.add(session.id, type="file", file_id="file_123")
-    assert "Files API" in error.value.response.json()["error"]["message"]
+    assert "file 'file_123' not found" in error.value.response.json()["error"]["message"]
     with pytest.raises(anthropic.BadRequestError):
         resources.update(second.id, session_id=session.id, authorization_token="t")
 

@@ -40,26 +40,31 @@ public struct OutboxEvent: Sendable, Equatable, Codable {
         attributes = try container.decodeIfPresent([String: String].self, forKey: .attributes) ?? [:]
     }
 
-    /// The outbox event a session log entry causes, if any.
-    public static func forSessionEvent(_ event: SessionEvent, sessionID: String) -> OutboxEvent? {
-        let type: String
+    /// The outbox events a session log entry causes. A status change is announced twice, as
+    /// the SDK's union has it: `session.running` with `session.status_run_started`, and
+    /// `session.idled` (or `session.requires_action`) with `session.status_idled`.
+    public static func forSessionEvent(_ event: SessionEvent, sessionID: String) -> [OutboxEvent] {
+        let types: [String]
         switch event.type {
-        case .sessionStatusRunning: type = "session.running"
+        case .sessionStatusRunning: types = ["session.running", "session.status_run_started"]
         case .sessionStatusIdle:
-            type = event.fields["stop_reason"]?["type"] == "requires_action" ? "session.requires_action" : "session.idled"
-        case .sessionStatusTerminated: type = "session.status_terminated"
-        case .sessionStatusRescheduled: type = "session.status_rescheduled"
-        case .spanOutcomeEvaluationEnd: type = "session.outcome_evaluation_ended"
-        case .sessionThreadCreated: type = "session.thread_created"
-        case .sessionThreadStatusIdle: type = "session.thread_idled"
-        case .sessionThreadStatusTerminated: type = "session.thread_terminated"
-        default: return nil
+            types = [event.fields["stop_reason"]?["type"] == "requires_action" ? "session.requires_action" : "session.idled", "session.status_idled"]
+                + (event.fields["stop_reason"]?["type"] == "budget_reached" ? ["session.budget_reached"] : [])
+        case .sessionStatusTerminated: types = ["session.status_terminated"]
+        case .sessionStatusRescheduled: types = ["session.status_rescheduled"]
+        case .spanOutcomeEvaluationEnd: types = ["session.outcome_evaluation_ended"]
+        case .sessionThreadCreated: types = ["session.thread_created"]
+        case .sessionThreadStatusIdle: types = ["session.thread_idled"]
+        case .sessionThreadStatusTerminated: types = ["session.thread_terminated"]
+        default: return []
         }
-        // Session-level notices come from the primary thread only; thread notices name their thread.
-        let threadScoped = WebhookEventType.threadScoped.contains(type)
-        guard threadScoped == (event.threadID != nil) else { return nil }
-        var attributes: [String: String] = [:]
-        if WebhookEventType.threadScoped.contains(type), let threadID = event.threadID { attributes["session_thread_id"] = threadID }
-        return OutboxEvent(type: type, resourceID: sessionID, createdAt: event.processedAt, attributes: attributes)
+        return types.compactMap { type in
+            // Session-level notices come from the primary thread only; thread notices name their thread.
+            let threadScoped = WebhookEventType.threadScoped.contains(type)
+            guard threadScoped == (event.threadID != nil) else { return nil }
+            var attributes: [String: String] = [:]
+            if threadScoped, let threadID = event.threadID { attributes["session_thread_id"] = threadID }
+            return OutboxEvent(type: type, resourceID: sessionID, createdAt: event.processedAt, attributes: attributes)
+        }
     }
 }

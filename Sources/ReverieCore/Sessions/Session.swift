@@ -22,6 +22,8 @@ public struct Session: Codable, Sendable, Equatable {
     /// Set when the session was made from an existing transcript (a Reverie extension,
     /// present in the JSON only then); such a session is read-only.
     public var imported: SessionImport?
+    /// The spend ceiling, if the session was created with one.
+    public var budget: SessionBudget?
 
     public init(
         id: String, agent: SessionAgent, environmentID: String, title: String?, metadata: [String: String],
@@ -47,7 +49,7 @@ public struct Session: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, type, agent, title, metadata, resources, status, usage, stats, imported
+        case id, type, agent, title, metadata, resources, status, usage, stats, imported, budget
         case environmentID = "environment_id"
         case outcomeEvaluations = "outcome_evaluations"
         case vaultIDs = "vault_ids"
@@ -73,6 +75,7 @@ public struct Session: Codable, Sendable, Equatable {
         updatedAt = try container.decode(Date.self, forKey: .updatedAt)
         archivedAt = try container.decodeIfPresent(Date.self, forKey: .archivedAt)
         imported = try container.decodeIfPresent(SessionImport.self, forKey: .imported)
+        budget = try container.decodeIfPresent(SessionBudget.self, forKey: .budget)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -93,6 +96,7 @@ public struct Session: Codable, Sendable, Equatable {
         try container.encode(updatedAt, forKey: .updatedAt)
         try container.encode(archivedAt, forKey: .archivedAt)
         try container.encodeIfPresent(imported, forKey: .imported)
+        try container.encode(budget, forKey: .budget)
     }
 
     /// The memory stores mounted into this session.
@@ -112,12 +116,18 @@ public struct SessionUsage: Codable, Sendable, Equatable {
     public var outputTokens: Int
     public var cacheReadInputTokens: Int
     public var cacheCreationInputTokens: Int
+    /// The list cost of the calls, in millionths of a US dollar (calls of a model without a
+    /// list price add nothing).
+    public var listCostMicros: Int64
 
-    public init(inputTokens: Int = 0, outputTokens: Int = 0, cacheReadInputTokens: Int = 0, cacheCreationInputTokens: Int = 0) {
+    public init(
+        inputTokens: Int = 0, outputTokens: Int = 0, cacheReadInputTokens: Int = 0, cacheCreationInputTokens: Int = 0, listCostMicros: Int64 = 0
+    ) {
         self.inputTokens = inputTokens
         self.outputTokens = outputTokens
         self.cacheReadInputTokens = cacheReadInputTokens
         self.cacheCreationInputTokens = cacheCreationInputTokens
+        self.listCostMicros = listCostMicros
     }
 
     enum CodingKeys: String, CodingKey {
@@ -125,6 +135,8 @@ public struct SessionUsage: Codable, Sendable, Equatable {
         case outputTokens = "output_tokens"
         case cacheReadInputTokens = "cache_read_input_tokens"
         case cacheCreation = "cache_creation"
+        case listCost = "list_cost"
+        case listCostMicros = "list_cost_micros"
     }
 
     enum CacheKeys: String, CodingKey {
@@ -143,6 +155,7 @@ public struct SessionUsage: Codable, Sendable, Equatable {
         } else {
             cacheCreationInputTokens = 0
         }
+        listCostMicros = try container.decodeIfPresent(Int64.self, forKey: .listCostMicros) ?? 0
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -153,6 +166,8 @@ public struct SessionUsage: Codable, Sendable, Equatable {
         var cache = container.nestedContainer(keyedBy: CacheKeys.self, forKey: .cacheCreation)
         try cache.encode(cacheCreationInputTokens, forKey: .fiveMinutes)
         try cache.encode(0, forKey: .oneHour)
+        try container.encode(MonetaryAmount(micros: listCostMicros), forKey: .listCost)
+        try container.encode(listCostMicros, forKey: .listCostMicros)
     }
 
     /// Adds one model call's usage.
@@ -161,6 +176,7 @@ public struct SessionUsage: Codable, Sendable, Equatable {
         outputTokens += other.outputTokens
         cacheReadInputTokens += other.cacheReadInputTokens
         cacheCreationInputTokens += other.cacheCreationInputTokens
+        listCostMicros += other.listCostMicros
     }
 
     /// Every token counted.

@@ -13,8 +13,12 @@ public struct SessionCreateRequest: Sendable {
     public var metadata: [String: String]
     /// Memory stores to mount, in order.
     public var mounts: [MemoryMountRequest]
+    /// Files of the Files API to mount.
+    public var files: [FileMountRequest]
     /// `user.message` and `user.define_outcome` events to start with.
     public var initialEvents: [SessionEvent]
+    /// The spend ceiling.
+    public var budget: SessionBudget?
 
     public init(_ body: ObjectReader) throws(APIError) {
         try body.rejectUnknown(["agent", "environment_id", "title", "metadata", "initial_events", "resources", "vault_ids", "budget"])
@@ -27,10 +31,9 @@ public struct SessionCreateRequest: Sendable {
         if let vaults = try body.stringArray("vault_ids"), !vaults.isEmpty {
             throw APIError.invalidRequest("vault_ids: vaults are not supported by Reverie")
         }
-        if case .value = body.raw("budget") {
-            throw APIError.invalidRequest("budget: spend budgets are not supported by Reverie (models have no list price here)")
-        }
+        if case .value(let value) = body.raw("budget") { budget = try SessionBudget.parse(value, at: body.field("budget")) } else { budget = nil }
         mounts = try MemoryMountRequest.parse(try body.array("resources") ?? [], at: body.field("resources"))
+        files = try FileMountRequest.parse(try body.array("resources") ?? [], at: body.field("resources"))
         initialEvents = []
         if let values = try body.array("initial_events"), !values.isEmpty {
             initialEvents = try UserEventRequest.parse(values, at: body.field("initial_events"), allowedTypes: [.userMessage, .userDefineOutcome])
@@ -125,9 +128,11 @@ public struct MemoryMountRequest: Sendable {
                 }
                 mounts.append(MemoryMountRequest(
                     memoryStoreID: storeID, access: access, instructions: instructions, field: reader.field("memory_store_id")))
-            case "github_repository", "file":
+            case "file":
+                continue
+            case "github_repository":
                 throw APIError.invalidRequest(
-                    "\(reader.field("type")): '\(try reader.discriminator())' resources are not supported by Reverie; mount memory stores instead")
+                    "\(reader.field("type")): 'github_repository' resources are not supported by Reverie; mount memory stores or files instead")
             case let other:
                 throw APIError.invalidRequest("\(reader.field("type")): unknown resource type '\(other)'")
             }
@@ -146,6 +151,8 @@ public struct SessionUpdateRequest: Sendable {
     public var metadata: JSONValue?
     public var tools: Patch<[AgentTool]>
     public var mcpServers: Patch<[MCPServer]>
+    /// A new budget (`.value`), its removal (`.null`), or no change.
+    public var budget: Patch<SessionBudget>
 
     public init(_ body: ObjectReader) throws(APIError) {
         try body.rejectUnknown(["title", "metadata", "agent", "vault_ids", "budget"])
@@ -155,8 +162,10 @@ public struct SessionUpdateRequest: Sendable {
         if let vaults = try body.stringArray("vault_ids"), !vaults.isEmpty {
             throw APIError.invalidRequest("vault_ids: vaults are not supported by Reverie")
         }
-        if case .value = body.raw("budget") {
-            throw APIError.invalidRequest("budget: spend budgets are not supported by Reverie")
+        switch body.raw("budget") {
+        case .absent: budget = .absent
+        case .null: budget = .null
+        case .value(let value): budget = .value(try SessionBudget.parse(value, at: body.field("budget")))
         }
         tools = .absent
         mcpServers = .absent
@@ -176,5 +185,41 @@ public struct EventsSendRequest: Sendable {
         try body.rejectUnknown(["events"])
         guard let values = try body.array("events") else { throw APIError.invalidRequest("events: required") }
         events = try UserEventRequest.parse(values, at: body.field("events"))
+    }
+}
+
+/// One `{type: "file", file_id, mount_path}` resource.
+public struct FileMountRequest: Sendable {
+    public var fileID: String
+    /// Where the file appears in the sandbox (default `/mnt/session/uploads/<file_id>`).
+    public var mountPath: String
+    /// Where `file_id` was sent, for errors about the file.
+    public var field: FieldPath
+
+    public static let maxFiles = 100
+
+    /// One resource object (`sessions.resources.add`).
+    public init(_ reader: ObjectReader) throws(APIError) {
+        try reader.rejectUnknown(["type", "file_id", "mount_path"])
+        fileID = try reader.requiredString("file_id")
+        mountPath = try FileMount.mountPath(try reader.string("mount_path"), fileID: fileID, at: reader.field("mount_path").description)
+        field = reader.field("file_id")
+    }
+
+    /// The `file` entries of `resources` (other types are parsed by `MemoryMountRequest`);
+    /// each mount path at most once.
+    public static func parse(_ values: [JSONValue], at field: FieldPath) throws(APIError) -> [FileMountRequest] {
+        var files: [FileMountRequest] = []
+        for (index, value) in values.enumerated() {
+            let reader = try ObjectReader(value, at: field.index(index))
+            guard try reader.discriminator() == "file" else { continue }
+            let file = try FileMountRequest(reader)
+            if files.contains(where: { $0.mountPath == file.mountPath }) {
+                throw APIError.invalidRequest("\(reader.field("mount_path")): '\(file.mountPath)' is used by another file")
+            }
+            files.append(file)
+        }
+        if files.count > maxFiles { throw APIError.invalidRequest("\(field): at most \(maxFiles) files per session (got \(files.count))") }
+        return files
     }
 }

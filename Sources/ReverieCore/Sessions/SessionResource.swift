@@ -1,6 +1,74 @@
-/// A resource mounted into a session. Reverie mounts memory stores.
+import Foundation
+
+/// A resource mounted into a session: a memory store, or a file of the Files API.
 public enum SessionResource: Sendable, Equatable {
     case memoryStore(MemoryStoreMount)
+    case file(FileMount)
+}
+
+/// `{"type": "file", id, file_id, mount_path, created_at, updated_at}`: an uploaded file,
+/// mounted read-only at `mount_path` in the session's sandbox.
+public struct FileMount: Codable, Sendable, Equatable {
+    public static let uploadsRoot = "/mnt/session/uploads"
+
+    public var id: String
+    public var fileID: String
+    public var mountPath: String
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public init(id: String, fileID: String, mountPath: String, createdAt: Date, updatedAt: Date) {
+        self.id = id
+        self.fileID = fileID
+        self.mountPath = mountPath
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, type
+        case fileID = "file_id"
+        case mountPath = "mount_path"
+        case createdAt = "created_at"
+        case updatedAt = "updated_at"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        fileID = try container.decode(String.self, forKey: .fileID)
+        mountPath = try container.decode(String.self, forKey: .mountPath)
+        createdAt = Timestamp.parse(try container.decode(String.self, forKey: .createdAt)) ?? Date(timeIntervalSince1970: 0)
+        updatedAt = Timestamp.parse(try container.decode(String.self, forKey: .updatedAt)) ?? createdAt
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode("file", forKey: .type)
+        try container.encode(fileID, forKey: .fileID)
+        try container.encode(mountPath, forKey: .mountPath)
+        try container.encode(Timestamp.format(createdAt), forKey: .createdAt)
+        try container.encode(Timestamp.format(updatedAt), forKey: .updatedAt)
+    }
+
+    /// A mount path as given (absolute, without `.`/`..` or empty parts), or the default
+    /// `/mnt/session/uploads/<file_id>`. The sandbox's own folders are refused: a file is
+    /// mounted read-only and must not hide the workspace, outputs or memory.
+    public static func mountPath(_ requested: String?, fileID: String, at field: String) throws(APIError) -> String {
+        guard let requested else { return "\(uploadsRoot)/\(fileID)" }
+        let parts = requested.split(separator: "/", omittingEmptySubsequences: false)
+        guard requested.hasPrefix("/"), requested.count <= 1024, parts.count >= 3,
+            parts.dropFirst().allSatisfy({ !$0.isEmpty && $0 != "." && $0 != ".." }), !requested.utf8.contains(0)
+        else {
+            throw APIError.invalidRequest("\(field): must be an absolute file path such as /mnt/session/uploads/data.csv (no '.', '..' or empty parts, not at the root)")
+        }
+        for reserved in ["/workspace", "/mnt/session/outputs", "/mnt/memory", "/mnt/skills", "/proc", "/dev", "/sys", "/etc", "/usr", "/bin", "/lib", "/tmp"]
+        where requested == reserved || requested.hasPrefix(reserved + "/") {
+            throw APIError.invalidRequest("\(field): '\(requested)' is inside \(reserved), which a file cannot be mounted over")
+        }
+        return requested
+    }
 }
 
 /// Access to a mounted memory store.
@@ -58,13 +126,17 @@ public struct MemoryStoreMount: Codable, Sendable, Equatable {
 }
 
 extension SessionResource: Codable {
+    private enum TypeKey: String, CodingKey { case type }
+
     public init(from decoder: any Decoder) throws {
-        self = .memoryStore(try MemoryStoreMount(from: decoder))
+        let type = try decoder.container(keyedBy: TypeKey.self).decodeIfPresent(String.self, forKey: .type)
+        self = type == "file" ? .file(try FileMount(from: decoder)) : .memoryStore(try MemoryStoreMount(from: decoder))
     }
 
     public func encode(to encoder: any Encoder) throws {
         switch self {
         case .memoryStore(let mount): try mount.encode(to: encoder)
+        case .file(let mount): try mount.encode(to: encoder)
         }
     }
 }

@@ -33,6 +33,8 @@ extension SessionUsage: JSONRepresentable {
                 "ephemeral_5m_input_tokens": .int(Int64(cacheCreationInputTokens)),
                 "ephemeral_1h_input_tokens": 0,
             ],
+            "list_cost": MonetaryAmount(micros: listCostMicros).json,
+            "list_cost_micros": .int(listCostMicros),
         ]
     }
 }

@@ -60,7 +60,8 @@ public struct SessionState: Sendable, Equatable, Codable {
                     inputTokens: Int(usage["input_tokens"]?.intValue ?? 0),
                     outputTokens: Int(usage["output_tokens"]?.intValue ?? 0),
                     cacheReadInputTokens: Int(usage["cache_read_input_tokens"]?.intValue ?? 0),
-                    cacheCreationInputTokens: Int(usage["cache_creation_input_tokens"]?.intValue ?? 0)))
+                    cacheCreationInputTokens: Int(usage["cache_creation_input_tokens"]?.intValue ?? 0),
+                    listCostMicros: event.fields["list_cost_micros"]?.intValue ?? 0))
             }
         case .userDefineOutcome:
             if let outcomeID = event.fields["outcome_id"]?.stringValue {
@@ -79,7 +80,8 @@ public struct SessionState: Sendable, Equatable, Codable {
                         inputTokens: Int(usage["input_tokens"]?.intValue ?? 0),
                         outputTokens: Int(usage["output_tokens"]?.intValue ?? 0),
                         cacheReadInputTokens: Int(usage["cache_read_input_tokens"]?.intValue ?? 0),
-                        cacheCreationInputTokens: Int(usage["cache_creation_input_tokens"]?.intValue ?? 0)))
+                        cacheCreationInputTokens: Int(usage["cache_creation_input_tokens"]?.intValue ?? 0),
+                    listCostMicros: event.fields["list_cost_micros"]?.intValue ?? 0))
                 }
                 let result = event.fields["result"]?.stringValue ?? "failed"
                 outcomeEvaluations[index].explanation = event.fields["explanation"]?.stringValue

@@ -135,7 +135,8 @@ public struct SessionThreadState: Sendable, Equatable, Codable {
                     inputTokens: Int(usage["input_tokens"]?.intValue ?? 0),
                     outputTokens: Int(usage["output_tokens"]?.intValue ?? 0),
                     cacheReadInputTokens: Int(usage["cache_read_input_tokens"]?.intValue ?? 0),
-                    cacheCreationInputTokens: Int(usage["cache_creation_input_tokens"]?.intValue ?? 0)))
+                    cacheCreationInputTokens: Int(usage["cache_creation_input_tokens"]?.intValue ?? 0),
+                    listCostMicros: event.fields["list_cost_micros"]?.intValue ?? 0))
             }
         default:
             break

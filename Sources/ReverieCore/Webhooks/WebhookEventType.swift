@@ -9,6 +9,7 @@ public enum WebhookEventType {
     /// Session status changes and lifecycle.
     public static let session = [
         "session.created", "session.updated", "session.running", "session.idled", "session.requires_action",
+        "session.status_run_started", "session.status_idled", "session.budget_reached",
         "session.status_rescheduled", "session.status_terminated", "session.archived", "session.deleted",
         "session.outcome_evaluation_ended", "session.thread_created", "session.thread_idled", "session.thread_terminated",
     ]
@@ -24,10 +25,17 @@ public enum WebhookEventType {
     /// Every type Reverie sends.
     public static let emitted: [String] = session + agent + environment + memoryStore + dream + evaluation
 
-    /// Organization-level types of the SDK's `enabled_events` parameter: accepted, never sent.
+    /// Types of the SDK's webhook event union (2.14) and of `enabled_events`' organization
+    /// types that Reverie accepts but has no source for yet (no deployments or vaults;
+    /// `session.pending` is not announced): subscribing works, nothing is sent.
     public static let compatibility = [
-        "external_key.failed", "external_key.recovered", "user_profile.enforcement_action_opened",
-        "user_profile.enforcement_action_resolved", "user_profile.program_status_updated",
+        "session.pending",
+        "deployment.created", "deployment.updated", "deployment.paused", "deployment.unpaused", "deployment.archived", "deployment.deleted",
+        "deployment_run.started", "deployment_run.succeeded", "deployment_run.failed",
+        "vault.created", "vault.archived", "vault.deleted",
+        "vault_credential.created", "vault_credential.archived", "vault_credential.deleted", "vault_credential.refresh_failed",
+        "external_key.failed", "external_key.recovered", "external_storage.failed", "external_storage.recovered",
+        "user_profile.enforcement_action_opened", "user_profile.enforcement_action_resolved", "user_profile.program_status_updated",
     ]
 
     /// Every type `enabled_events` accepts.

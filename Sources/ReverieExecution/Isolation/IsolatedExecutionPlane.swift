@@ -113,13 +113,15 @@ actor IsolatedSandboxSlot: SandboxResource {
         let files = try Self.writeSystemFiles(in: session.appendingPathComponent(".sandbox"), uid: hostUser ?? SandboxPaths.uid)
         var memory: [(host: String, mountPoint: String, readOnly: Bool)] = []
         var mounts: [SandboxToolSettings.Mount] = []
-        for volume in sandbox.memoryVolumes {
+        for volume in sandbox.extraVolumes {
             guard let root = volume.hostRoot else { continue }
             memory.append((root.path, volume.mountPoint, volume.isReadOnly))
             mounts.append(SandboxToolSettings.Mount(mountPoint: volume.mountPoint, readOnly: volume.isReadOnly))
         }
         if let hostUser {
-            for folder in [sandbox.workspace.root, sandbox.outputs.root] + memory.map({ URL(fileURLWithPath: $0.host) }) {
+            // Mounted files are read-only links to shared content: they keep their owner.
+            let owned = sandbox.memoryVolumes.compactMap(\.hostRoot)
+            for folder in [sandbox.workspace.root, sandbox.outputs.root] + owned {
                 SandboxOwnership.give(folder, to: hostUser)
             }
         }

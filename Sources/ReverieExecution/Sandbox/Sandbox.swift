@@ -90,6 +90,11 @@ public final class Sandbox: Sendable {
         volumes.filter { $0.mountPoint.hasPrefix(Self.memoryRoot + "/") }
     }
 
+    /// Every volume besides the workspace and the outputs: memory stores and mounted files.
+    public var extraVolumes: [any SandboxVolume] {
+        volumes.filter { $0.mountPoint != Self.workspaceMount && $0.mountPoint != Self.outputsMount }
+    }
+
     /// The resource attached under `key`, made and attached on first use (the bash shell).
     /// Fails once the sandbox is closed.
     public func resource<Resource: SandboxResource>(_ key: String, make: () -> Resource) throws(SandboxError) -> Resource {

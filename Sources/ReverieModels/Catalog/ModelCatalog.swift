@@ -98,6 +98,12 @@ public final class ModelCatalog: Sendable {
         configuration.routes.first(where: { $0.matches(modelID) })?.contextWindow(for: modelID) ?? ContextWindow.known(for: modelID)
     }
 
+    /// The list price of `modelID`: its route's, else known by name; nil when neither.
+    public func price(for modelID: String) -> ModelPrice? {
+        let route = configuration.routes.first(where: { $0.matches(modelID) })
+        return route?.price ?? ModelPrice.known(for: route?.upstream(for: modelID) ?? modelID)
+    }
+
     /// A ready provider for `modelID`: routed, renamed upstream, retried with the provider's policy.
     public func provider(for modelID: String, onRetry: @escaping @Sendable (RetryAttempt) async -> Void = { _ in }) throws -> RetryingModelProvider {
         try resolve(modelID).retrying(onRetry: onRetry)

@@ -98,7 +98,7 @@ extension ModelCatalogConfiguration {
 
     private static func route(_ json: JSONValue, at path: String) throws -> ModelRoute {
         guard let object = json.objectValue else { throw ModelError(.notConfigured, "\(path) must be an object") }
-        try checkKeys(object, allowed: ["match", "provider", "upstream_model", "strip_prefix", "context_window", "compaction_threshold"], at: path)
+        try checkKeys(object, allowed: ["match", "provider", "upstream_model", "strip_prefix", "context_window", "compaction_threshold", "price"], at: path)
         guard let match = try string(object["match"], at: "\(path).match"), !match.isEmpty else {
             throw ModelError(.notConfigured, "\(path).match is required")
         }
@@ -124,9 +124,20 @@ extension ModelCatalogConfiguration {
             }
             threshold = value
         }
+        var price: ModelPrice?
+        if let value = object["price"] {
+            guard let entry = value.objectValue else { throw ModelError(.notConfigured, "\(path).price must be an object") }
+            try checkKeys(entry, allowed: ["input_per_mtok", "output_per_mtok", "cache_read_per_mtok", "cache_write_per_mtok"], at: "\(path).price")
+            guard let input = try number(entry["input_per_mtok"], at: "\(path).price.input_per_mtok"),
+                let output = try number(entry["output_per_mtok"], at: "\(path).price.output_per_mtok")
+            else { throw ModelError(.notConfigured, "\(path).price needs input_per_mtok and output_per_mtok (US dollars per million tokens)") }
+            price = ModelPrice(
+                inputPerMillion: input, outputPerMillion: output, cacheReadPerMillion: try number(entry["cache_read_per_mtok"], at: "\(path).price.cache_read_per_mtok"),
+                cacheWritePerMillion: try number(entry["cache_write_per_mtok"], at: "\(path).price.cache_write_per_mtok"))
+        }
         return ModelRoute(
             match: match, provider: provider, upstreamModel: try string(object["upstream_model"], at: "\(path).upstream_model"), stripPrefix: stripPrefix,
-            contextWindow: contextWindow, compactionThreshold: threshold)
+            contextWindow: contextWindow, compactionThreshold: threshold, price: price)
     }
 
     private static func retryPolicy(_ json: JSONValue?, at path: String, base: RetryPolicy) throws -> RetryPolicy {

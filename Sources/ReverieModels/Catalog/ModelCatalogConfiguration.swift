@@ -66,11 +66,14 @@ public struct ModelRoute: Sendable, Equatable {
     public var contextWindow: Int?
     /// The share of the window at which compaction starts; nil: 0.8.
     public var compactionThreshold: Double?
+    /// The list price of the models this route serves; nil: known for Claude models by name.
+    public var price: ModelPrice?
 
     public init(
         match: String, provider: String, upstreamModel: String? = nil, stripPrefix: Bool = false, contextWindow: Int? = nil,
-        compactionThreshold: Double? = nil
+        compactionThreshold: Double? = nil, price: ModelPrice? = nil
     ) {
+        self.price = price
         self.match = match
         self.provider = provider
         self.upstreamModel = upstreamModel

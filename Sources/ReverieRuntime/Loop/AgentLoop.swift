@@ -21,6 +21,8 @@ struct AgentLoop: Sendable {
     let provider: any ModelProvider
     /// The model's context window: the conversation is compacted to stay under it.
     let contextWindow: ContextWindow
+    /// The model's list price (each call's cost is recorded; a session's budget counts it).
+    let price: ModelPrice?
     let configuration: RuntimeConfiguration
     let control: LoopControl
     /// Runs when the primary thread's agent ends its turn (outcome grading).
@@ -163,6 +165,7 @@ struct AgentLoop: Sendable {
     /// `carrying` are events not yet stored that precede the request (they are written with
     /// its `span.model_request_start`).
     private func callModel(_ view: EventLogView, carrying: [SessionEvent] = []) async throws -> Ending? {
+        if let ending = try await stopAtBudget(view, carrying: carrying) { return ending }
         var carrying = carrying
         var conversation = view.conversation
         for event in carrying { conversation.add(event) }
@@ -219,9 +222,19 @@ struct AgentLoop: Sendable {
             return try await recordFailure(error, requestStartID: start.id, view: view)
         }
         var produced = StepEvents.reply(response, messageID: previews?.messageID, toolbox: toolbox)
-        produced.append(StepEvents.modelRequestEnd(start.id, usage: response.usage, isError: false))
+        produced.append(StepEvents.modelRequestEnd(start.id, usage: response.usage, isError: false, listCostMicros: price?.micros(for: response.usage)))
         try await view.append(produced)
         return nil
+    }
+
+    /// When the session has a budget and its list cost has reached it, no model request is
+    /// made: the thread goes idle with `budget_reached` (what is carried is stored first).
+    func stopAtBudget(_ view: EventLogView, carrying: [SessionEvent]) async throws -> Ending? {
+        guard let budget = session.budget, let spent = try await log.header(id: sessionID)?.state.usage.listCostMicros,
+            spent >= budget.maxListCost.micros
+        else { return nil }
+        try await view.append(carrying + [scope.idleEvent(["type": "budget_reached"])])
+        return .failed("The session's list cost reached its budget of \(budget.maxListCost.cents) cents.")
     }
 
     /// Records a model request that failed for good: the thread goes idle.

@@ -21,8 +21,10 @@ enum StepEvents {
             retry: "retrying")
     }
 
-    static func modelRequestEnd(_ startID: String, usage: TokenUsage, isError: Bool) -> SessionEvent {
-        SessionEvent(type: .spanModelRequestEnd, fields: [
+    /// `span.model_request_end`; `listCostMicros` (the call's list cost, when its model has a
+    /// price) is what a session's `usage.list_cost` and its budget add up.
+    static func modelRequestEnd(_ startID: String, usage: TokenUsage, isError: Bool, listCostMicros: Int64? = nil) -> SessionEvent {
+        var event = SessionEvent(type: .spanModelRequestEnd, fields: [
             "model_request_start_id": .string(startID), "is_error": .bool(isError),
             "model_usage": [
                 "input_tokens": .int(Int64(usage.inputTokens)), "output_tokens": .int(Int64(usage.outputTokens)),
@@ -30,6 +32,8 @@ enum StepEvents {
                 "cache_creation_input_tokens": .int(Int64(usage.cacheCreationInputTokens)),
             ],
         ])
+        if let listCostMicros { event.fields["list_cost_micros"] = .int(listCostMicros) }
+        return event
     }
 
     static func toolResult(_ toolUseID: String, _ output: ToolOutput) -> SessionEvent {

@@ -1,7 +1,8 @@
 import ReverieCore
 
 /// Composes the system prompt a session's agent runs with: the agent's own prompt, a
-/// section naming each mounted memory store, and any `system.message` additions.
+/// section naming each mounted memory store, one listing each skill by name and description
+/// only (the agent reads a skill's files when it needs them), and any `system.message` additions.
 enum SystemPrompt {
     static func compose(for session: Session, additions: [String]) -> String? {
         var parts: [String] = []
@@ -15,6 +16,19 @@ enum SystemPrompt {
                 if let description = mount.description, !description.isEmpty { line += ": \(description)" }
                 if let instructions = mount.instructions, !instructions.isEmpty { line += "\n  Instructions: \(instructions)" }
                 section += line
+            }
+            parts.append(section)
+        }
+        let skills = session.agent.skills.filter { $0["type"] == "custom" && $0["name"] != nil }
+        if !skills.isEmpty {
+            var section = """
+                ## Skills
+                These skills are folders of instructions and files. When a task matches a skill's description, read its SKILL.md \
+                first with your file tools, then the other files it points to as you need them.
+                """
+            for skill in skills {
+                let name = skill["name"]?.stringValue ?? ""
+                section += "\n- \(name) (\(SkillService.mountRoot)/\(name)/SKILL.md): \(skill["description"]?.stringValue ?? "")"
             }
             parts.append(section)
         }

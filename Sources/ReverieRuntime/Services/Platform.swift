@@ -16,6 +16,9 @@ public struct Platform: Sendable {
     public let evaluations: EvaluationService
     public let dreamPolicies: DreamPolicyService
     public let webhooks: WebhookService
+    /// The Files API.
+    public let files: FileService
+    public let skills: SkillService
     /// The work queues of `self_hosted` environments.
     public let work: WorkQueue
     /// Where API keys are kept (authentication reads it).
@@ -26,8 +29,11 @@ public struct Platform: Sendable {
     /// evaluations (the idle ones leave them pending).
     public init(
         store: any Store, log: SessionLog, memory: MemoryService, driver: any SessionDriver, dreamScheduler: any DreamScheduler,
-        evaluationScheduler: any EvaluationScheduler = IdleEvaluationScheduler(), webhooks: WebhookContext, workQueue: WorkQueue? = nil
+        evaluationScheduler: any EvaluationScheduler = IdleEvaluationScheduler(), webhooks: WebhookContext, workQueue: WorkQueue? = nil,
+        files: FileService
     ) {
+        self.files = files
+        self.skills = SkillService(store: store, files: files)
         self.work = workQueue ?? WorkQueue(store: store)
         self.log = log
         self.memory = memory
@@ -45,10 +51,10 @@ public struct Platform: Sendable {
 extension Platform {
     /// The API's services over `store` with no runtime: events are stored and sessions stay
     /// idle, dreams stay pending, webhook endpoints are sealed with a throwaway key (tools,
-    /// benchmarks and tests that drive the API in-process).
-    public static func withoutRuntime(store: any Store) -> Platform {
+    /// benchmarks and tests that drive the API in-process); files are kept under `dataDirectory`.
+    public static func withoutRuntime(store: any Store, dataDirectory: String) -> Platform {
         Platform(
             store: store, log: SessionLog(store: store), memory: MemoryService(store: store), driver: IdleSessionDriver(),
-            dreamScheduler: IdleDreamScheduler(), webhooks: .ephemeral())
+            dreamScheduler: IdleDreamScheduler(), webhooks: .ephemeral(), files: FileService(store: store, dataDirectory: dataDirectory))
     }
 }

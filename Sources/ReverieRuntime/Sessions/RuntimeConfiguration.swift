@@ -7,10 +7,13 @@ public protocol ModelRouting: Sendable {
     func provider(for model: String) throws -> any ModelProvider
     /// The model's context window (compaction keeps each thread's conversation under it).
     func contextWindow(for model: String) -> ContextWindow
+    /// The model's list price (budgets count with it); nil when it has none.
+    func price(for model: String) -> ModelPrice?
 }
 
 extension ModelRouting {
     public func contextWindow(for model: String) -> ContextWindow { ContextWindow.known(for: model) }
+    public func price(for model: String) -> ModelPrice? { ModelPrice.known(for: model) }
 }
 
 /// Settings of the agent runtime.

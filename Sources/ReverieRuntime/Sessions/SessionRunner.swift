@@ -24,6 +24,8 @@ public actor SessionRunner: SessionDriver, Service {
     let makeExecutionPlane: PlaneFactory
     let makeExtraVolumes: VolumeFactory
     let turnEndHandler: (any TurnEndHandler)?
+    /// Runs after a session's loop stops (its outputs are recorded as files).
+    let loopEnded: @Sendable (String) async -> Void
     let logger: Logger
     /// Which sessions this process may run, when several processes share the database.
     let leases: ProcessLeases
@@ -43,9 +45,11 @@ public actor SessionRunner: SessionDriver, Service {
 
     public init(
         log: SessionLog, models: any ModelRouting, configuration: RuntimeConfiguration, makeExecutionPlane: @escaping PlaneFactory,
-        makeExtraVolumes: @escaping VolumeFactory = { _ in [] }, turnEndHandler: (any TurnEndHandler)? = nil,
-        leases: ProcessLeases = ProcessLeases(shared: nil), logger: Logger = Logger(label: "reverie.runtime")
+        makeExtraVolumes: @escaping VolumeFactory = { _ in [] }, loopEnded: @escaping @Sendable (String) async -> Void = { _ in },
+        turnEndHandler: (any TurnEndHandler)? = nil, leases: ProcessLeases = ProcessLeases(shared: nil),
+        logger: Logger = Logger(label: "reverie.runtime")
     ) {
+        self.loopEnded = loopEnded
         self.leases = leases
         self.log = log
         self.models = models
@@ -142,7 +146,23 @@ public actor SessionRunner: SessionDriver, Service {
         sandboxes = [:]
     }
 
+    /// A budgeted session's `session.usage` snapshot, when its loop stops.
+    private func recordUsage(sessionID: String) async {
+        guard let session = try? await log.session(id: sessionID), let budget = session.budget,
+            let state = try? await log.header(id: sessionID)?.state
+        else { return }
+        var usage = state.usage.json
+        if case .object(var members) = usage {
+            members["active_seconds"] = .double(state.activeSeconds)
+            usage = .object(members)
+        }
+        let budgetJSON = (try? JSONCoding.decode(JSONValue.self, from: JSONCoding.data(budget))) ?? .null
+        _ = try? await log.append([SessionEvent(type: .sessionUsage, fields: ["usage": usage, "budget": budgetJSON])], to: sessionID)
+    }
+
     // MARK: SessionDriver
+
+    public nonisolated func isBudgetable(model: String) -> Bool { models.price(for: model) != nil }
 
     public nonisolated func validate(_ events: [SessionEvent], for session: SessionHeader) async throws {
         for (index, event) in events.enumerated() {
@@ -272,6 +292,9 @@ public actor SessionRunner: SessionDriver, Service {
         }
         running[sessionID] = nil
         if sandboxes[sessionID] != nil { idleSince[sessionID] = .now }
+        // After the state above is settled: a new loop may start while this runs.
+        await recordUsage(sessionID: sessionID)
+        await loopEnded(sessionID)
     }
 
     private func runLoop(sessionID: String, control: LoopControl, resuming: Bool) async {
@@ -306,7 +329,8 @@ public actor SessionRunner: SessionDriver, Service {
         let provider = try models.provider(for: session.agent.model.id)
         return AgentLoop(
             log: log, session: session, scope: .primary, toolbox: toolbox, provider: provider,
-            contextWindow: models.contextWindow(for: session.agent.model.id), configuration: configuration, control: control,
+            contextWindow: models.contextWindow(for: session.agent.model.id), price: models.price(for: session.agent.model.id),
+            configuration: configuration, control: control,
             turnEndHandler: turnEndHandler, logger: logger)
     }
 

@@ -281,12 +281,13 @@ actor ThreadScheduler {
         }
         let resumes = resuming.remove(threadID) != nil
         let contextWindow = models.contextWindow(for: member.agent.model.id)
+        let price = models.price(for: member.agent.model.id)
         let (log, sandbox, configuration, logger, makeExecutionPlane) = (log, sandbox, configuration, logger, makeExecutionPlane)
         members[threadID]?.task = Task {
             let loop = AgentLoop(
                 log: log, session: thread, scope: .thread(threadID, parent: parentID, agentName: member.agent.name),
                 toolbox: Toolbox(agent: member.agent, sandbox: sandbox, plane: await makeExecutionPlane(thread, sandbox)),
-                provider: provider, contextWindow: contextWindow, configuration: configuration, control: control, turnEndHandler: nil, logger: logger)
+                provider: provider, contextWindow: contextWindow, price: price, configuration: configuration, control: control, turnEndHandler: nil, logger: logger)
             let ending = await loop.run(resuming: resumes)
             self.finished(threadID, ending)
         }

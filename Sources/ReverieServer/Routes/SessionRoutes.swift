@@ -63,9 +63,9 @@ struct SessionRoutes {
             if let token = query.string("page"), !token.isEmpty { cursor = try Cursor(token: token) }
             return try JSONResponse.page(try await self.sessions.sessionResources(sessionID: id, limit: limit, cursor: cursor))
         }
-        sessions.post(":session_id/resources") { request, context -> Response in
+        sessions.post(":session_id/resources") { request, context in
             let body = try await request.jsonObject(context: context)
-            try await self.sessions.addSessionResource(sessionID: try context.pathParameter("session_id"), type: try body.string("type") ?? "")
+            return try JSONResponse.encode(try await self.sessions.addSessionResource(sessionID: try context.pathParameter("session_id"), body))
         }
         sessions.get(":session_id/resources/:resource_id") { _, context in
             try JSONResponse.encode(try await self.sessions.sessionResource(

@@ -126,7 +126,7 @@ extension SQLiteStore {
                 header.id, record.sequence, record.id, record.type.rawValue, Timestamp.micros(record.processedAt), record.threadID, json,
             ])
             stored.append(record)
-            if let outboxEvent = OutboxEvent.forSessionEvent(event, sessionID: header.id) { outbox.append(outboxEvent) }
+            outbox += OutboxEvent.forSessionEvent(event, sessionID: header.id)
         }
         if savingState { try saveState(of: header, db) }
         try enqueue(outbox, db)

@@ -142,6 +142,8 @@ enum SQLiteMigrations {
         migrator.registerMigration("v8-dream-policies") { db in try db.execute(sql: SQLiteStore.dreamPoliciesSchema) }
         migrator.registerMigration("v9-session-resumptions") { db in try db.execute(sql: SQLiteStore.resumptionsSchema) }
         migrator.registerMigration("v10-work-queue") { db in try db.execute(sql: SQLiteStore.workQueueSchema) }
+        migrator.registerMigration("v11-files") { db in try db.execute(sql: SQLiteStore.filesSchema) }
+        migrator.registerMigration("v12-skills") { db in try db.execute(sql: SQLiteStore.skillsSchema) }
         return migrator
     }
 }

@@ -74,7 +74,7 @@ extension AgentLoop {
             fields["compacted_to_event_id"] = .string(view.events[index - 1].id)
         }
         try await view.append([
-            StepEvents.modelRequestEnd(start.id, usage: response.usage, isError: false),
+            StepEvents.modelRequestEnd(start.id, usage: response.usage, isError: false, listCostMicros: price?.micros(for: response.usage)),
             SessionEvent(type: .agentThreadContextCompacted, fields: fields),
         ])
         return .compacted

@@ -4,9 +4,10 @@ import ReverieStore
 
 /// `/v1/agents`: agents and their versions.
 public struct AgentService: Sendable {
-    let store: any AgentStore
+    /// Agents, and the skills they name.
+    let store: any AgentStore & SkillStore
 
-    public init(store: any AgentStore) {
+    public init(store: any AgentStore & SkillStore) {
         self.store = store
     }
 }
@@ -14,6 +15,7 @@ public struct AgentService: Sendable {
 extension AgentService {
     /// `POST /v1/agents`.
     public func createAgent(_ request: AgentCreateRequest) async throws -> Agent {
+        try await SkillService.check(request.skills, in: store)
         let now = Timestamp.now()
         let id = ResourceID.make(ResourceID.agent, at: now)
         var multiagent: Multiagent?
@@ -45,6 +47,7 @@ extension AgentService {
     /// `POST /v1/agents/{id}`: a new version when anything changes; the same version otherwise.
     public func updateAgent(id: String, _ request: AgentUpdateRequest) async throws -> Agent {
         let current = try await agent(id: id)
+        if let skills = request.skills.value { try await SkillService.check(skills, in: store) }
         var resolvedMultiagent: Multiagent?? = nil
         switch request.multiagent {
         case .absent: break

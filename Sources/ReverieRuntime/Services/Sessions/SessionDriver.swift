@@ -1,4 +1,5 @@
 import ReverieCore
+import ReverieModels
 
 /// The seam between the API and whatever runs agents.
 ///
@@ -15,6 +16,12 @@ public protocol SessionDriver: Sendable {
     /// A session's resources changed (a memory store was detached): what was built from them
     /// (the sandbox's mounts) must be rebuilt.
     func sessionResourcesChanged(id: String) async
+    /// Whether calls to `model` have a list price (a budget can count them).
+    func isBudgetable(model: String) -> Bool
+}
+
+extension SessionDriver {
+    public func isBudgetable(model: String) -> Bool { ModelPrice.known(for: model) != nil }
 }
 
 /// A driver that runs nothing: events are stored, sessions stay idle.

@@ -2,9 +2,9 @@ import Foundation
 import ReverieCore
 import ReverieStore
 
-/// `/v1/sessions/{id}/resources`: the resources attached to a session. Reverie's resources
-/// are memory stores, identified here by their `memory_store_id` (the API's memory store
-/// resource has no id of its own).
+/// `/v1/sessions/{id}/resources`: the resources attached to a session: memory stores,
+/// identified here by their `memory_store_id` (the API's memory store resource has no id of
+/// its own), and files (`sesrsc_…`).
 extension SessionService {
     /// `GET /v1/sessions/{id}/resources`: the resources in the order they were attached, `limit`
     /// at a time (all of them without a limit); the cursor holds the position to go on from.
@@ -24,15 +24,45 @@ extension SessionService {
         return resource
     }
 
-    /// `POST /v1/sessions/{id}/resources`: the API attaches uploaded files here, and Reverie
-    /// has no Files API; memory stores are attached when the session is created.
-    public func addSessionResource(sessionID: String, type: String) async throws -> Never {
-        _ = try await session(id: sessionID)
-        if type == "file" {
-            throw APIError.invalidRequest("type: file resources need the Files API, which Reverie does not have")
+    /// `POST /v1/sessions/{id}/resources`: mounts an uploaded file into a session that is not
+    /// running (its next turn sees it). Memory stores are attached when the session is created.
+    public func addSessionResource(sessionID: String, _ body: ObjectReader) async throws -> SessionResource {
+        let type = try body.discriminator()
+        guard type == "file" else {
+            _ = try await session(id: sessionID)
+            throw APIError.invalidRequest(
+                "type: '\(type)' resources cannot be added to an existing session; attach memory stores in `resources` when creating the session")
         }
-        throw APIError.invalidRequest(
-            "type: '\(type)' resources cannot be added to an existing session; attach memory stores in `resources` when creating the session")
+        let request = try FileMountRequest(body)
+        let now = Timestamp.now()
+        let mount = try await fileMount(request, at: now)
+        _ = try await store.updateSession(id: sessionID) { current in
+            if current.archivedAt != nil { throw APIError.archived("session", sessionID) }
+            if current.status == .running || current.status == .rescheduling {
+                throw APIError.conflict(
+                    "session '\(sessionID)' is \(current.status.rawValue); send a user.interrupt and wait for it to go idle before adding resources")
+            }
+            if current.resources.filter({ if case .file = $0 { true } else { false } }).count >= FileMountRequest.maxFiles {
+                throw APIError.invalidRequest("a session mounts at most \(FileMountRequest.maxFiles) files")
+            }
+            if current.resources.contains(where: { if case .file(let other) = $0 { other.mountPath == mount.mountPath } else { false } }) {
+                throw APIError.invalidRequest("mount_path: '\(mount.mountPath)' is used by another file of this session")
+            }
+            var next = current
+            next.resources.append(.file(mount))
+            next.updatedAt = now
+            return next
+        }
+        await driver.sessionResourcesChanged(id: sessionID)
+        return .file(mount)
+    }
+
+    /// A file resource for a file that exists (else 400 naming `file_id`).
+    func fileMount(_ request: FileMountRequest, at now: Date) async throws -> FileMount {
+        guard let file = try await store.file(id: request.fileID), !file.isExpired(at: now) else {
+            throw APIError.invalidRequest("\(request.field): file '\(request.fileID)' not found")
+        }
+        return FileMount(id: ResourceID.make(ResourceID.sessionResource, at: now), fileID: file.id, mountPath: request.mountPath, createdAt: now, updatedAt: now)
     }
 
     /// `POST /v1/sessions/{id}/resources/{resource_id}`: the API rotates GitHub repository
@@ -68,6 +98,7 @@ extension SessionResource {
     public var id: String {
         switch self {
         case .memoryStore(let mount): mount.memoryStoreID
+        case .file(let mount): mount.id
         }
     }
 
@@ -75,6 +106,7 @@ extension SessionResource {
     public var type: String {
         switch self {
         case .memoryStore: "memory_store"
+        case .file: "file"
         }
     }
 }

@@ -31,11 +31,14 @@ public struct SessionService: Sendable {
         for mount in request.mounts { resources.append(.memoryStore(try await memory.resolveMount(mount))) }
         resources = MemoryService.uniqueMountPaths(resources)
         let now = Timestamp.now()
+        for file in request.files { resources.append(.file(try await fileMount(file, at: now))) }
+        if request.budget != nil { try checkBudgetable(agent) }
         var initialEvents = request.initialEvents
         for index in initialEvents.indices { initialEvents[index].processedAt = now }
-        let session = Session(
+        var session = Session(
             id: ResourceID.make(ResourceID.session, at: now), agent: agent, environmentID: environmentID, title: request.title,
             metadata: request.metadata, resources: resources, createdAt: now, updatedAt: now)
+        session.budget = request.budget
         if !initialEvents.isEmpty {
             try await driver.validate(initialEvents, for: SessionHeader(id: session.id, environmentID: environmentID, archivedAt: nil, state: SessionState(updatedAt: now)))
         }
@@ -72,6 +75,22 @@ public struct SessionService: Sendable {
                 next.agent.mcpServers = request.mcpServers.applied(to: current.agent.mcpServers) ?? []
                 try AgentFields.checkMCPReferences(tools: next.agent.tools, servers: next.agent.mcpServers)
             }
+            switch request.budget {
+            case .absent: break
+            case .null: next.budget = nil
+            case .value(let budget):
+                guard current.budget != nil else {
+                    throw APIError(.invalidRequest, "budget: a budget can only be set when the session is created", details: ["error_code": "budget_create_only"])
+                }
+                if current.status == .terminated { throw APIError.invalidRequest("budget: the session is terminated") }
+                guard budget.maxListCost.micros > current.usage.listCostMicros else {
+                    throw APIError(
+                        .invalidRequest, "budget.max_list_cost: must be above the session's list cost so far (\(MonetaryAmount(micros: current.usage.listCostMicros).cents) cents)",
+                        details: ["error_code": "budget_not_raised"])
+                }
+                try checkBudgetable(current.agent)
+                next.budget = budget
+            }
             if next != current { next.updatedAt = now }
             return next
         }
@@ -79,6 +98,16 @@ public struct SessionService: Sendable {
             try await log.append([event], to: id)
         }
         return updated
+    }
+
+    /// A budget counts list cost: every model the session can run must have a list price.
+    func checkBudgetable(_ agent: SessionAgent) throws {
+        let models = [agent.model.id] + (agent.roster ?? []).map(\.model.id)
+        if let model = models.first(where: { !driver.isBudgetable(model: $0) }) {
+            throw APIError(
+                .invalidRequest, "budget: model '\(model)' has no list price, so a budget cannot measure it (set `price` on its route in REVERIE_MODELS)",
+                details: ["error_code": "model_not_budgetable"])
+        }
     }
 
     /// The `session.updated` event for a change: only the fields that changed, metadata
@@ -140,6 +169,7 @@ public struct SessionService: Sendable {
         }
         var snapshot = SessionAgent(agent)
         if let overrides = reference.overrides { snapshot = try overrides.applied(to: snapshot) }
+        snapshot.skills = try await SkillService.resolved(snapshot.skills, in: store)
         if case .coordinator(let roster)? = agent.multiagent {
             var members: [SessionAgent] = []
             for member in roster {
