@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "ReverieMockLLM", targets: ["ReverieMockLLM"]),
         .library(name: "ReverieExecution", targets: ["ReverieExecution"]),
         .library(name: "ReverieRuntime", targets: ["ReverieRuntime"]),
+        .library(name: "ReverieConsole", targets: ["ReverieConsole"]),
         .library(name: "ReverieServer", targets: ["ReverieServer"]),
     ],
     dependencies: [
@@ -33,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
     targets: [
         .target(
@@ -116,9 +118,27 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .target(
+            name: "ReverieConsole",
+            dependencies: [
+                "ReverieCore",
+                "ReverieStore",
+                "ReverieRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Templates"), .copy("Static")],
+            swiftSettings: strictSwift
+        ),
+        .target(
             name: "ReverieServer",
             dependencies: [
                 "ReverieCore",
+                "ReverieConsole",
                 "ReverieStore",
                 "ReverieModels",
                 "ReverieExecution",
@@ -143,6 +163,7 @@ let package = Package(
                 "ReverieExecution",
                 "ReverieRuntime",
                 "ReverieServer",
+                "ReverieConsole",
                 "ReverieMockLLM",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -165,6 +186,7 @@ let package = Package(
                 "ReverieExecution",
                 "ReverieRuntime",
                 "ReverieServer",
+                "ReverieConsole",
                 "ReverieMockLLM",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -158,7 +158,7 @@ public final class ReverieHost: Sendable {
     /// Runs until a shutdown signal (or until the surrounding task is cancelled).
     /// `onListening` receives the bound port once the server accepts connections.
     public func run(signals: [UnixSignal] = [.sigterm, .sigint], onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let application = ReverieServer.application(
+        let application = try ReverieServer.application(
             platform: platform, configuration: configuration.server, telemetry: telemetry, statistics: store, logger: logger,
             onListening: onListening)
         // Services stop in reverse order: the HTTP server first, then the runtime and webhook delivery.

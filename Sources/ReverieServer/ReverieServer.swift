@@ -2,22 +2,25 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
+import ReverieConsole
 import ReverieCore
 import ReverieRuntime
 import ReverieStore
 
 /// Builds the HTTP application serving the Managed Agents API over a `Platform`.
 public enum ReverieServer {
-    /// The router with every route and middleware.
+    /// The router with every route and middleware. Fails when the web console's templates
+    /// cannot be read from its resources.
     public static func router(platform: Platform, configuration: ServerConfiguration, telemetry: PrometheusTelemetry, statistics: any StatisticsStore)
-        -> Router<ReverieRequestContext>
+        throws -> Router<ReverieRequestContext>
     {
         let router = Router(context: ReverieRequestContext.self)
+        let verifier = APIKeyVerifier(staticKeys: configuration.staticAPIKeys, store: platform.keys, cacheLifetime: configuration.apiKeyCacheLifetime)
         router.add(middleware: RequestMetricsMiddleware(telemetry: telemetry))
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: RequestLimitMiddleware(maxBodyBytes: configuration.maxBodyBytes, maxUploadBytes: configuration.maxUploadBytes))
         router.add(middleware: AuthenticationMiddleware(
-            verifier: APIKeyVerifier(staticKeys: configuration.staticAPIKeys, store: platform.keys, cacheLifetime: configuration.apiKeyCacheLifetime),
+            verifier: verifier,
             workerCredentials: WorkerCredentials(environments: platform.environments, work: platform.work, cacheLifetime: configuration.apiKeyCacheLifetime),
             scope: CredentialScope(log: platform.log)))
         router.get("health") { _, _ in
@@ -37,6 +40,17 @@ public enum ReverieServer {
         WebhookRoutes(webhooks: platform.webhooks).register(on: router)
         FileRoutes(files: platform.files).register(on: router)
         SkillRoutes(skills: platform.skills, files: platform.files).register(on: router)
+        if configuration.consoleEnabled {
+            // The console signs browsers in with the same API keys, and its errors get the same statuses.
+            try Console(
+                platform: platform, configuration: configuration.console, heartbeatSeconds: configuration.heartbeatSeconds,
+                verifyKey: { try await verifier.verify($0) },
+                describeError: { error in
+                    let apiError = ErrorEnvelope.apiError(from: error)
+                    return (ErrorEnvelope.status(of: apiError.kind), apiError.message)
+                }
+            ).register(on: router)
+        }
         return router
     }
 
@@ -44,11 +58,11 @@ public enum ReverieServer {
     public static func application(
         platform: Platform, configuration: ServerConfiguration, telemetry: PrometheusTelemetry, statistics: any StatisticsStore, logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
+    ) throws -> some ApplicationProtocol {
         let limits = configuration.connections
         let counter = ConnectionCounter()
         return Application(
-            router: router(platform: platform, configuration: configuration, telemetry: telemetry, statistics: statistics),
+            router: try router(platform: platform, configuration: configuration, telemetry: telemetry, statistics: statistics),
             server: .http1(configuration: .init(additionalChannelHandlers: [ConnectionGuard(limits: limits, counter: counter)])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "reverie"),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },

@@ -1,3 +1,5 @@
+import ReverieConsole
+
 /// How the HTTP server listens and what it accepts.
 public struct ServerConfiguration: Sendable {
     public var host: String
@@ -21,6 +23,10 @@ public struct ServerConfiguration: Sendable {
     public var streamMaxLagEvents: Int = 10_000
     /// Connection limits at the HTTP edge (`ConnectionGuard`).
     public var connections: ConnectionLimits = ConnectionLimits()
+    /// Serve the web console at `/console`.
+    public var consoleEnabled: Bool = true
+    /// The web console's sign-in lifetime and cookie settings.
+    public var console: ConsoleConfiguration = ConsoleConfiguration()
 
     public init(host: String = "127.0.0.1", port: Int = 8080, maxBodyBytes: Int = 8 * 1024 * 1024, heartbeatSeconds: Double = 15,
                 staticAPIKeys: [String] = [], apiKeyCacheLifetime: Duration = .seconds(5)) {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import ReverieConsole
 import ReverieCore
 import ReverieExecution
 import ReverieModels
@@ -131,6 +132,15 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("stream-max-lag-events"), help: "A stream subscriber this many events behind the log is disconnected; it resumes with Last-Event-ID.")
     var streamMaxLagEvents = 10_000
 
+    @Option(name: .customLong("console-session-ttl"), help: "Seconds a web console sign-in lasts without being used.")
+    var consoleSessionTTL = 8 * 3600
+
+    @Flag(name: .customLong("console-secure-cookie"), help: "Always mark the web console's session cookie Secure (it is anyway behind a proxy that sends X-Forwarded-Proto: https).")
+    var consoleSecureCookie = false
+
+    @Flag(name: .customLong("no-console"), help: "Do not serve the web console at /console.")
+    var noConsole = false
+
     func validate() throws {
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
         guard Durability(rawValue: durability) != nil else { throw ValidationError("--durability must be fsync or process") }
@@ -148,6 +158,7 @@ struct Serve: AsyncParsableCommand {
                               ("--stream-max-lag-events", streamMaxLagEvents)] where value < 1 {
             throw ValidationError("\(name) must be at least 1")
         }
+        guard consoleSessionTTL >= 60 else { throw ValidationError("--console-session-ttl must be at least 60 seconds") }
         guard maxConnectionsPerAddress >= 0 else { throw ValidationError("--max-connections-per-address must be 0 or more") }
         guard ["bubblewrap", "none"].contains(sandbox) else { throw ValidationError("--sandbox must be bubblewrap or none") }
         for (name, value) in [("--sandbox-memory-mb", sandboxMemoryMB), ("--sandbox-processes", sandboxProcesses), ("--sandbox-cpu-seconds", sandboxCPUSeconds),
@@ -251,6 +262,8 @@ struct Serve: AsyncParsableCommand {
         server.maxUploadBytes = maxUploadBytes
         server.streamBufferEvents = streamBufferEvents
         server.streamMaxLagEvents = streamMaxLagEvents
+        server.consoleEnabled = !noConsole
+        server.console = ConsoleConfiguration(sessionTTL: .seconds(consoleSessionTTL), secureCookie: consoleSecureCookie)
         func seconds(_ value: Double) -> Duration { .milliseconds(Int64(value * 1000)) }
         server.connections = ConnectionLimits(
             headTimeout: seconds(headTimeoutSeconds), keepAliveTimeout: seconds(keepAliveSeconds), bodyTimeout: seconds(bodyTimeoutSeconds),

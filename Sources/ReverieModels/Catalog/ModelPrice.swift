@@ -18,8 +18,8 @@ public struct ModelPrice: Sendable, Equatable {
     public func micros(for usage: TokenUsage) -> Int64 {
         let dollarsPerMillion = Double(usage.inputTokens) * inputPerMillion + Double(usage.outputTokens) * outputPerMillion
             + Double(usage.cacheReadInputTokens) * cacheReadPerMillion + Double(usage.cacheCreationInputTokens) * cacheWritePerMillion
-        // tokens × $/Mtok = micro-dollars.
-        return Int64(dollarsPerMillion.rounded(.up))
+        // tokens × $/Mtok = micro-dollars; rounded up, less a hair of floating-point noise.
+        return Int64((dollarsPerMillion - 1e-6).rounded(.up))
     }
 
     /// Anthropic's public list prices of Claude models by name (longest prefix first); nil

@@ -196,16 +196,9 @@ struct AgentLoop: Sendable {
         try await view.append(carrying + [start])
         // Live previews of the reply are streamed for the primary thread only.
         let previews = scope.isPrimary ? PreviewPublisher(hub: log.hub, sessionID: sessionID) : nil
-        let (log, sessionID, threadID) = (self.log, self.sessionID, scope.threadID)
         let response: ModelResponse
         do {
-            response = try await control.complete(request, with: provider, onEvent: { event in await previews?.publish(event) }) { attempt in
-                // Each failed attempt that will be retried is logged as it happens.
-                previews?.restart()
-                var event = StepEvents.retrying(attempt)
-                event.threadID = threadID
-                _ = try? await log.append([event], to: sessionID)
-            }
+            response = try await complete(request, onEvent: { event in await previews?.publish(event) }, onRetry: { previews?.restart() })
         } catch let error where control.isInterrupted || error is CancellationError {
             if !control.isInterrupted { throw error }
             try await view.append([StepEvents.modelRequestEnd(start.id, usage: TokenUsage(), isError: true)])
@@ -225,6 +218,21 @@ struct AgentLoop: Sendable {
         produced.append(StepEvents.modelRequestEnd(start.id, usage: response.usage, isError: false, listCostMicros: price?.micros(for: response.usage)))
         try await view.append(produced)
         return nil
+    }
+
+    /// Sends a request under `control` (an interrupt cancels it), logging each failed attempt
+    /// that will be retried as a `session.error` of the thread as it happens.
+    func complete(
+        _ request: ModelRequest, onEvent: @escaping @Sendable (ModelStreamEvent) async -> Void = { _ in },
+        onRetry: @escaping @Sendable () -> Void = {}
+    ) async throws -> ModelResponse {
+        let (log, sessionID, threadID) = (self.log, self.sessionID, scope.threadID)
+        return try await control.complete(request, with: provider, onEvent: onEvent) { attempt in
+            onRetry()
+            var event = StepEvents.retrying(attempt)
+            event.threadID = threadID
+            _ = try? await log.append([event], to: sessionID)
+        }
     }
 
     /// When the session has a budget and its list cost has reached it, no model request is

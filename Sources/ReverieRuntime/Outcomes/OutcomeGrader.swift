@@ -39,6 +39,7 @@ public struct OutcomeGrader: TurnEndHandler {
 
         var verdicts: [CriterionVerdict] = []
         var usage = TokenUsage()
+        var listCostMicros: Int64?
         let result: String
         var explanation: String
         do {
@@ -58,6 +59,7 @@ public struct OutcomeGrader: TurnEndHandler {
             let provider = try models.provider(for: request.model)
             let response = try await turn.control.perform { try await provider.complete(request) }
             usage = response.usage
+            listCostMicros = models.price(for: request.model)?.micros(for: usage)
             if let judgement = GraderJudgement.parse(response.content) {
                 verdicts += judgement.criteria
                 let checksFailed = verdicts.contains { $0.source == "check" && !$0.passed }
@@ -84,7 +86,7 @@ public struct OutcomeGrader: TurnEndHandler {
             result = "failed"
             explanation = "The grader could not judge the deliverable: \(ClientMessage.describe(error))"
         }
-        try await log.append([SessionEvent(type: .spanOutcomeEvaluationEnd, fields: [
+        var end = SessionEvent(type: .spanOutcomeEvaluationEnd, fields: [
             "outcome_id": .string(outcome.id), "outcome_evaluation_start_id": .string(startID), "iteration": .int(Int64(iteration)),
             "result": .string(result), "explanation": .string(explanation),
             "usage": [
@@ -93,7 +95,10 @@ public struct OutcomeGrader: TurnEndHandler {
                 "cache_creation_input_tokens": .int(Int64(usage.cacheCreationInputTokens)),
             ],
             "criteria": .array(verdicts.map(\.json)),
-        ])], to: sessionID)
+        ])
+        // The grader's calls count toward the session's list cost (and its budget).
+        if let listCostMicros { end.fields["list_cost_micros"] = .int(listCostMicros) }
+        try await log.append([end], to: sessionID)
         // `needs_revision` sends the agent back to work; `max_iterations_reached` gives it one
         // final turn to acknowledge the remaining gaps (no further evaluation runs).
         return result == "needs_revision" || result == "max_iterations_reached" ? .continueWorking : .finish

@@ -7,7 +7,8 @@ import ReverieStore
 import Synchronization
 
 /// Requires a valid credential in `x-api-key` or `Authorization: Bearer` on every request
-/// except `GET /health`: an API key (`REVERIE_API_KEY` values or stored, hashed keys), an
+/// except `GET /health` and the web console's `/console` paths (the console signs browsers in
+/// with an API key itself and authenticates them by session cookie): an API key (`REVERIE_API_KEY` values or stored, hashed keys), an
 /// environment key, or a work item's sessions token; the last two only within their scope
 /// (`CredentialScope`). An unknown or revoked secret is a 401 that says nothing more.
 struct AuthenticationMiddleware: RouterMiddleware {
@@ -17,7 +18,11 @@ struct AuthenticationMiddleware: RouterMiddleware {
     let scope: CredentialScope
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path == "/health" { return try await next(request, context) }
+        let path = request.uri.path
+        if path == "/health" { return try await next(request, context) }
+        if path == "/console" || path.hasPrefix("/console/"), !path.split(separator: "/").contains(where: { $0 == ".." || $0 == "." }) {
+            return try await next(request, context)
+        }
         var secret = request.headers[.apiKey]
         if secret == nil, let authorization = request.headers[.authorization] {
             let parts = authorization.split(separator: " ", maxSplits: 1)

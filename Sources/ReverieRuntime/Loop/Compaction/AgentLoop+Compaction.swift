@@ -41,14 +41,9 @@ extension AgentLoop {
             model: session.agent.model.id, messages: messages[..<cut], budgetTokens: transcriptBudget, maxTokens: summaryTokens)
         let start = SessionEvent(type: .spanModelRequestStart, fields: ["purpose": "compaction"])
         try await view.append([start])
-        let (log, sessionID, threadID) = (self.log, self.sessionID, scope.threadID)
         let response: ModelResponse
         do {
-            response = try await control.complete(request, with: provider, onEvent: { _ in }) { attempt in
-                var event = StepEvents.retrying(attempt)
-                event.threadID = threadID
-                _ = try? await log.append([event], to: sessionID)
-            }
+            response = try await complete(request)
         } catch let error where control.isInterrupted || error is CancellationError {
             if !control.isInterrupted { throw error }
             try await view.append([StepEvents.modelRequestEnd(start.id, usage: TokenUsage(), isError: true)])
