@@ -280,10 +280,16 @@ public actor SessionRunner: SessionDriver, Service {
             return
         }
         var resuming = resuming
+        var reported = false
         while true {
             await runLoop(sessionID: sessionID, control: running[sessionID]?.control ?? control, resuming: resuming)
             resuming = false
+            reported = false
             guard leases.isShared, threadSchedulers[sessionID] == nil else { break }
+            // On a shared database, while the lease is still held (a wake meanwhile is taken below).
+            await recordUsage(sessionID: sessionID)
+            await loopEnded(sessionID)
+            reported = true
             await leases.release(key)
             // Events that arrived while the lease was being given up start a new loop here,
             // if no other process took the session meanwhile.
@@ -293,8 +299,10 @@ public actor SessionRunner: SessionDriver, Service {
         running[sessionID] = nil
         if sandboxes[sessionID] != nil { idleSince[sessionID] = .now }
         // After the state above is settled: a new loop may start while this runs.
-        await recordUsage(sessionID: sessionID)
-        await loopEnded(sessionID)
+        if !reported {
+            await recordUsage(sessionID: sessionID)
+            await loopEnded(sessionID)
+        }
     }
 
     private func runLoop(sessionID: String, control: LoopControl, resuming: Bool) async {
