@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "reverie", targets: ["reverie"]),
         .library(name: "ReverieCore", targets: ["ReverieCore"]),
         .library(name: "ReverieStore", targets: ["ReverieStore"]),
+        .library(name: "ReverieStorePostgres", targets: ["ReverieStorePostgres"]),
         .library(name: "ReverieModels", targets: ["ReverieModels"]),
         .library(name: "ReverieMockLLM", targets: ["ReverieMockLLM"]),
         .library(name: "ReverieExecution", targets: ["ReverieExecution"]),
@@ -31,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.4.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation.git", from: "0.9.20"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
     ],
@@ -48,6 +50,18 @@ let package = Package(
                 "ReverieCore",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSwift
+        ),
+        .target(
+            name: "ReverieStorePostgres",
+            dependencies: [
+                "ReverieCore",
+                "ReverieStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSwift
         ),
@@ -144,6 +158,7 @@ let package = Package(
             dependencies: [
                 "ReverieCore",
                 "ReverieStore",
+                "ReverieStorePostgres",
                 "ReverieModels",
                 "ReverieExecution",
                 "ReverieRuntime",
@@ -166,6 +181,7 @@ let package = Package(
             dependencies: [
                 "ReverieCore",
                 "ReverieStore",
+                "ReverieStorePostgres",
                 "ReverieModels",
                 "ReverieExecution",
                 "ReverieRuntime",

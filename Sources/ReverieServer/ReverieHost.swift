@@ -79,12 +79,25 @@ public final class ReverieHost: Sendable {
     public let webhookDispatcher: WebhookDispatcher?
     /// The metrics every layer reports to, served at `/metrics`.
     public let telemetry: PrometheusTelemetry
+    /// The store, when other processes share it.
+    let shared: (any SharedStore)?
 
-    public init(configuration: HostConfiguration, logger: Logger = Logger(label: "reverie")) throws {
+    /// A host on the embedded SQLite database in the data directory.
+    public convenience init(configuration: HostConfiguration, logger: Logger = Logger(label: "reverie")) throws {
+        let store = try SQLiteStore(path: configuration.databasePath, durability: configuration.durability, logger: logger)
+        try self.init(configuration: configuration, store: store, logger: logger)
+    }
+
+    /// A host on `store` (e.g. a `PostgresStore` several processes share). When the store is a
+    /// `SharedStore`, session loops, dreams and evaluations run under leases and events other
+    /// processes append are streamed live.
+    public init(configuration: HostConfiguration, store: any Store, logger: Logger = Logger(label: "reverie")) throws {
         self.configuration = configuration
         self.logger = logger
-        let store = try SQLiteStore(path: configuration.databasePath, durability: configuration.durability, logger: logger)
         self.store = store
+        let shared = store as? any SharedStore
+        self.shared = shared
+        let leases = ProcessLeases(shared: shared, logger: logger)
         let telemetry = PrometheusTelemetry()
         self.telemetry = telemetry
         let log = SessionLog(store: store)
@@ -112,13 +125,14 @@ public final class ReverieHost: Sendable {
                 },
                 loopEnded: { sessionID in _ = try? await files.recordOutputs(sessionID: sessionID) },
                 turnEndHandler: OutcomeGrader(log: log, models: catalog, logger: logger),
-                logger: logger)
+                leases: leases, logger: logger)
             let dreamRunner = DreamRunner(
                 ledger: DreamLedger(store: store), log: log, memory: memory, models: catalog, settings: configuration.dreams, logger: logger,
-                telemetry: telemetry)
+                telemetry: telemetry, leases: leases, takeoverInterval: configuration.runtime.takeoverInterval)
             // Evaluation runs are ordinary sessions, started through the same service clients use.
             let evaluationRunner = EvaluationRunner(
-                store: store, sessions: SessionService(store: store, log: log, memory: memory, driver: runner), logger: logger)
+                store: store, sessions: SessionService(store: store, log: log, memory: memory, driver: runner), logger: logger, leases: leases,
+                takeoverInterval: configuration.runtime.takeoverInterval)
             self.catalog = catalog
             self.runner = runner
             self.dreamRunner = dreamRunner
@@ -154,6 +168,15 @@ public final class ReverieHost: Sendable {
         if let dreamRunner { services.append(.init(service: dreamRunner)) }
         if let evaluationRunner { services.append(.init(service: evaluationRunner)) }
         if let dreamPolicyRunner { services.append(.init(service: dreamPolicyRunner)) }
+        if let shared {
+            services.append(.init(service: LeaseHeartbeat(shared: shared, logger: logger)))
+            logger.info("sharing the database as process \(shared.processID)")
+            var handler: SharedEventRelay.ClientEventsHandler?
+            if let runner {
+                handler = { @Sendable events, header in await runner.eventsAppendedElsewhere(events, session: header) }
+            }
+            services.append(.init(service: SharedEventRelay(shared: shared, log: platform.log, onClientEvents: handler, logger: logger)))
+        }
         services.append(.init(service: application))
         let group = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: signals, logger: logger))
         var failure: (any Error)?

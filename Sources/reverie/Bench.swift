@@ -68,8 +68,21 @@ struct BenchHarness {
         if let temporaryDirectory { try? FileManager.default.removeItem(atPath: temporaryDirectory) }
     }
 
-    func request(_ method: HTTPMethod, _ path: String, body: String? = nil) async throws -> (Int, ByteBuffer) {
-        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)\(path)")
+    var ports: [Int] { [port] }
+}
+
+/// Servers a benchmark drives over HTTP: one in this process (`BenchHarness`), or
+/// `reverie serve` processes on one database (`BenchServeProcesses`).
+protocol BenchTarget: Sendable {
+    /// The servers' ports; requests without a port go to the first.
+    var ports: [Int] { get }
+    var client: HTTPClient { get }
+    var apiKey: String { get }
+}
+
+extension BenchTarget {
+    func request(_ method: HTTPMethod, _ path: String, body: String? = nil, port: Int? = nil) async throws -> (Int, ByteBuffer) {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port ?? ports[0])\(path)")
         request.method = method
         request.headers.add(name: "x-api-key", value: apiKey)
         if let body {
@@ -97,6 +110,8 @@ struct BenchHarness {
         return sessions
     }
 }
+
+extension BenchHarness: BenchTarget {}
 
 /// Percentiles of a sample, in the sample's unit.
 func percentile(_ sorted: [Double], _ p: Double) -> Double {

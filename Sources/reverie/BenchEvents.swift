@@ -40,15 +40,39 @@ struct BenchEvents: AsyncParsableCommand {
     @Option(name: .customLong("durability"), help: "fsync (acknowledged means fsynced, the default) or process.")
     var durability = "fsync"
 
+    @Option(name: .customLong("database"), help: "A postgres:// URL: run the server(s) as `reverie serve` processes on this database instead of in-process on SQLite.")
+    var database: String?
+
+    @Option(help: "With --database: how many `reverie serve` processes share it. Clients spread over all of them; SSE subscribers read from every process but the one events are sent to.")
+    var processes = 1
+
     func validate() throws {
         guard Durability(rawValue: durability) != nil else { throw ValidationError("--durability must be fsync or process") }
+        guard processes >= 1 else { throw ValidationError("--processes must be at least 1") }
+        if processes > 1, database == nil { throw ValidationError("--processes needs --database") }
     }
 
     func run() async throws {
         let counts = sessionCounts.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.filter { $0 > 0 }
         let mode = Durability(rawValue: durability) ?? .fsync
+        if let database {
+            let servers = try await BenchServeProcesses.start(database: database, count: processes)
+            print("reverie bench events: \(clients) keep-alive connections over \(processes) `reverie serve` process(es) on PostgreSQL, \(formatted(seconds))s per phase, \(max(1, eventsPerRequest)) event(s) per request")
+            do {
+                try await run(on: servers, counts: counts)
+            } catch {
+                try? await servers.stop()
+                throw error
+            }
+            return try await servers.stop()
+        }
         let harness = try await BenchHarness.start(dataDirectory: dataDirectory) { $0.durability = mode }
         print("reverie bench events: \(clients) keep-alive connections, \(formatted(seconds))s per phase, \(max(1, eventsPerRequest)) event(s) per request, durability \(mode.rawValue)")
+        try await run(on: harness, counts: counts)
+        try await harness.stop()
+    }
+
+    private func run(on harness: some BenchTarget, counts: [Int]) async throws {
         for count in counts {
             let sessions = try await harness.makeSessions(count)
             let steal = CPUSteal()
@@ -57,17 +81,17 @@ struct BenchEvents: AsyncParsableCommand {
             let events = load.latencies.count * max(1, eventsPerRequest)
             print("\(label) \(formatted(Double(events) / load.seconds, 0)) acknowledged events/s (\(events) events, p50 \(formatted(load.p50, 2)) ms, p99 \(formatted(load.p99, 2)) ms per request, \(load.errors) errors; \(steal.note))")
         }
-        guard subscribers > 0 else { return try await harness.stop() }
+        guard subscribers > 0 else { return }
         let latency = try await latencyPhase(harness)
-        print("SSE, \(subscribers) subscribers:   delivery latency p50 \(formatted(latency.p50, 2)) ms, p99 \(formatted(latency.p99, 2)) ms, max \(formatted(latency.max, 2)) ms (\(latency.deliveries) deliveries, \(latency.missing) missing)")
-        try await harness.stop()
+        let across = harness.ports.count > 1 ? " (on other processes than the sender's)" : ""
+        print("SSE, \(subscribers) subscribers\(across):   delivery latency p50 \(formatted(latency.p50, 2)) ms, p99 \(formatted(latency.p99, 2)) ms, max \(formatted(latency.max, 2)) ms (\(latency.deliveries) deliveries, \(latency.missing) missing)")
     }
 
-    func appendPhase(_ harness: BenchHarness, sessions: [String]) async throws -> BenchLoadConnection.Load {
+    func appendPhase(_ harness: some BenchTarget, sessions: [String]) async throws -> BenchLoadConnection.Load {
         let deadline = ContinuousClock.now + .seconds(seconds)
         let sent = ReadyCounter()
         let batch = max(1, eventsPerRequest)
-        return try await BenchLoadConnection.drive(connections: clients, port: harness.port, apiKey: harness.apiKey) { send in
+        return try await BenchLoadConnection.drive(connections: clients, ports: harness.ports, apiKey: harness.apiKey) { send in
             guard ContinuousClock.now < deadline else { return nil }
             let index = sent.value.add(1, ordering: .relaxed).oldValue
             let session = sessions[index % sessions.count]
@@ -85,14 +109,17 @@ struct BenchEvents: AsyncParsableCommand {
     }
 
     /// Subscribers read the stream; each event carries its send time (wall clock, same process).
-    func latencyPhase(_ harness: BenchHarness) async throws -> LatencyResult {
+    func latencyPhase(_ harness: some BenchTarget) async throws -> LatencyResult {
         let session = try await harness.makeSessions(1)[0]
         let ready = ReadyCounter()
         let expected = latencyEvents
         let collected = try await withThrowingTaskGroup(of: [Double].self) { group in
-            for _ in 0..<subscribers {
+            // With several processes, subscribers read from every process but the first (where events are sent).
+            let readers = harness.ports.count > 1 ? Array(harness.ports.dropFirst()) : harness.ports
+            for index in 0..<subscribers {
+                let port = readers[index % readers.count]
                 group.addTask {
-                    var request = HTTPClientRequest(url: "http://127.0.0.1:\(harness.port)/v1/sessions/\(session)/events/stream")
+                    var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/sessions/\(session)/events/stream")
                     request.headers.add(name: "x-api-key", value: harness.apiKey)
                     let response = try await harness.client.execute(request, timeout: .seconds(600))
                     ready.value.add(1, ordering: .relaxed)

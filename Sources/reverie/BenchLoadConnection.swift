@@ -71,9 +71,17 @@ extension BenchLoadConnection {
     static func drive(
         connections: Int, port: Int, apiKey: String, _ request: @escaping @Sendable (Send) async throws -> Bool?
     ) async throws -> Load {
+        try await drive(connections: connections, ports: [port], apiKey: apiKey, request)
+    }
+
+    /// Drives connections spread round-robin over `ports`.
+    static func drive(
+        connections: Int, ports: [Int], apiKey: String, _ request: @escaping @Sendable (Send) async throws -> Bool?
+    ) async throws -> Load {
         let start = ContinuousClock.now
         let (latencies, errors) = try await withThrowingTaskGroup(of: ([Double], Int).self) { group in
-            for _ in 0..<connections {
+            for index in 0..<connections {
+                let port = ports[index % ports.count]
                 group.addTask {
                     try await with(port: port, apiKey: apiKey) { send in
                         var latencies: [Double] = []

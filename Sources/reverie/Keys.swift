@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ReverieCore
 import ReverieStore
+import ReverieStorePostgres
 
 /// `reverie keys`: manage stored API keys.
 struct Keys: AsyncParsableCommand {
@@ -13,8 +14,12 @@ struct Keys: AsyncParsableCommand {
         @Option(name: .customLong("data-dir"), help: "Directory holding the database.")
         var dataDirectory = ProcessInfo.processInfo.environment["REVERIE_DATA_DIR"] ?? ".reverie"
 
-        func openStore() throws -> SQLiteStore {
-            try SQLiteStore(path: (dataDirectory as NSString).appendingPathComponent("reverie.sqlite"))
+        @Option(name: .customLong("database"), help: "A postgres:// URL (default: REVERIE_DATABASE_URL, else SQLite in the data directory).")
+        var databaseURL = ProcessInfo.processInfo.environment["REVERIE_DATABASE_URL"] ?? ""
+
+        func openStore() async throws -> any Store {
+            if !databaseURL.isEmpty { return try await PostgresStore(url: databaseURL) }
+            return try SQLiteStore(path: (dataDirectory as NSString).appendingPathComponent("reverie.sqlite"))
         }
     }
 
@@ -25,7 +30,7 @@ struct Keys: AsyncParsableCommand {
         var name = "default"
 
         func run() async throws {
-            let store = try options.openStore()
+            let store = try await options.openStore()
             let (record, secret) = APIKeyRecord.generate(name: name)
             try await store.createAPIKey(record)
             try await store.close()
@@ -39,7 +44,7 @@ struct Keys: AsyncParsableCommand {
         @OptionGroup var options: Options
 
         func run() async throws {
-            let store = try options.openStore()
+            let store = try await options.openStore()
             for key in try await store.listAPIKeys() {
                 let state = key.revokedAt.map { "revoked \(Timestamp.format($0))" } ?? "active"
                 print("\(key.id)\t\(key.name)\t\(Timestamp.format(key.createdAt))\t\(state)")
@@ -55,7 +60,7 @@ struct Keys: AsyncParsableCommand {
         var id: String
 
         func run() async throws {
-            let store = try options.openStore()
+            let store = try await options.openStore()
             let revoked: Bool
             do {
                 revoked = try await store.revokeAPIKey(id: id)

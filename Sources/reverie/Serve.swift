@@ -8,6 +8,7 @@ import ReverieModels
 import ReverieRuntime
 import ReverieServer
 import ReverieStore
+import ReverieStorePostgres
 
 /// `reverie serve`.
 struct Serve: AsyncParsableCommand {
@@ -33,6 +34,12 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("data-dir"), help: "Directory for the database and session sandboxes.")
     var dataDirectory = ProcessInfo.processInfo.environment["REVERIE_DATA_DIR"] ?? ".reverie"
+
+    @Option(name: .customLong("database"), help: "A postgres://user@host:port/database URL to share one PostgreSQL database between processes (default: REVERIE_DATABASE_URL, else SQLite in the data directory).")
+    var databaseURL = ProcessInfo.processInfo.environment["REVERIE_DATABASE_URL"] ?? ""
+
+    @Option(name: .customLong("lease-ttl"), help: "With --database: seconds a process keeps its sessions after its last heartbeat; another process takes them over after that.")
+    var leaseTTLSeconds = 6.0
 
     @Option(name: .customLong("max-body-bytes"), help: "Largest request body accepted (bytes).")
     var maxBodyBytes = 8 * 1024 * 1024
@@ -137,6 +144,10 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         guard ["text", "json"].contains(logFormat) else { throw ValidationError("--log-format must be text or json") }
         guard Durability(rawValue: durability) != nil else { throw ValidationError("--durability must be fsync or process") }
+        if !databaseURL.isEmpty, !PostgresURL.isPostgres(databaseURL) {
+            throw ValidationError("--database must be a postgres://user@host:port/database URL")
+        }
+        guard leaseTTLSeconds >= 1, leaseTTLSeconds.isFinite else { throw ValidationError("--lease-ttl must be at least 1") }
         for (name, value) in [("--head-timeout-seconds", headTimeoutSeconds), ("--keep-alive-seconds", keepAliveSeconds),
                               ("--body-timeout-seconds", bodyTimeoutSeconds), ("--write-stall-seconds", writeStallSeconds)]
         where !(value > 0 && value.isFinite) {
@@ -224,7 +235,18 @@ struct Serve: AsyncParsableCommand {
         hostConfiguration.runtime.maxFailedResumptions = maxFailedResumptions
         hostConfiguration.durability = Durability(rawValue: durability) ?? .fsync
         hostConfiguration.work = WorkQueueSettings(leaseTTLSeconds: workLeaseTTLSeconds)
-        let host = try ReverieHost(configuration: hostConfiguration, logger: logger)
+        let host: ReverieHost
+        if databaseURL.isEmpty {
+            host = try ReverieHost(configuration: hostConfiguration, logger: logger)
+        } else {
+            let store = try await PostgresStore(url: databaseURL, leaseTTL: .milliseconds(Int64(leaseTTLSeconds * 1000)), logger: logger)
+            do {
+                host = try ReverieHost(configuration: hostConfiguration, store: store, logger: logger)
+            } catch {
+                try? await store.close()
+                throw error
+            }
+        }
         if staticKeys.isEmpty, try await host.store.listAPIKeys().allSatisfy({ $0.revokedAt != nil }) {
             throw ValidationError("no API key is configured: set REVERIE_API_KEY or run `reverie keys create --data-dir \(dataDirectory)`")
         }

@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 @testable import ReverieCore
 @testable import ReverieStore
+@testable import ReverieStorePostgres
 
 /// Whether the holding transaction has begun, and whether it may end.
 final class WriterHoldFlags: Sendable {
@@ -10,13 +11,9 @@ final class WriterHoldFlags: Sendable {
     let released = Mutex(false)
 }
 
+/// The event log of every store (one suite, run against SQLite and PostgreSQL).
 @Suite(.timeLimit(.minutes(3))) struct EventLogStoreTests {
-    func makeStore() throws -> (SQLiteStore, String) {
-        let directory = TemporaryDirectory.make()
-        return (try SQLiteStore(path: directory + "/reverie.sqlite"), directory)
-    }
-
-    func makeSession(_ store: SQLiteStore) async throws -> String {
+    func makeSession(_ store: any Store) async throws -> String {
         let now = Timestamp.now()
         let agent = Agent(id: ResourceID.make("agent"), name: "a", model: ModelConfig(id: "m"), createdAt: now, updatedAt: now)
         try await store.createAgent(agent)
@@ -30,19 +27,17 @@ final class WriterHoldFlags: Sendable {
     /// Runs `body` (which starts concurrent appends) while a transaction holds the writer,
     /// and releases the writer only once at least `count` appends are bound for one
     /// transaction: a group commit provably forms.
-    func withWriterHeld<T>(_ store: SQLiteStore, untilWaiting count: Int, _ body: () async throws -> T) async throws -> T {
+    func withWriterHeld<T>(_ handle: StoreHandle, sessions: [String], untilWaiting count: Int, _ body: () async throws -> T) async throws -> T {
         let flags = WriterHoldFlags()
         let holder = Task {
-            try await store.write { _ in
-                flags.entered.withLock { $0 = true }
-                while !flags.released.withLock({ $0 }) { usleep(1_000) }
-            }
+            try await handle.holdingWriter(
+                sessionIDs: sessions, until: { flags.released.withLock { $0 } }, entered: { flags.entered.withLock { $0 = true } })
         }
         #expect(await eventually { flags.entered.withLock { $0 } })
         let releaser = Task {
             // Either a batch already took `count` (it waits for the writer too), or `count`
             // wait for the next one, which will take them all.
-            let queued = await eventually { max(store.groupCommitCounts.largestBatch, store.groupCommitCounts.waiting) >= count }
+            let queued = await eventually { max(handle.groupCommitCounts.largestBatch, handle.groupCommitCounts.waiting) >= count }
             flags.released.withLock { $0 = true }
             return queued
         }
@@ -56,8 +51,9 @@ final class WriterHoldFlags: Sendable {
         SessionEvent(type: .userMessage, fields: ["content": [["type": "text", "text": .string(text)]]])
     }
 
-    @Test func concurrentAppendsGetGaplessSequences() async throws {
-        let (store, _) = try makeStore()
+    @Test(arguments: StoreBackend.allCases) func concurrentAppendsGetGaplessSequences(_ backend: StoreBackend) async throws {
+        let handle = try await backend.open()
+        let store = handle.store
         let sessionID = try await makeSession(store)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for writer in 0..<8 {
@@ -78,10 +74,11 @@ final class WriterHoldFlags: Sendable {
     /// Concurrent appends share transactions (group commit): a refused append among them fails
     /// alone, the others are stored with gapless sequences, and the state every append
     /// returned is the one that is stored (read back after reopening the file).
-    @Test func refusedAppendsInABurstLeaveTheOthersIntact() async throws {
-        let (store, directory) = try makeStore()
+    @Test(arguments: StoreBackend.allCases) func refusedAppendsInABurstLeaveTheOthersIntact(_ backend: StoreBackend) async throws {
+        let handle = try await backend.open()
+        let store = handle.store
         let sessions = [try await makeSession(store), try await makeSession(store), try await makeSession(store)]
-        let outcomes = try await withWriterHeld(store, untilWaiting: 75) { try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+        let outcomes = try await withWriterHeld(handle, sessions: sessions, untilWaiting: 75) { try await withThrowingTaskGroup(of: (String, Bool).self) { group in
             for index in 0..<150 {
                 group.addTask {
                     let sessionID = sessions[index % sessions.count]
@@ -101,12 +98,11 @@ final class WriterHoldFlags: Sendable {
             return outcomes
         } }
         // At least half of the burst shared one transaction, refused appends among them.
-        #expect(store.groupCommitCounts.largestBatch >= 75)
+        #expect(handle.groupCommitCounts.largestBatch >= 75)
         #expect(outcomes.filter { !$0.1 }.count == 30)
         var cached: [String: SessionHeader] = [:]
         for sessionID in sessions { cached[sessionID] = try await store.sessionHeader(id: sessionID) }
-        try await store.close()
-        let reopened = try SQLiteStore(path: directory + "/reverie.sqlite")
+        let reopened = try await handle.reopen()
         for sessionID in sessions {
             let accepted = outcomes.filter { $0.0 == sessionID && $0.1 }.count
             let events = try await reopened.events(sessionID: sessionID, after: 0, limit: 1000)
@@ -120,13 +116,14 @@ final class WriterHoldFlags: Sendable {
 
     /// An append whose write fails (here: an event id already in the log) fails alone, also
     /// when it shares a group commit with others: they are stored, gapless, and nothing of it.
-    @Test func anAppendThatFailsToWriteFailsAlone() async throws {
-        let (store, _) = try makeStore()
+    @Test(arguments: StoreBackend.allCases) func anAppendThatFailsToWriteFailsAlone(_ backend: StoreBackend) async throws {
+        let handle = try await backend.open()
+        let store = handle.store
         let sessionID = try await makeSession(store)
         let (_, first) = try await store.appendEvents([message("first")], to: sessionID, check: { _ in })
         let taken = try #require(first.first?.id)
-        let retriesBefore = store.groupCommitCounts.isolatedRetries
-        let outcomes = try await withWriterHeld(store, untilWaiting: 20) { try await withThrowingTaskGroup(of: Bool.self) { group in
+        let retriesBefore = handle.groupCommitCounts.isolatedRetries
+        let outcomes = try await withWriterHeld(handle, sessions: [sessionID], untilWaiting: 20) { try await withThrowingTaskGroup(of: Bool.self) { group in
             for index in 0..<40 {
                 group.addTask {
                     var event = message("\(index)")
@@ -146,8 +143,8 @@ final class WriterHoldFlags: Sendable {
         } }
         // The failing append shared a transaction with others, so the batch ran again with a
         // savepoint per append (once: the retry isolates it).
-        #expect(store.groupCommitCounts.largestBatch >= 20)
-        #expect(store.groupCommitCounts.isolatedRetries == retriesBefore + 1)
+        #expect(handle.groupCommitCounts.largestBatch >= 20)
+        #expect(handle.groupCommitCounts.isolatedRetries == retriesBefore + 1)
         #expect(outcomes.filter { !$0 }.count == 1)
         let events = try await store.events(sessionID: sessionID, after: 0, limit: 1000)
         #expect(events.map(\.sequence) == Array(1...40))
@@ -155,8 +152,9 @@ final class WriterHoldFlags: Sendable {
         #expect(try events.filter { try $0.event().text == "17" }.isEmpty)
     }
 
-    @Test func appendFoldsStatusAndUsage() async throws {
-        let (store, _) = try makeStore()
+    @Test(arguments: StoreBackend.allCases) func appendFoldsStatusAndUsage(_ backend: StoreBackend) async throws {
+        let handle = try await backend.open()
+        let store = handle.store
         let sessionID = try await makeSession(store)
         let start = Timestamp.now()
         _ = try await store.appendEvents([SessionEvent(type: .sessionStatusRunning, processedAt: start)], to: sessionID, check: { _ in })
@@ -176,8 +174,9 @@ final class WriterHoldFlags: Sendable {
         #expect(outbox.contains("session.running") && outbox.contains("session.idled") && outbox.contains("session.created"))
     }
 
-    @Test func refusedAppendWritesNothing() async throws {
-        let (store, _) = try makeStore()
+    @Test(arguments: StoreBackend.allCases) func refusedAppendWritesNothing(_ backend: StoreBackend) async throws {
+        let handle = try await backend.open()
+        let store = handle.store
         let sessionID = try await makeSession(store)
         await #expect(throws: APIError.self) {
             try await store.appendEvents([message("x")], to: sessionID) { _ in throw APIError.invalidRequest("no") }
@@ -185,8 +184,9 @@ final class WriterHoldFlags: Sendable {
         #expect(try await store.events(sessionID: sessionID, after: 0, limit: 10).isEmpty)
     }
 
-    @Test func paginatesForwardAndBackward() async throws {
-        let (store, _) = try makeStore()
+    @Test(arguments: StoreBackend.allCases) func paginatesForwardAndBackward(_ backend: StoreBackend) async throws {
+        let handle = try await backend.open()
+        let store = handle.store
         let sessionID = try await makeSession(store)
         for index in 0..<25 { _ = try await store.appendEvents([message("\(index)")], to: sessionID, check: { _ in }) }
         var seen: [Int64] = []
@@ -212,19 +212,20 @@ final class WriterHoldFlags: Sendable {
         #expect(filtered.items.isEmpty && filtered.next == nil)
     }
 
-    @Test func dataSurvivesReopening() async throws {
-        let (store, directory) = try makeStore()
+    @Test(arguments: StoreBackend.allCases) func dataSurvivesReopening(_ backend: StoreBackend) async throws {
+        let handle = try await backend.open()
+        let store = handle.store
         let sessionID = try await makeSession(store)
         _ = try await store.appendEvents([message("persisted")], to: sessionID, check: { _ in })
-        try await store.close()
-        let reopened = try SQLiteStore(path: directory + "/reverie.sqlite")
+        let reopened = try await handle.reopen()
         let events = try await reopened.events(sessionID: sessionID, after: 0, limit: 10)
         #expect(events.count == 1)
         #expect(try events[0].event().text == "persisted")
     }
 
-    @Test func agentVersionsAreKept() async throws {
-        let (store, _) = try makeStore()
+    @Test(arguments: StoreBackend.allCases) func agentVersionsAreKept(_ backend: StoreBackend) async throws {
+        let handle = try await backend.open()
+        let store = handle.store
         let now = Timestamp.now()
         let agent = Agent(id: ResourceID.make("agent"), name: "v1", model: ModelConfig(id: "m"), createdAt: now, updatedAt: now)
         try await store.createAgent(agent)

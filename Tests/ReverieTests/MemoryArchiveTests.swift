@@ -18,7 +18,7 @@ import Testing
     }
 
     @Test func exportImportExportIsByteIdentical() async throws {
-        let fixture = try MemoryFixture()
+        let fixture = try await MemoryFixture()
         try await run({
             let platform = fixture.platform
             let store = try await platform.memory.createMemoryStore(

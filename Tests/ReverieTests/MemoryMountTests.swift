@@ -6,7 +6,7 @@ import Testing
 
 @Suite(.timeLimit(.minutes(3))) struct MemoryMountTests {
     @Test func sessionsSnapshotStoreAndDeriveMountPath() async throws {
-        let fixture = try MemoryFixture()
+        let fixture = try await MemoryFixture()
         try await run({
             let store = try await fixture.platform.memory.createMemoryStore(
                 MemoryStoreRequest(try ObjectReader(["name": "User Preferences", "description": "likes and dislikes"]), creating: true))
@@ -21,7 +21,7 @@ import Testing
     }
 
     @Test func missingOrArchivedStoresAreRefused() async throws {
-        let fixture = try MemoryFixture()
+        let fixture = try await MemoryFixture()
         try await run({
             let live = try await fixture.makeStore("live")
             await #expect(throws: APIError.invalidRequest("resources[1].memory_store_id: memory store 'memstore_missing' not found")) {

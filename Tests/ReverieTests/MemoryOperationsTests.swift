@@ -5,8 +5,8 @@ import ReverieStore
 import Testing
 
 @Suite(.timeLimit(.minutes(3))) struct MemoryOperationsTests {
-    @Test func storeLifecycleAndOutbox() async throws {
-        let fixture = try MemoryFixture()
+    @Test(arguments: StoreBackend.allCases) func storeLifecycleAndOutbox(_ backend: StoreBackend) async throws {
+        let fixture = try await MemoryFixture(backend)
         try await run({
             let platform = fixture.platform
             let created = try await platform.memory.createMemoryStore(
@@ -33,8 +33,8 @@ import Testing
         }, thenStop: fixture.cleanUp)
     }
 
-    @Test func storeNameRules() async throws {
-        let fixture = try MemoryFixture()
+    @Test(arguments: StoreBackend.allCases) func storeNameRules(_ backend: StoreBackend) async throws {
+        let fixture = try await MemoryFixture(backend)
         try await run({
             await #expect(throws: APIError.invalidRequest("name: required")) {
                 _ = try await fixture.platform.memory.createMemoryStore(MemoryStoreRequest(try ObjectReader(["description": "x"]), creating: true))
@@ -46,8 +46,8 @@ import Testing
         }, thenStop: fixture.cleanUp)
     }
 
-    @Test func versionsOnCreateUpdateDelete() async throws {
-        let fixture = try MemoryFixture()
+    @Test(arguments: StoreBackend.allCases) func versionsOnCreateUpdateDelete(_ backend: StoreBackend) async throws {
+        let fixture = try await MemoryFixture(backend)
         try await run({
             let platform = fixture.platform
             let store = try await fixture.makeStore()
@@ -89,8 +89,8 @@ import Testing
         }, thenStop: fixture.cleanUp)
     }
 
-    @Test func pathConflicts() async throws {
-        let fixture = try MemoryFixture()
+    @Test(arguments: StoreBackend.allCases) func pathConflicts(_ backend: StoreBackend) async throws {
+        let fixture = try await MemoryFixture(backend)
         try await run({
             let platform = fixture.platform
             let store = try await fixture.makeStore()
@@ -112,8 +112,8 @@ import Testing
         }, thenStop: fixture.cleanUp)
     }
 
-    @Test func preconditionMismatchIs409AndChangesNothing() async throws {
-        let fixture = try MemoryFixture()
+    @Test(arguments: StoreBackend.allCases) func preconditionMismatchIs409AndChangesNothing(_ backend: StoreBackend) async throws {
+        let fixture = try await MemoryFixture(backend)
         try await run({
             let platform = fixture.platform
             let store = try await fixture.makeStore()
@@ -144,8 +144,8 @@ import Testing
         }, thenStop: fixture.cleanUp)
     }
 
-    @Test func racingConditionalWritersExactlyOneWins() async throws {
-        let fixture = try MemoryFixture()
+    @Test(arguments: StoreBackend.allCases) func racingConditionalWritersExactlyOneWins(_ backend: StoreBackend) async throws {
+        let fixture = try await MemoryFixture(backend)
         try await run({
             let platform = fixture.platform
             let store = try await fixture.makeStore()
@@ -186,8 +186,8 @@ import Testing
         }, thenStop: fixture.cleanUp)
     }
 
-    @Test func redactionBlanksVersionButNotMemory() async throws {
-        let fixture = try MemoryFixture()
+    @Test(arguments: StoreBackend.allCases) func redactionBlanksVersionButNotMemory(_ backend: StoreBackend) async throws {
+        let fixture = try await MemoryFixture(backend)
         try await run({
             let platform = fixture.platform
             let store = try await fixture.makeStore()
@@ -213,8 +213,8 @@ import Testing
         }, thenStop: fixture.cleanUp)
     }
 
-    @Test func listingByPrefixAndDepth() async throws {
-        let fixture = try MemoryFixture()
+    @Test(arguments: StoreBackend.allCases) func listingByPrefixAndDepth(_ backend: StoreBackend) async throws {
+        let fixture = try await MemoryFixture(backend)
         try await run({
             let platform = fixture.platform
             let store = try await fixture.makeStore()
@@ -254,8 +254,8 @@ import Testing
         }, thenStop: fixture.cleanUp)
     }
 
-    @Test func pinningIsVisibleAndBindsOnlyDreams() async throws {
-        let fixture = try MemoryFixture()
+    @Test(arguments: StoreBackend.allCases) func pinningIsVisibleAndBindsOnlyDreams(_ backend: StoreBackend) async throws {
+        let fixture = try await MemoryFixture(backend)
         try await run({
             let platform = fixture.platform
             let store = try await fixture.makeStore()
@@ -286,8 +286,8 @@ import Testing
         }, thenStop: fixture.cleanUp)
     }
 
-    @Test func pathSurfaceForMountsAndDreams() async throws {
-        let fixture = try MemoryFixture()
+    @Test(arguments: StoreBackend.allCases) func pathSurfaceForMountsAndDreams(_ backend: StoreBackend) async throws {
+        let fixture = try await MemoryFixture(backend)
         try await run({
             let platform = fixture.platform
             let store = try await fixture.makeStore()

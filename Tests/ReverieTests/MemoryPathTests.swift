@@ -59,7 +59,7 @@ import Testing
     @Test func caseSensitiveDistinct() async throws {
         try MemoryPath.validate("/Notes")
         try MemoryPath.validate("/notes")
-        let fixture = try MemoryFixture()
+        let fixture = try await MemoryFixture()
         try await run({
             let platform = fixture.platform
             let store = try await fixture.makeStore()

@@ -3,15 +3,18 @@ import ReverieCore
 import ReverieRuntime
 import ReverieStore
 
-/// A platform over a fresh SQLite database in a temporary folder.
+/// A platform over a fresh database: SQLite in a temporary folder, or a fresh PostgreSQL schema.
 struct MemoryFixture {
     let platform: Platform
     let store: any Store
     let directory: URL
 
-    init() throws {
+    init(_ backend: StoreBackend = .sqlite) async throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("reverie-memory-\(UUID().uuidString)", isDirectory: true)
-        store = try SQLiteStore(path: directory.appendingPathComponent("reverie.sqlite").path)
+        switch backend {
+        case .sqlite: store = try SQLiteStore(path: directory.appendingPathComponent("reverie.sqlite").path)
+        case .postgres: store = try await backend.open().store
+        }
         platform = Platform.withoutRuntime(store: store, dataDirectory: directory.path)
     }
 

@@ -5,8 +5,8 @@ import ReverieStore
 import Testing
 
 @Suite(.timeLimit(.minutes(3))) struct MemoryUsageTests {
-    @Test func readsAreRecordedWithHowSessionsEnded() async throws {
-        let fixture = try MemoryFixture()
+    @Test(arguments: StoreBackend.allCases) func readsAreRecordedWithHowSessionsEnded(_ backend: StoreBackend) async throws {
+        let fixture = try await MemoryFixture(backend)
         try await run({
             let platform = fixture.platform
             let store = try await fixture.makeStore()

@@ -3,13 +3,10 @@ import Testing
 @testable import ReverieCore
 @testable import ReverieStore
 
+/// The webhook tables of every store (one suite, run against SQLite and PostgreSQL).
 @Suite(.timeLimit(.minutes(3))) struct WebhookStoreTests {
-    func makeStore(_ directory: String = TemporaryDirectory.make()) throws -> SQLiteStore {
-        try SQLiteStore(path: directory + "/reverie.sqlite")
-    }
-
     @discardableResult
-    func makeEndpoint(_ store: SQLiteStore, events: [String], state: WebhookEndpoint.State = .enabled, at date: Date = Timestamp.now())
+    func makeEndpoint(_ store: any Store, events: [String], state: WebhookEndpoint.State = .enabled, at date: Date = Timestamp.now())
         async throws -> WebhookEndpoint
     {
         var endpoint = WebhookEndpoint(
@@ -20,7 +17,7 @@ import Testing
         return endpoint
     }
 
-    func makeSession(_ store: SQLiteStore) async throws -> String {
+    func makeSession(_ store: any Store) async throws -> String {
         let now = Timestamp.now()
         let agent = Agent(id: ResourceID.make("agent"), name: "a", model: ModelConfig(id: "m"), createdAt: now, updatedAt: now)
         try await store.createAgent(agent)
@@ -38,8 +35,8 @@ import Testing
             latencyMilliseconds: 3, error: succeeded ? "" : "HTTP 500", succeeded: succeeded)
     }
 
-    @Test func fanOutGoesToEnabledSubscribersThatExistedAtTheEvent() async throws {
-        let store = try makeStore()
+    @Test(arguments: StoreBackend.allCases) func fanOutGoesToEnabledSubscribersThatExistedAtTheEvent(_ backend: StoreBackend) async throws {
+        let store = try await backend.open().store
         let early = Timestamp.now()
         try await store.appendOutboxEvents([OutboxEvent(type: "session.idled", resourceID: "sesn_old", createdAt: early.addingTimeInterval(-60))])
         let sessions = try await makeEndpoint(store, events: ["session.idled", "session.created"], at: early)
@@ -66,9 +63,9 @@ import Testing
     /// The outbox row is written with the change, so closing the store before delivering
     /// loses nothing: the reopened store still has the event, and it is delivered. (A real
     /// kill -9 is covered end to end by the conformance suite's test_durability.py.)
-    @Test func outboxAndClaimedDeliveriesSurviveClosingAndReopeningTheStore() async throws {
-        let directory = TemporaryDirectory.make()
-        var store = try makeStore(directory)
+    @Test(arguments: StoreBackend.allCases) func outboxAndClaimedDeliveriesSurviveClosingAndReopeningTheStore(_ backend: StoreBackend) async throws {
+        let handle = try await backend.open()
+        var store = handle.store
         let endpoint = try await makeEndpoint(store, events: ["session.archived", "session.created"], at: Timestamp.now().addingTimeInterval(-1))
         let sessionID = try await makeSession(store)
         _ = try await store.updateSession(id: sessionID) { current in
@@ -77,8 +74,7 @@ import Testing
             return next
         }
         // Close the store without dispatching anything, open the file again.
-        try await store.close()
-        store = try makeStore(directory)
+        store = try await StoreHandle(store: store, reopenStore: handle.reopenStore).reopen()
         #expect(try await store.pendingOutboxEvents(limit: 10).map(\.type).filter { $0.hasPrefix("session.") } == ["session.created", "session.archived"])
         _ = try await store.fanOutOutboxEvents(limit: 100, now: Timestamp.now())
 
@@ -87,8 +83,7 @@ import Testing
         let claimed = try await store.claimDueWebhookDeliveries(now: now, leaseUntil: now.addingTimeInterval(30), limit: 10, perEndpoint: 10, busy: [:], disableAfter: 20)
         #expect(claimed.map(\.delivery.event.type).sorted() == ["session.archived", "session.created"])
         #expect(claimed.allSatisfy { $0.url == endpoint.url && $0.sealedSecret == "v1.sealed" })
-        try await store.close()
-        store = try makeStore(directory)
+        store = try await StoreHandle(store: store, reopenStore: handle.reopenStore).reopen()
         #expect(try await store.claimDueWebhookDeliveries(now: now.addingTimeInterval(1), leaseUntil: now.addingTimeInterval(60), limit: 10, perEndpoint: 10, busy: [:], disableAfter: 20).isEmpty)
         let again = try await store.claimDueWebhookDeliveries(
             now: now.addingTimeInterval(31), leaseUntil: now.addingTimeInterval(90), limit: 10, perEndpoint: 10, busy: [:], disableAfter: 20)
@@ -96,8 +91,8 @@ import Testing
         #expect(Set(again.map(\.delivery.event.id)) == Set(claimed.map(\.delivery.event.id)))
     }
 
-    @Test func claimsRespectTheLimitsAndSkipDisabledEndpoints() async throws {
-        let store = try makeStore()
+    @Test(arguments: StoreBackend.allCases) func claimsRespectTheLimitsAndSkipDisabledEndpoints(_ backend: StoreBackend) async throws {
+        let store = try await backend.open().store
         let start = Timestamp.now().addingTimeInterval(-1)
         let busy = try await makeEndpoint(store, events: ["dream.completed"], at: start)
         let quiet = try await makeEndpoint(store, events: ["dream.completed"], at: start)
@@ -132,8 +127,8 @@ import Testing
     }
 
     /// One endpoint's backlog does not hold back another endpoint's deliveries.
-    @Test func aBackloggedEndpointDoesNotStarveOthers() async throws {
-        let store = try makeStore()
+    @Test(arguments: StoreBackend.allCases) func aBackloggedEndpointDoesNotStarveOthers(_ backend: StoreBackend) async throws {
+        let store = try await backend.open().store
         let start = Timestamp.now().addingTimeInterval(-1)
         let backlogged = try await makeEndpoint(store, events: ["dream.completed"], at: start)
         let other = try await makeEndpoint(store, events: ["dream.failed"], at: start)
@@ -152,8 +147,8 @@ import Testing
     }
 
     /// Attempts in flight never exceed what is left of the endpoint's failure budget.
-    @Test func claimsStayWithinTheFailureBudget() async throws {
-        let store = try makeStore()
+    @Test(arguments: StoreBackend.allCases) func claimsStayWithinTheFailureBudget(_ backend: StoreBackend) async throws {
+        let store = try await backend.open().store
         let endpoint = try await makeEndpoint(store, events: ["dream.failed"], at: Timestamp.now().addingTimeInterval(-1))
         try await store.appendOutboxEvents((0..<6).map { OutboxEvent(type: "dream.failed", resourceID: "drm_\($0)") })
         _ = try await store.fanOutOutboxEvents(limit: 100, now: Timestamp.now())
@@ -172,8 +167,8 @@ import Testing
         #expect(one.count == 1)
     }
 
-    @Test func attemptsScheduleRetriesAndDisableAfterConsecutiveFailures() async throws {
-        let store = try makeStore()
+    @Test(arguments: StoreBackend.allCases) func attemptsScheduleRetriesAndDisableAfterConsecutiveFailures(_ backend: StoreBackend) async throws {
+        let store = try await backend.open().store
         let endpoint = try await makeEndpoint(store, events: ["dream.failed"], at: Timestamp.now().addingTimeInterval(-1))
         try await store.appendOutboxEvents((0..<3).map { OutboxEvent(type: "dream.failed", resourceID: "drm_\($0)") })
         _ = try await store.fanOutOutboxEvents(limit: 100, now: Timestamp.now())
@@ -224,8 +219,8 @@ import Testing
         #expect(try await claimOne() == nil)
     }
 
-    @Test func listsPageByIDLikeTheSDKsSyncPage() async throws {
-        let store = try makeStore()
+    @Test(arguments: StoreBackend.allCases) func listsPageByIDLikeTheSDKsSyncPage(_ backend: StoreBackend) async throws {
+        let store = try await backend.open().store
         let base = Timestamp.now()
         var ids: [String] = []
         for index in 0..<5 {
@@ -249,8 +244,8 @@ import Testing
         await #expect(throws: APIError.self) { try await store.listWebhookEndpoints(page: IDPageRequest(afterID: "whep_nope")) }
     }
 
-    @Test func endpointLimitAndDeletionCascade() async throws {
-        let store = try makeStore()
+    @Test(arguments: StoreBackend.allCases) func endpointLimitAndDeletionCascade(_ backend: StoreBackend) async throws {
+        let store = try await backend.open().store
         let endpoint = try await makeEndpoint(store, events: ["dream.created"], at: Timestamp.now().addingTimeInterval(-1))
         try await store.appendOutboxEvents([OutboxEvent(type: "dream.created", resourceID: "drm_1")])
         _ = try await store.fanOutOutboxEvents(limit: 10, now: Timestamp.now())

@@ -3,10 +3,15 @@ official Anthropic SDK.
 
 The server binary is `$REVERIE_BIN`, else `<repo>/.build/debug/reverie` (build it first).
 Each test module gets its own server on a free loopback port with a fresh data directory.
+
+With `REVERIE_TEST_DATABASE_URL` (a `postgres://` URL) every server runs on PostgreSQL
+instead of SQLite: each data directory gets a schema of its own in that database
+(`database_args`), so servers stay as isolated as with their own SQLite files.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
@@ -38,6 +43,20 @@ def reverie_binary() -> Path:
     return path
 
 
+def database_schema(key: Path) -> str:
+    """The PostgreSQL schema of servers whose data directory (or `database_key`) is `key`."""
+    return "c_" + hashlib.sha1(str(Path(key).resolve()).encode()).hexdigest()[:24]
+
+
+def database_args(key: Path) -> list[str]:
+    """`--database URL` for the data directory's own schema when the suite runs on PostgreSQL
+    (`REVERIE_TEST_DATABASE_URL`), else nothing (SQLite in the data directory)."""
+    base = os.environ.get("REVERIE_TEST_DATABASE_URL", "")
+    if not base:
+        return []
+    return ["--database", base + ("&" if "?" in base else "?") + "schema=" + database_schema(key)]
+
+
 class ReverieServer:
     """One `reverie serve` process on a loopback port picked by the OS (`--port 0`).
 
@@ -48,7 +67,7 @@ class ReverieServer:
 
     def __init__(
         self, data_dir: Path, *, api_key: str = API_KEY, extra_args: tuple[str, ...] = (), env: Optional[dict[str, str]] = None,
-        runtime: bool = False,
+        runtime: bool = False, database_key: Optional[Path] = None,
     ) -> None:
         """`runtime=False` serves the API only (`--no-runtime`: events are stored, sessions stay
         idle), which keeps the foundation tests' event logs exact; `env` adds variables such as
@@ -58,6 +77,8 @@ class ReverieServer:
             extra_args = ("--no-runtime", *extra_args)
         self.data_dir = Path(data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        # Servers with the same key share one PostgreSQL schema (default: their data directory).
+        self.database_key = Path(database_key) if database_key is not None else self.data_dir
         self.api_key = api_key
         self.extra_args = tuple(extra_args)
         self.log_path = self.data_dir.parent / f"{self.data_dir.name}-server.log"
@@ -73,7 +94,9 @@ class ReverieServer:
         env = {key: value for key, value in os.environ.items() if not key.startswith(("REVERIE_", "ANTHROPIC_"))}
         env["REVERIE_API_KEY"] = self.api_key
         env.update(self.env)
-        command = [str(reverie_binary()), "serve", "--port", "0", "--data-dir", str(self.data_dir), *self.extra_args]
+        command = [
+            str(reverie_binary()), "serve", "--port", "0", "--data-dir", str(self.data_dir), *database_args(self.database_key), *self.extra_args,
+        ]
         log = open(self.log_path, "a", encoding="utf-8")
         log.write(f"--- start #{self.starts + 1}: {' '.join(command)}\n")
         log.flush()

@@ -306,7 +306,9 @@ def test_kill_9_while_a_thread_runs_resumes_it(make_server, mock_llm) -> None:
     own = [e for e in events if getattr(e, "session_thread_id", None) == thread_id]
     assert any(e.type == "agent.message" and _message_text(e) == "long job done" for e in own)
     assert [r["rule"] for r in mock.requests()].count("slow-again") == 1
-    assert client.beta.sessions.retrieve(session.id).status == "idle"
+    # The coordinator's last message and its status_idle are two appends: wait for the second
+    # (on PostgreSQL the gap between them is wider than on SQLite).
+    _wait_until(lambda: client.beta.sessions.retrieve(session.id).status == "idle", 30, "the session to go idle")
 
 
 DREAM_EXTRACT = {"candidates": [{"kind": "workflow", "text": "Run the tests first.", "evidence": [{"session": "S1", "events": ["e1"]}]}]}

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import anthropic
 
-from conftest import ReverieServer, reverie_binary
+from conftest import ReverieServer, database_args, reverie_binary
 
 
 def keys(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """Runs `reverie keys …` on `data_dir` with a clean environment; fails the test on error."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("REVERIE_", "ANTHROPIC_"))}
     result = subprocess.run(
-        [str(reverie_binary()), "keys", *args, "--data-dir", str(data_dir)], env=env, capture_output=True, text=True, timeout=60
+        [str(reverie_binary()), "keys", *args, "--data-dir", str(data_dir), *database_args(data_dir)], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, f"reverie keys {' '.join(args)} exited {result.returncode}: {result.stderr}"
     return result
@@ -75,7 +75,7 @@ def test_serve_refuses_to_start_without_any_key(tmp_path: Path) -> None:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("REVERIE_", "ANTHROPIC_"))}
     env["REVERIE_API_KEY"] = " , "
     result = subprocess.run(
-        [str(reverie_binary()), "serve", "--port", "0", "--no-runtime", "--data-dir", str(data_dir)],
+        [str(reverie_binary()), "serve", "--port", "0", "--no-runtime", "--data-dir", str(data_dir), *database_args(data_dir)],
         env=env, capture_output=True, text=True, timeout=60,
     )
     assert result.returncode != 0

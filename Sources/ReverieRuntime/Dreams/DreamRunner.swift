@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ReverieCore
 import ReverieModels
+import ReverieStore
 import ServiceLifecycle
 
 /// Runs dreams in the background: the `DreamScheduler` the API hands new and canceled dreams
@@ -19,13 +20,18 @@ public actor DreamRunner: DreamScheduler, Service {
     let settings: DreamSettings
     let logger: Logger
     let telemetry: any Telemetry
+    /// On a shared database, a dream runs in the process holding its lease.
+    let leases: ProcessLeases
+    let takeoverInterval: Duration
 
     private var tasks: [String: Task<Void, Never>] = [:]
     private var queue: [String] = []
     private var accepting = true
 
-    public init(ledger: DreamLedger, log: SessionLog, memory: MemoryService, models: any ModelRouting, settings: DreamSettings = DreamSettings(), logger: Logger = Logger(label: "reverie.dreams"), telemetry: any Telemetry = NoTelemetry()) {
+    public init(ledger: DreamLedger, log: SessionLog, memory: MemoryService, models: any ModelRouting, settings: DreamSettings = DreamSettings(), logger: Logger = Logger(label: "reverie.dreams"), telemetry: any Telemetry = NoTelemetry(), leases: ProcessLeases = ProcessLeases(shared: nil), takeoverInterval: Duration = .seconds(1)) {
         self.telemetry = telemetry
+        self.leases = leases
+        self.takeoverInterval = takeoverInterval
         self.ledger = ledger
         self.log = log
         self.memory = memory
@@ -41,8 +47,19 @@ public actor DreamRunner: DreamScheduler, Service {
             logger.info("resuming dream", metadata: ["dream": "\(id)"])
             enqueue(id)
         }
+        // On a shared database, dreams whose process died are taken over.
+        let takeover = leases.isShared ? Task { await self.takeOverPeriodically() } : nil
         try? await gracefulShutdown()
+        takeover?.cancel()
         await shutdown()
+    }
+
+    private func takeOverPeriodically() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: takeoverInterval)
+            guard accepting, !Task.isCancelled, let ids = try? await ledger.unfinishedDreamIDs() else { continue }
+            for id in ids where tasks[id] == nil && !queue.contains(id) { enqueue(id) }
+        }
     }
 
     /// Stops every dream; unfinished ones resume at the next start.
@@ -88,6 +105,9 @@ public actor DreamRunner: DreamScheduler, Service {
 
     private func execute(_ id: String) async {
         defer { finished(id) }
+        // Another process runs it (or is about to): nothing to do here.
+        guard await leases.acquire(LeaseKey.dream(id)) else { return }
+        defer { Task { [leases] in await leases.release(LeaseKey.dream(id)) } }
         do {
             try await perform(id)
         } catch is CancellationError {

@@ -18,11 +18,16 @@ public actor EvaluationRunner: EvaluationScheduler, Service {
     let sessions: SessionService
     let pollInterval: Duration
     let logger: Logger
+    /// On a shared database, an evaluation runs in the process holding its lease.
+    let leases: ProcessLeases
+    let takeoverInterval: Duration
 
     private var tasks: [String: Task<Void, Never>] = [:]
     private var accepting = true
 
-    public init(store: any Store, sessions: SessionService, pollInterval: Duration = .milliseconds(100), logger: Logger = Logger(label: "reverie.evaluations")) {
+    public init(store: any Store, sessions: SessionService, pollInterval: Duration = .milliseconds(100), logger: Logger = Logger(label: "reverie.evaluations"), leases: ProcessLeases = ProcessLeases(shared: nil), takeoverInterval: Duration = .seconds(1)) {
+        self.leases = leases
+        self.takeoverInterval = takeoverInterval
         self.store = store
         self.sessions = sessions
         self.pollInterval = pollInterval
@@ -36,8 +41,18 @@ public actor EvaluationRunner: EvaluationScheduler, Service {
             logger.info("resuming evaluation", metadata: ["evaluation": "\(id)"])
             start(id)
         }
+        let takeover = leases.isShared ? Task { await self.takeOverPeriodically() } : nil
         try? await gracefulShutdown()
+        takeover?.cancel()
         await shutdown()
+    }
+
+    private func takeOverPeriodically() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: takeoverInterval)
+            guard accepting, !Task.isCancelled, let ids = try? await store.unfinishedEvaluationIDs() else { continue }
+            for id in ids where tasks[id] == nil { start(id) }
+        }
     }
 
     /// Stops every evaluation; unfinished ones resume at the next start.
@@ -73,6 +88,8 @@ public actor EvaluationRunner: EvaluationScheduler, Service {
 
     private func execute(_ id: String) async {
         defer { finished(id) }
+        guard await leases.acquire(LeaseKey.evaluation(id)) else { return }
+        defer { Task { [leases] in await leases.release(LeaseKey.evaluation(id)) } }
         do {
             try await perform(id)
         } catch is CancellationError {

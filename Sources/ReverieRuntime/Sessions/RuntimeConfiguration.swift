@@ -33,6 +33,9 @@ public struct RuntimeConfiguration: Sendable {
     /// A session whose resumption at start-up failed or whose process died this many times in a
     /// row is not resumed again: it is stopped with a `session.error` and goes idle.
     public var maxFailedResumptions: Int = 3
+    /// On a database several processes share: how often this process looks for running
+    /// sessions, dreams and evaluations whose owner stopped heartbeating, to take them over.
+    public var takeoverInterval: Duration = .seconds(1)
     /// Compactions of a thread's context allowed in a row without a model reply in between;
     /// past it the thread stops with `compaction_limit_reached_error`.
     public var maxConsecutiveCompactions: Int = 3

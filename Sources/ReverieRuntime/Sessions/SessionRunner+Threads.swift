@@ -26,7 +26,13 @@ extension SessionRunner {
     /// Runs a thread again after the user answered its tool calls.
     func wakeThread(_ threadID: String, sessionID: String) async {
         guard accepting else { return }
-        if threadSchedulers[sessionID] == nil { await resumeThreads(sessionID: sessionID) }
+        if threadSchedulers[sessionID] == nil {
+            // On a shared database, the process holding the session's lease runs its threads.
+            if leases.isShared, running[sessionID] == nil {
+                guard await leases.acquire(LeaseKey.session(sessionID)) else { return }
+            }
+            await resumeThreads(sessionID: sessionID)
+        }
         await threadSchedulers[sessionID]?.wake(threadID)
     }
 

@@ -27,6 +27,8 @@ public actor SessionRunner: SessionDriver, Service {
     /// Runs after a session's loop stops (its outputs are recorded as files).
     let loopEnded: @Sendable (String) async -> Void
     let logger: Logger
+    /// Which sessions this process may run, when several processes share the database.
+    let leases: ProcessLeases
 
     struct Running {
         var control: LoopControl
@@ -44,9 +46,11 @@ public actor SessionRunner: SessionDriver, Service {
     public init(
         log: SessionLog, models: any ModelRouting, configuration: RuntimeConfiguration, makeExecutionPlane: @escaping PlaneFactory,
         makeExtraVolumes: @escaping VolumeFactory = { _ in [] }, loopEnded: @escaping @Sendable (String) async -> Void = { _ in },
-        turnEndHandler: (any TurnEndHandler)? = nil, logger: Logger = Logger(label: "reverie.runtime")
+        turnEndHandler: (any TurnEndHandler)? = nil, leases: ProcessLeases = ProcessLeases(shared: nil),
+        logger: Logger = Logger(label: "reverie.runtime")
     ) {
         self.loopEnded = loopEnded
+        self.leases = leases
         self.log = log
         self.models = models
         self.configuration = configuration
@@ -58,30 +62,77 @@ public actor SessionRunner: SessionDriver, Service {
 
     // MARK: Service
 
-    /// Resumes sessions left running by a previous process, then waits for shutdown.
+    /// Resumes sessions left running by a previous process, then waits for shutdown. When
+    /// several processes share the database, it also takes over, every
+    /// `configuration.takeoverInterval`, sessions whose owner stopped heartbeating.
     public func run() async throws {
-        let active = try await log.activeSessionIDs()
-        for id in active {
+        try await resumeOrphanedSessions()
+        let sweeper = Task { await self.closeIdleSandboxesPeriodically() }
+        let takeover = leases.isShared ? Task { await self.takeOverPeriodically() } : nil
+        // Returns when graceful shutdown begins (or throws if the task is cancelled).
+        try? await gracefulShutdown()
+        sweeper.cancel()
+        takeover?.cancel()
+        await shutdown()
+    }
+
+    /// Resumes running sessions no process runs (all of them, on a database this process
+    /// alone uses), exactly as at a restart.
+    func resumeOrphanedSessions() async throws {
+        guard accepting else { return }
+        let active = try await log.activeSessionIDs().filter { running[$0] == nil }
+        let withThreads = try await log.sessionIDsWithActiveThreads().filter { !active.contains($0) && threadSchedulers[$0] == nil }
+        guard !active.isEmpty || !withThreads.isEmpty else { return }
+        let owned = await leases.acquire((active + withThreads).map(LeaseKey.session))
+        for id in active where owned.contains(LeaseKey.session(id)) && running[id] == nil {
             // A session that keeps failing or crashing the process when resumed is stopped instead.
             let failed = (try? await log.resumptionCount(sessionID: id)) ?? 0
             if failed >= configuration.maxFailedResumptions {
                 await stopCrashLooping(sessionID: id, failed: failed)
+                await leases.release(LeaseKey.session(id))
                 continue
             }
             logger.info("resuming session", metadata: ["session": "\(id)"])
             _ = try? await log.recordResumption(sessionID: id)
-            start(sessionID: id, resuming: true)
+            await noteMissingWorkspace(sessionID: id)
+            start(sessionID: id, resuming: true, leased: true)
         }
         // Threads left running under a coordinator that had already gone idle resume on their own.
-        for id in try await log.sessionIDsWithActiveThreads() where !active.contains(id) {
+        for id in withThreads where owned.contains(LeaseKey.session(id)) {
             logger.info("resuming threads", metadata: ["session": "\(id)"])
             await resumeThreads(sessionID: id)
         }
-        let sweeper = Task { await self.closeIdleSandboxesPeriodically() }
-        // Returns when graceful shutdown begins (or throws if the task is cancelled).
-        try? await gracefulShutdown()
-        sweeper.cancel()
-        await shutdown()
+    }
+
+    private func takeOverPeriodically() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: configuration.takeoverInterval)
+            if Task.isCancelled { return }
+            do {
+                try await resumeOrphanedSessions()
+            } catch {
+                logger.warning("could not look for sessions to take over", metadata: ["error": "\(String(reflecting: error))"])
+            }
+        }
+    }
+
+    /// A session taken over from another process whose workspace is not here (the data
+    /// directory is not shared) gets a `session.error` saying so, and continues with an empty one.
+    private func noteMissingWorkspace(sessionID: String) async {
+        guard leases.isShared else { return }
+        let folder = Sandbox.sessionFolder(dataDirectory: configuration.dataDirectory, sessionID: sessionID)
+        guard !FileManager.default.fileExists(atPath: folder.path) else { return }
+        let message = """
+            Workspace missing: this session was taken over by another server process, which does not have its workspace, so \
+            files the agent wrote before are not available. The session continues with an empty workspace. Share the data \
+            directory between processes (docs/scaling.md) to keep them.
+            """
+        logger.warning("taken-over session has no workspace here", metadata: ["session": "\(sessionID)"])
+        _ = try? await log.append([
+            SessionEvent(type: .sessionError, fields: [
+                "error": ["type": "unknown_error", "message": .string(message), "retry_status": ["type": "retrying"]],
+            ]),
+        ], to: sessionID)
     }
 
     /// Stops every loop; their sessions stay `running` and resume at the next start.
@@ -184,6 +235,17 @@ public actor SessionRunner: SessionDriver, Service {
         }
     }
 
+    /// Client events another process appended (relayed from the shared database). The
+    /// process that appended them started the session's loop if no process ran it; this one
+    /// acts when it runs the session, or, after a moment, when nobody took it (the other
+    /// process has no runtime, or gave the lease up just then).
+    public func eventsAppendedElsewhere(_ events: [StoredEvent], session: SessionHeader) async {
+        if running[session.id] == nil, threadSchedulers[session.id] == nil {
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+        await eventsAppended(events, session: session)
+    }
+
     public func sessionDeleted(id: String) async {
         running[id]?.task.cancel()
         await stopThreads(sessionID: id)
@@ -194,8 +256,10 @@ public actor SessionRunner: SessionDriver, Service {
 
     // MARK: loops
 
-    /// Starts the session's loop, or tells the running one that new events arrived.
-    func start(sessionID: String, resuming: Bool, interrupted: Bool = false) {
+    /// Starts the session's loop, or tells the running one that new events arrived. On a
+    /// shared database the loop first takes the session's lease (unless `leased`); when
+    /// another process holds it, that process runs the session and nothing starts here.
+    func start(sessionID: String, resuming: Bool, interrupted: Bool = false, leased: Bool = false) {
         guard accepting else { return }
         if let current = running[sessionID] {
             current.control.requestWake()
@@ -203,8 +267,42 @@ public actor SessionRunner: SessionDriver, Service {
         }
         let control = LoopControl()
         if interrupted { control.interrupt() }
-        let task = Task { await self.runLoop(sessionID: sessionID, control: control, resuming: resuming) }
+        let task = Task { await self.runLeasedLoop(sessionID: sessionID, control: control, resuming: resuming, leased: leased) }
         running[sessionID] = Running(control: control, task: task)
+    }
+
+    /// Runs the loop while this process holds the session's lease, and gives the lease up when
+    /// it ends (unless the session's threads still run here).
+    private func runLeasedLoop(sessionID: String, control: LoopControl, resuming: Bool, leased: Bool) async {
+        let key = LeaseKey.session(sessionID)
+        if !leased, leases.isShared, !(await leases.acquire(key)) {
+            running[sessionID] = nil
+            return
+        }
+        var resuming = resuming
+        var reported = false
+        while true {
+            await runLoop(sessionID: sessionID, control: running[sessionID]?.control ?? control, resuming: resuming)
+            resuming = false
+            reported = false
+            guard leases.isShared, threadSchedulers[sessionID] == nil else { break }
+            // On a shared database, while the lease is still held (a wake meanwhile is taken below).
+            await recordUsage(sessionID: sessionID)
+            await loopEnded(sessionID)
+            reported = true
+            await leases.release(key)
+            // Events that arrived while the lease was being given up start a new loop here,
+            // if no other process took the session meanwhile.
+            guard accepting, !Task.isCancelled, let current = running[sessionID], current.control.takeWakeRequest() else { break }
+            guard await leases.acquire(key) else { break }
+        }
+        running[sessionID] = nil
+        if sandboxes[sessionID] != nil { idleSince[sessionID] = .now }
+        // After the state above is settled: a new loop may start while this runs.
+        if !reported {
+            await recordUsage(sessionID: sessionID)
+            await loopEnded(sessionID)
+        }
     }
 
     private func runLoop(sessionID: String, control: LoopControl, resuming: Bool) async {
@@ -228,11 +326,6 @@ public actor SessionRunner: SessionDriver, Service {
                 running[sessionID]?.control = control
             }
         }
-        running[sessionID] = nil
-        if sandboxes[sessionID] != nil { idleSince[sessionID] = .now }
-        // After the state above is settled: a new loop may start while this runs.
-        await recordUsage(sessionID: sessionID)
-        await loopEnded(sessionID)
     }
 
     private func makeLoop(sessionID: String, control: LoopControl) async throws -> AgentLoop {

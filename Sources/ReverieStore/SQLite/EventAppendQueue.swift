@@ -4,23 +4,34 @@ import Synchronization
 /// Appends waiting for the writer. While one write transaction commits, the appends that
 /// arrive queue up here and the next transaction takes all of them at once (group commit):
 /// one transaction, one commit and one header update per session for a whole burst.
-final class EventAppendQueue: Sendable {
+package final class EventAppendQueue: Sendable {
     /// One caller's append, with the continuation that answers it.
-    struct Request: Sendable {
-        let events: [SessionEvent]
-        let sessionID: String
-        let check: @Sendable (SessionHeader) throws -> Void
-        let cancellation: Cancellation
-        let continuation: CheckedContinuation<(SessionHeader, [StoredEvent]), any Error>
+    package struct Request: Sendable {
+        package let events: [SessionEvent]
+        package let sessionID: String
+        package let check: @Sendable (SessionHeader) throws -> Void
+        package let cancellation: Cancellation
+        package let continuation: CheckedContinuation<(SessionHeader, [StoredEvent]), any Error>
+
+        package init(
+            events: [SessionEvent], sessionID: String, check: @escaping @Sendable (SessionHeader) throws -> Void, cancellation: Cancellation,
+            continuation: CheckedContinuation<(SessionHeader, [StoredEvent]), any Error>
+        ) {
+            self.events = events
+            self.sessionID = sessionID
+            self.check = check
+            self.cancellation = cancellation
+            self.continuation = continuation
+        }
     }
 
     /// Set when the caller's task is cancelled: an append not yet begun then never begins
     /// (as with a plain write), one already begun completes.
-    final class Cancellation: Sendable {
+    package final class Cancellation: Sendable {
         private let flag = Atomic(false)
-        init() {}
-        func cancel() { flag.store(true, ordering: .relaxed) }
-        var isCancelled: Bool { flag.load(ordering: .relaxed) }
+        package init() {}
+        package func cancel() { flag.store(true, ordering: .relaxed) }
+        package var isCancelled: Bool { flag.load(ordering: .relaxed) }
     }
 
     private struct State {
@@ -33,12 +44,12 @@ final class EventAppendQueue: Sendable {
     private let batchLimit: Int
 
     /// - Parameter batchLimit: the most appends one transaction takes.
-    init(batchLimit: Int = 256) {
+    package init(batchLimit: Int = 256) {
         self.batchLimit = batchLimit
     }
 
     /// Queues a request; true when the caller must start draining (nobody else is).
-    func enqueue(_ request: Request) -> Bool {
+    package func enqueue(_ request: Request) -> Bool {
         state.withLock { state in
             state.pending.append(request)
             guard !state.draining else { return false }
@@ -48,7 +59,7 @@ final class EventAppendQueue: Sendable {
     }
 
     /// The next batch to commit, or nil (and draining stops) when the queue is empty.
-    func nextBatch() -> [Request]? {
+    package func nextBatch() -> [Request]? {
         state.withLock { state in
             guard !state.pending.isEmpty else {
                 state.draining = false
@@ -64,11 +75,11 @@ final class EventAppendQueue: Sendable {
     }
 
     /// Notes a batch that had to run again with a savepoint per append.
-    func noteIsolatedRetry() {
+    package func noteIsolatedRetry() {
         state.withLock { $0.counts.isolatedRetries += 1 }
     }
 
-    var counts: GroupCommitCounts {
+    package var counts: GroupCommitCounts {
         state.withLock { state in
             var counts = state.counts
             counts.waiting = state.pending.count
