@@ -37,7 +37,8 @@ def test_a_budgeted_session_stops_when_its_list_cost_reaches_the_budget(make_ser
     assert session.budget.type == "limit" and session.budget.max_list_cost.amount == "50"
 
     client.beta.sessions.events.send(session.id, events=[user_message("Work until stopped.")])
-    events = wait_for(client, session.id, lambda events: idle_count(events) >= 1)
+    # The usage snapshot is recorded when the loop stops, just after the idle status.
+    events = wait_for(client, session.id, lambda events: idle_count(events) >= 1 and any(event.type == "session.usage" for event in events))
     idle = [event for event in events if event.type == "session.status_idle"][-1]
     assert idle.stop_reason.type == "budget_reached"
     assert type(idle.stop_reason).__name__ == "BetaManagedAgentsSessionBudgetReached"
