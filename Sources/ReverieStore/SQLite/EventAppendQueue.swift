@@ -58,6 +58,25 @@ package final class EventAppendQueue: Sendable {
         }
     }
 
+    /// Queues an append and waits for its result. The append that finds nobody draining starts
+    /// `drain` (which commits batches until `nextBatch()` is nil); a cancelled caller's append
+    /// is skipped if it has not been written yet.
+    package func append(
+        _ events: [SessionEvent], to sessionID: String, check: @escaping @Sendable (SessionHeader) throws -> Void,
+        drain: @escaping @Sendable () async -> Void
+    ) async throws -> (SessionHeader, [StoredEvent]) {
+        let cancellation = Cancellation()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                guard !Task.isCancelled else { return continuation.resume(throwing: CancellationError()) }
+                let request = Request(events: events, sessionID: sessionID, check: check, cancellation: cancellation, continuation: continuation)
+                if enqueue(request) { Task { await drain() } }
+            }
+        } onCancel: {
+            cancellation.cancel()
+        }
+    }
+
     /// The next batch to commit, or nil (and draining stops) when the queue is empty.
     package func nextBatch() -> [Request]? {
         state.withLock { state in

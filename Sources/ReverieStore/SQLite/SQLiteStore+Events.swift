@@ -6,19 +6,7 @@ extension SQLiteStore {
     public func appendEvents(_ events: [SessionEvent], to sessionID: String, check: @escaping @Sendable (SessionHeader) throws -> Void)
         async throws -> (SessionHeader, [StoredEvent])
     {
-        let cancellation = EventAppendQueue.Cancellation()
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                guard !Task.isCancelled else { return continuation.resume(throwing: CancellationError()) }
-                let request = EventAppendQueue.Request(
-                    events: events, sessionID: sessionID, check: check, cancellation: cancellation, continuation: continuation)
-                if appendQueue.enqueue(request) {
-                    Task { await self.drainAppends() }
-                }
-            }
-        } onCancel: {
-            cancellation.cancel()
-        }
+        try await appendQueue.append(events, to: sessionID, check: check) { await self.drainAppends() }
     }
 
     /// What group commit did so far.
