@@ -112,9 +112,13 @@ public final class ReverieHost: Sendable {
         let skills = SkillService(store: store, files: files)
         if let models = configuration.models {
             let catalog = ModelCatalog(configuration: models, telemetry: telemetry)
+            // Sessions' `environment_variable` credentials: none until vaults back this source.
+            let egressCredentials: any SessionEgressCredentialSource = NoEgressCredentials()
+            let interception = configuration.isolation.mode == .bubblewrap ? try EgressInterceptionSetup.make(configuration: configuration) : nil
             let planes = ExecutionPlanes(
                 tools: configuration.tools, isolation: configuration.isolation, memory: memory, environments: EnvironmentService(store: store),
-                dataDirectory: configuration.dataDirectory, workQueue: workQueue, logger: logger)
+                dataDirectory: configuration.dataDirectory, workQueue: workQueue, credentials: egressCredentials, interception: interception,
+                logger: logger)
             let runner = SessionRunner(
                 log: log, models: catalog, configuration: configuration.runtime,
                 makeExecutionPlane: { session, sandbox in

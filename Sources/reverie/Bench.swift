@@ -15,7 +15,7 @@ struct Bench: AsyncParsableCommand {
         abstract: "Run benchmarks against an in-process server on a fresh database and print figures.",
         subcommands: [
             BenchEvents.self, BenchStreamStall.self, BenchMemory.self, BenchSteps.self, BenchSessions.self, BenchThreads.self, BenchDream.self,
-            BenchWebhooks.self, BenchSandbox.self, BenchWork.self, BenchContext.self,
+            BenchWebhooks.self, BenchSandbox.self, BenchEgress.self, BenchWork.self, BenchContext.self,
         ])
 }
 

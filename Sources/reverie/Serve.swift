@@ -81,6 +81,11 @@ struct Serve: AsyncParsableCommand {
         help: "Where agents' tools run: bubblewrap (a sandbox per session, the default) or none (in the server's own process and user: unsafe, for development only).")
     var sandbox = "bubblewrap"
 
+    @Option(
+        name: .customLong("egress-trust-roots"),
+        help: "A PEM file of CA certificates the egress proxy trusts, besides the system's, when it opens HTTPS to a credential's host.")
+    var egressTrustRoots: String?
+
     @Option(name: .customLong("sandbox-memory-mb"), help: "Address space of one process in a session's sandbox (MiB).")
     var sandboxMemoryMB = SandboxLimits().memoryBytes >> 20
 
@@ -221,6 +226,7 @@ struct Serve: AsyncParsableCommand {
             limits: SandboxLimits(
                 cpuSeconds: sandboxCPUSeconds, memoryBytes: sandboxMemoryMB << 20, processes: sandboxProcesses, fileBytes: sandboxFileMB << 20,
                 tmpBytes: sandboxTmpMB << 20))
+        isolation.egressTrustRootsFile = egressTrustRoots
         if isolation.mode == .none {
             logger.warning("--sandbox none: agents' tools run in this process, on the host, as this server's user. Unsafe: for development only.")
         } else if !noRuntime, let problem = await SandboxProbe.check(isolation, logger: logger) {

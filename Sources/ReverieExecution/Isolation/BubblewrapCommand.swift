@@ -16,18 +16,22 @@ public struct BubblewrapCommand: Sendable, Equatable {
         public var files: [(host: String, path: String)]
         /// The Unix socket of the session's egress proxy, bound at `SandboxPaths.proxySocket`.
         public var proxySocket: String?
+        /// The trust store with the installation's egress CA, bound read-only at
+        /// `SandboxPaths.caBundle` and over the system's bundle.
+        public var caBundle: String?
 
         public init(workspace: String, outputs: String, memory: [(host: String, mountPoint: String, readOnly: Bool)] = [],
-                    files: [(host: String, path: String)] = [], proxySocket: String? = nil) {
+                    files: [(host: String, path: String)] = [], proxySocket: String? = nil, caBundle: String? = nil) {
             self.workspace = workspace
             self.outputs = outputs
             self.memory = memory
             self.files = files
             self.proxySocket = proxySocket
+            self.caBundle = caBundle
         }
 
         public static func == (lhs: Folders, rhs: Folders) -> Bool {
-            lhs.workspace == rhs.workspace && lhs.outputs == rhs.outputs && lhs.proxySocket == rhs.proxySocket
+            lhs.workspace == rhs.workspace && lhs.outputs == rhs.outputs && lhs.proxySocket == rhs.proxySocket && lhs.caBundle == rhs.caBundle
                 && lhs.memory.map { "\($0.host)|\($0.mountPoint)|\($0.readOnly)" } == rhs.memory.map { "\($0.host)|\($0.mountPoint)|\($0.readOnly)" }
                 && lhs.files.map { "\($0.host)|\($0.path)" } == rhs.files.map { "\($0.host)|\($0.path)" }
         }
@@ -59,7 +63,7 @@ public struct BubblewrapCommand: Sendable, Equatable {
 
     /// Every place something is mounted inside (besides the system folders).
     private var destinations: [String] {
-        ["/etc/ssl", "/tmp", SandboxPaths.workspace, SandboxPaths.outputs, SandboxPaths.toolServer, SandboxPaths.proxySocket]
+        ["/etc/ssl", "/tmp", SandboxPaths.workspace, SandboxPaths.outputs, SandboxPaths.toolServer, SandboxPaths.proxySocket, SandboxPaths.caBundle]
             + folders.files.map(\.path) + folders.memory.map(\.mountPoint) + libraryFolders
     }
 
@@ -124,6 +128,13 @@ public struct BubblewrapCommand: Sendable, Equatable {
         arguments += bind(folders.outputs, SandboxPaths.outputs, readOnly: false)
         for mount in folders.memory { arguments += bind(mount.host, mount.mountPoint, readOnly: mount.readOnly) }
         if let socket = folders.proxySocket { arguments += bind(socket, SandboxPaths.proxySocket, readOnly: false) }
+        if let bundle = folders.caBundle {
+            arguments += bind(bundle, SandboxPaths.caBundle, readOnly: true)
+            // Programs that read the distribution's bundle directly trust the CA too.
+            if FileManager.default.fileExists(atPath: SandboxPaths.systemCABundle) {
+                arguments += bind(bundle, SandboxPaths.systemCABundle, readOnly: true)
+            }
+        }
         arguments += bind(toolServer, SandboxPaths.toolServer, readOnly: true)
         for folder in libraryFolders { arguments += bind(folder, folder, readOnly: true) }
         arguments += ["--chdir", SandboxPaths.workspace]
@@ -143,6 +154,10 @@ public enum SandboxPaths {
     public static let toolServer = "/.reverie/reverie"
     /// The egress proxy's Unix socket.
     public static let proxySocket = "/.reverie/proxy.sock"
+    /// The trust store with the installation's egress CA (when the proxy intercepts).
+    public static let caBundle = "/.reverie/ca-bundle.pem"
+    /// Debian's bundle of trusted roots, replaced by `caBundle` inside when it exists on the host.
+    public static let systemCABundle = "/etc/ssl/certs/ca-certificates.crt"
     /// The agent's user and group id inside a sandbox a server that is not root made.
     public static let uid: UInt32 = 1000
 }

@@ -19,19 +19,22 @@ public struct IsolatedExecutionPlane: ExecutionPlane {
     private let configuration: BuiltinTools.Configuration
     private let implementations: [String: any SandboxTool]
     private let egress: @Sendable () async -> EgressPolicy
+    private let network: SandboxNetwork
     private let logger: Logger
     public let tools: [String: ToolDefinition]
 
     /// `tools`: the enabled built-in tools (their definitions are what the model is shown;
     /// the ones that touch files run inside the sandbox). `egress` gives the session's network
-    /// policy when its sandbox starts.
+    /// policy when its sandbox starts; `network` its credentials and how its proxy works.
     public init(sandbox: Sandbox, tools: [String: any SandboxTool], configuration: BuiltinTools.Configuration, settings: IsolationSettings,
-                egress: @escaping @Sendable () async -> EgressPolicy = { EgressPolicy(mode: .none) }, logger: Logger) {
+                egress: @escaping @Sendable () async -> EgressPolicy = { EgressPolicy(mode: .none) }, network: SandboxNetwork = SandboxNetwork(),
+                logger: Logger) {
         self.sandbox = sandbox
         self.settings = settings
         self.configuration = configuration
         self.implementations = tools
         self.egress = egress
+        self.network = network
         self.logger = logger
         self.tools = tools.mapValues(\.definition)
     }
@@ -41,7 +44,8 @@ public struct IsolatedExecutionPlane: ExecutionPlane {
         guard SandboxedTools.names.contains(where: { $0.rawValue == call.name }) else { return await tool.run(call.input, in: sandbox) }
         do {
             let slot = try sandbox.resource(IsolatedSandboxSlot.key) {
-                IsolatedSandboxSlot(sandbox: sandbox, settings: settings, configuration: configuration, egress: egress, logger: logger)
+                IsolatedSandboxSlot(
+                    sandbox: sandbox, settings: settings, configuration: configuration, egress: egress, network: network, logger: logger)
             }
             return try await slot.running().run(call.name, input: call.input)
         } catch {
@@ -57,23 +61,28 @@ actor IsolatedSandboxSlot: SandboxResource {
     let settings: IsolationSettings
     let configuration: BuiltinTools.Configuration
     let egress: @Sendable () async -> EgressPolicy
+    let network: SandboxNetwork
     let logger: Logger
     private var current: IsolatedSandbox?
     /// The start in progress: calls that arrive meanwhile (threads share a sandbox) wait for it
     /// rather than start another.
     private var starting: Task<IsolatedSandbox, any Error>?
     private var proxy: EgressProxy?
+    /// The session's credentials, read once with its proxy: their placeholders stay the same
+    /// when the sandbox is started again.
+    private var credentials: [EgressCredential] = []
     private var closed = false
 
     /// The port tools inside reach the egress proxy on (through the tool server's forwarder).
     static let proxyPort = 3128
 
     init(sandbox: Sandbox, settings: IsolationSettings, configuration: BuiltinTools.Configuration,
-         egress: @escaping @Sendable () async -> EgressPolicy, logger: Logger) {
+         egress: @escaping @Sendable () async -> EgressPolicy, network: SandboxNetwork, logger: Logger) {
         self.sandbox = sandbox
         self.settings = settings
         self.configuration = configuration
         self.egress = egress
+        self.network = network
         self.logger = logger
     }
 
@@ -126,14 +135,24 @@ actor IsolatedSandboxSlot: SandboxResource {
             }
         }
         let socket = try await startProxy(at: try Self.proxySocket(for: sandbox.sessionID), owner: hostUser)
+        let caBundle = socket == nil ? nil : network.interception?.authority.sandboxBundlePath
         let command = BubblewrapCommand(
             bubblewrap: settings.bubblewrap, toolServer: settings.toolServer, libraryFolders: IsolationSettings.libraryFolders(of: settings.toolServer),
             hostUser: hostUser.map { (settings.setpriv, $0) },
             folders: BubblewrapCommand.Folders(
-                workspace: sandbox.workspace.root.path, outputs: sandbox.outputs.root.path, memory: memory, files: files, proxySocket: socket),
+                workspace: sandbox.workspace.root.path, outputs: sandbox.outputs.root.path, memory: memory, files: files, proxySocket: socket,
+                caBundle: caBundle),
             tmpBytes: settings.limits.tmpBytes)
-        let toolSettings = SandboxToolSettings(
+        var toolSettings = SandboxToolSettings(
             tools: configuration, mounts: mounts, limits: settings.limits, proxyPort: socket == nil ? nil : Self.proxyPort)
+        if caBundle != nil {
+            // curl, OpenSSL (python's ssl), requests and node trust the bundle with the installation's CA.
+            for name in ["SSL_CERT_FILE", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"] {
+                toolSettings.bashEnvironment[name] = toolSettings.bashEnvironment[name] ?? SandboxPaths.caBundle
+            }
+        }
+        // Each credential's variable holds its placeholder; the secret stays with the proxy.
+        for credential in credentials { toolSettings.bashEnvironment[credential.name] = credential.placeholder }
         return try await IsolatedSandbox.start(command: command, settings: toolSettings, sessionID: sandbox.sessionID, logger: logger)
     }
 
@@ -143,7 +162,29 @@ actor IsolatedSandboxSlot: SandboxResource {
         if proxy != nil { return socket.path }
         let policy = await egress()
         if case .none = policy.mode { return nil }
-        let started = EgressProxy(sessionID: sandbox.sessionID, policy: policy, logger: logger)
+        let read: [EgressCredential]
+        do {
+            read = try await network.credentials()
+        } catch {
+            // Fail closed: a sandbox whose credentials cannot be read does not start.
+            throw SandboxError("the session's credentials could not be read")
+        }
+        var usable: [EgressCredential] = []
+        for credential in read {
+            if credential.hasUsableName, !usable.contains(where: { $0.name == credential.name }) {
+                usable.append(credential)
+            } else {
+                logger.warning("credential not given to the sandbox: its name is reserved, invalid or repeated", metadata: [
+                    "session": "\(sandbox.sessionID)", "credential": "\(credential.name)",
+                ])
+            }
+        }
+        if !usable.isEmpty, network.interception == nil {
+            logger.warning("no egress CA: credentials are substituted in http:// requests only", metadata: ["session": "\(sandbox.sessionID)"])
+        }
+        let started = EgressProxy(
+            sessionID: sandbox.sessionID, policy: policy, resolver: network.resolver, credentials: usable, interception: network.interception,
+            logger: logger)
         do {
             try await started.start(socketPath: socket.path)
         } catch {
@@ -153,6 +194,7 @@ actor IsolatedSandboxSlot: SandboxResource {
         if let owner { _ = lchown(socket.path, owner, owner) }
         _ = chmod(socket.path, owner == nil ? 0o600 : 0o660)
         proxy = started
+        credentials = usable
         return socket.path
     }
 

@@ -35,6 +35,9 @@ public struct IsolationSettings: Sendable {
     /// not public — an intranet package mirror, say. Empty by default: loopback, private,
     /// link-local and metadata addresses are never reachable.
     public var egressAllowedNetworks: [String]
+    /// A PEM file of certificates the egress proxy trusts, besides the system's roots, when it
+    /// opens TLS to a destination for a credential (an intranet service's own CA, a test host's).
+    public var egressTrustRootsFile: String?
 
     public init(mode: Mode = .bubblewrap, bubblewrap: String = "/usr/bin/bwrap", setpriv: String = "/usr/bin/setpriv",
                 toolServer: String? = nil, firstUserID: UInt32 = 200_000, userCount: UInt32 = 100_000, limits: SandboxLimits = SandboxLimits(),

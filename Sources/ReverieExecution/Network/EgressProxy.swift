@@ -13,6 +13,10 @@ import NIOPosix
 /// destination that cannot be reached `502 Bad Gateway` (`504 Gateway Timeout` after the connect
 /// timeout). Every connection is logged at info with `session_id`, `host`, `port`, `decision` and `reason`.
 ///
+/// For a host one of the session's `credentials` applies to, requests are rewritten instead:
+/// `http://` ones directly, CONNECT ones by terminating TLS with a certificate from the
+/// installation's CA (`interception`) and opening TLS to the real host; see `RewrittenExchange`.
+///
 /// Starting is cheap (one `bind` on a shared event loop group), so each session can have its own.
 public actor EgressProxy {
     /// The session whose traffic this proxy carries (logged with every connection).
@@ -30,6 +34,10 @@ public actor EgressProxy {
     ///   - policy: What the session may reach.
     ///   - resolver: Resolves destination host names once per connection; tests inject a fake.
     ///   - connectTimeout: How long connecting to one destination address may take.
+    ///   - maxOpenConnections: Connections open at once; more are closed as they arrive.
+    ///   - credentials: The session's `environment_variable` credentials: requests to their hosts
+    ///     are read and their placeholders replaced (see `EgressCredential`).
+    ///   - interception: Opens up HTTPS to those hosts; without it their CONNECTs stay spliced.
     ///   - eventLoopGroup: Where sockets run; the shared singleton by default.
     ///   - logger: Receives one info line per connection.
     public init(
@@ -38,6 +46,8 @@ public actor EgressProxy {
         resolver: any HostResolver = SystemHostResolver(),
         connectTimeout: Duration = .seconds(10),
         maxOpenConnections: Int = EgressProxy.maxOpenConnections,
+        credentials: [EgressCredential] = [],
+        interception: EgressInterception? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "reverie.egress-proxy")
     ) {
@@ -47,7 +57,7 @@ public actor EgressProxy {
         self.eventLoopGroup = eventLoopGroup
         self.connection = EgressProxyConnection(
             sessionID: sessionID, authorizer: EgressAuthorizer(policy: policy, resolver: resolver),
-            connectTimeout: connectTimeout, eventLoopGroup: eventLoopGroup, logger: logger
+            connectTimeout: connectTimeout, eventLoopGroup: eventLoopGroup, logger: logger, credentials: credentials, interception: interception
         )
     }
 

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ReverieCore
 
 /// Serves one client connection of an `EgressProxy`: reads the request head, applies the policy,
@@ -11,8 +12,13 @@ struct EgressProxyConnection: Sendable {
     let connectTimeout: Duration
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
+    /// The session's `environment_variable` credentials, substituted on their hosts.
+    let credentials: [EgressCredential]
+    /// How HTTPS to a credential's host is opened up; nil leaves every CONNECT a splice.
+    let interception: EgressInterception?
 
     typealias ByteChannel = NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    typealias Iterator = NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
 
     func serve(_ client: ByteChannel) async {
         do {
@@ -51,6 +57,28 @@ struct EgressProxyConnection: Sendable {
                         "egress connection allowed",
                         metadata: metadata(host: request.host, port: request.port, decision: "allowed", reason: allowance(for: checked))
                     )
+                }
+
+                let substitution = CredentialSubstitution(credentials: credentials, host: request.host)
+                if !substitution.isEmpty {
+                    switch request.target {
+                    case .tunnel:
+                        if let interception {
+                            try await intercept(
+                                request, addresses: addresses, client: client, iterator: &iterator, outbound: outbound, leftover: leftover,
+                                substitution: substitution, interception: interception)
+                            return
+                        }
+                    // Without interception the tunnel is spliced below: the placeholder passes unchanged.
+                    case .forward(let originForm):
+                        let head = OriginRequestHead(
+                            method: request.method, target: originForm,
+                            headers: [("Host", request.hostHeader)] + request.headers.filter { $0.name.lowercased() != "host" })
+                        try await rewrite(
+                            head, request: request, addresses: addresses, tls: nil, iterator: &iterator, outbound: outbound, leftover: leftover,
+                            substitution: substitution)
+                        return
+                    }
                 }
 
                 let upstream: ByteChannel
@@ -93,9 +121,102 @@ struct EgressProxyConnection: Sendable {
         }
     }
 
+    /// Answers a CONNECT to a host a credential applies to: `200`, then TLS with the sandbox under
+    /// a certificate for the host from the installation's CA (a client hello naming another host
+    /// fails), then one request, rewritten and sent over TLS verified against the real host.
+    private func intercept(
+        _ request: ProxyRequest, addresses: [NetworkAddress], client: ByteChannel, iterator: inout Iterator,
+        outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, leftover: ByteBuffer, substitution: CredentialSubstitution,
+        interception: EgressInterception
+    ) async throws {
+        let context: NIOSSLContext
+        do {
+            context = try interception.serverContext(for: request.host)
+        } catch {
+            logger.error("egress proxy could not make a certificate", metadata: metadata(host: request.host, port: request.port, decision: "allowed", reason: "\(error)"))
+            try await outbound.write(ProxyReply.badGateway("the proxy could not make a certificate for \(request.host)"))
+            return
+        }
+        let channel = client.channel
+        // On the event loop, in order: the reply leaves in clear, then every byte that follows is TLS.
+        try await channel.eventLoop.submit {
+            channel.writeAndFlush(ProxyReply.connectionEstablished, promise: nil)
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context), position: .first)
+            if leftover.readableBytes > 0 { channel.pipeline.fireChannelRead(leftover) }
+        }.get()
+
+        let head: OriginRequestHead
+        let rest: ByteBuffer
+        do {
+            switch try await ProxyRequestHeadReader.read(from: &iterator) {
+            case .endedEarly:
+                return
+            case .tooLarge:
+                logRefusal(host: request.host, port: request.port, reason: "bad request: the request head is too large")
+                try await outbound.write(ProxyReply.headTooLarge())
+                return
+            case .head(let text, let after):
+                rest = after
+                do throws(ProxyRequestError) {
+                    head = try OriginRequestHead.parse(text)
+                } catch {
+                    logRefusal(host: request.host, port: request.port, reason: "bad request: \(error.description)")
+                    try await outbound.write(ProxyReply.badRequest(error.description))
+                    return
+                }
+            }
+        } catch {
+            logger.info(
+                "egress TLS interception failed",
+                metadata: metadata(host: request.host, port: request.port, decision: "denied", reason: "TLS with the sandbox failed: \(error)"))
+            return
+        }
+        try await rewrite(
+            head, request: request, addresses: addresses, tls: (interception.upstreamContext, NetworkAddress(request.host) == nil ? request.host : nil),
+            iterator: &iterator, outbound: outbound, leftover: rest, substitution: substitution)
+    }
+
+    /// Reads the rest of one request, substitutes the credentials that apply, sends it to the
+    /// checked addresses (over TLS when `tls` is given) and relays the answer, secrets masked.
+    private func rewrite(
+        _ head: OriginRequestHead, request: ProxyRequest, addresses: [NetworkAddress], tls: (context: NIOSSLContext, serverName: String?)?,
+        iterator: inout Iterator, outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, leftover: ByteBuffer, substitution: CredentialSubstitution
+    ) async throws {
+        let prepared: RewrittenExchange.Prepared
+        do {
+            prepared = try await RewrittenExchange.prepare(head, leftover: leftover, client: &iterator, clientWriter: outbound, substitution: substitution)
+        } catch let refusal as RewrittenExchange.Refusal {
+            logRefusal(host: request.host, port: request.port, reason: refusal.reason)
+            try await outbound.write(refusal.reply)
+            return
+        }
+        let upstream: ByteChannel
+        do {
+            upstream = try await connect(to: addresses, port: request.port, tls: tls)
+        } catch {
+            logger.info("egress connection failed", metadata: metadata(host: request.host, port: request.port, decision: "allowed", reason: error.description))
+            try await outbound.write(error.timedOut ? ProxyReply.gatewayTimeout(error.description) : ProxyReply.badGateway(error.description))
+            return
+        }
+        var details = metadata(host: request.host, port: request.port, decision: "allowed", reason: "credentials substituted")
+        details["credentials"] = "\(substitution.credentials.map(\.name).joined(separator: ","))"
+        details["tls"] = "\(tls != nil)"
+        logger.info("egress request rewritten", metadata: details)
+        do {
+            try await RewrittenExchange.send(
+                prepared, upstream: upstream, clientWriter: outbound, redactor: SecretRedactor(secrets: credentials.map(\.secret)))
+        } catch let failure as RewrittenExchange.UpstreamFailure {
+            logger.info("egress connection failed", metadata: metadata(host: request.host, port: request.port, decision: "allowed", reason: failure.description))
+            try await outbound.write(ProxyReply.badGateway(failure.description))
+        }
+    }
+
     /// Connects to the first of `addresses` that answers within the connect timeout; every address
-    /// has been checked, and nothing is resolved again here.
-    private func connect(to addresses: [NetworkAddress], port: Int) async throws(EgressConnectFailure) -> ByteChannel {
+    /// has been checked, and nothing is resolved again here. With `tls`, the connection is TLS,
+    /// verifying the destination as `serverName` (or its address) against the trusted roots.
+    private func connect(
+        to addresses: [NetworkAddress], port: Int, tls: (context: NIOSSLContext, serverName: String?)? = nil
+    ) async throws(EgressConnectFailure) -> ByteChannel {
         var lastFailure = EgressConnectFailure(description: "no address to connect to", timedOut: false)
         for address in addresses {
             do {
@@ -105,7 +226,10 @@ struct EgressProxyConnection: Sendable {
                     .channelOption(.allowRemoteHalfClosure, value: true)
                     .connect(to: socketAddress) { channel in
                         channel.eventLoop.makeCompletedFuture {
-                            try ByteChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+                            if let tls {
+                                try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls.context, serverHostname: tls.serverName))
+                            }
+                            return try ByteChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: tls == nil))
                         }
                     }
             } catch ChannelError.connectTimeout(_) {

@@ -88,7 +88,7 @@ struct ProxyRequest: Sendable, Equatable {
     }
 
     /// `host[:port]` as the `Host` field names the destination.
-    private var hostHeader: String {
+    var hostHeader: String {
         let shownHost = host.contains(":") ? "[\(host)]" : host
         return port == 80 ? shownHost : "\(shownHost):\(port)"
     }
@@ -148,7 +148,7 @@ struct ProxyRequest: Sendable, Equatable {
     }
 
     /// RFC 9110 `tchar`.
-    private static func isTokenByte(_ byte: UInt8) -> Bool {
+    static func isTokenByte(_ byte: UInt8) -> Bool {
         isAlphanumeric(byte) || "!#$%&'*+-.^_`|~".utf8.contains(byte)
     }
 }

@@ -14,13 +14,20 @@ public struct ExecutionPlanes: Sendable {
     let dataDirectory: String
     /// Where sessions of `self_hosted` environments wait for workers.
     let workQueue: WorkQueue
+    /// The sessions' `environment_variable` credentials, substituted by their egress proxies.
+    let credentials: any SessionEgressCredentialSource
+    /// The installation's egress CA and upstream trust (nil: HTTPS is never intercepted).
+    let interception: EgressInterception?
     let logger: Logger
 
     public init(
         tools: BuiltinTools.Configuration, isolation: IsolationSettings, memory: MemoryService, environments: EnvironmentService, dataDirectory: String,
-        workQueue: WorkQueue, logger: Logger
+        workQueue: WorkQueue, credentials: any SessionEgressCredentialSource = NoEgressCredentials(), interception: EgressInterception? = nil,
+        logger: Logger
     ) {
         self.workQueue = workQueue
+        self.credentials = credentials
+        self.interception = interception
         self.tools = tools
         self.isolation = isolation
         self.memory = memory
@@ -51,11 +58,14 @@ public struct ExecutionPlanes: Sendable {
         switch isolation.mode {
         case .bubblewrap:
             let (environments, environmentID, agent, networks) = (environments, session.environmentID, session.agent, isolation.egressAllowedNetworks)
+            let credentials = self.credentials
             base = IsolatedExecutionPlane(
                 sandbox: sandbox, tools: enabled, configuration: tools, settings: isolation,
                 egress: {
                     EnvironmentEgress.policy(for: try? await environments.environment(id: environmentID).config, agent: agent, allowedNetworks: networks)
-                }, logger: logger)
+                },
+                network: SandboxNetwork(credentials: { try await credentials.credentials(for: session) }, interception: interception),
+                logger: logger)
         case .none:
             logger.warning("tools run without a sandbox (--sandbox none): unsafe, for development only", metadata: ["session": "\(session.id)"])
             base = LocalExecutionPlane(sandbox: sandbox, tools: enabled)
