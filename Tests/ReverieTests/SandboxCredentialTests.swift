@@ -37,7 +37,7 @@ import Testing
         let port = origin.port
         do {
             let placeholder = await bash("printf %s \"$API_TOKEN\"")
-            #expect(placeholder == credential.placeholder, "the variable holds the placeholder")
+            #expect(placeholder.hasPrefix(credential.placeholder + "\n"), "the variable holds the placeholder: \(placeholder)")
             let withCurl = await bash(
                 "curl -sS -m 20 -H \"Authorization: Bearer $API_TOKEN\" --data \"token=$API_TOKEN\" -w ' status=%{http_code}' https://api.vault.test:\(port)/agent")
             #expect(withCurl.contains("status=200"), "\(withCurl)")
