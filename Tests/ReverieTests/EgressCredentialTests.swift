@@ -100,6 +100,29 @@ import Testing
         }
     }
 
+    @Test func largeBodiesWaitForContinueAndTooLargeOnesAreRefused() async throws {
+        try await CredentialProxyFixture.with(credentials: [Self.credential()]) { fixture in
+            let large = fixture.folder.appendingPathComponent("large.txt")
+            let filler = String(repeating: "0123456789abcdef", count: 128 * 1024)  // 2 MiB
+            try (filler + Self.placeholder).write(to: large, atomically: true, encoding: .utf8)
+            let started = ContinuousClock.now
+            let output = try await fixture.curl([
+                "-H", "Expect: 100-continue", "--data-binary", "@\(large.path)", "-o", "/dev/null", fixture.url("api.vault.test", "/large"),
+            ])
+            #expect(output.contains("status=200"), "\(output)")
+            #expect(ContinuousClock.now - started < .seconds(1), "the proxy answers 100 Continue rather than letting curl wait for it")
+            let request = try #require(fixture.origin.received.first)
+            #expect(request.body == filler + Self.secret)
+            #expect(!request.head.lowercased().contains("expect:"))
+
+            let tooLarge = fixture.folder.appendingPathComponent("too-large.bin")
+            try Data(count: RewrittenExchange.maximumBodyBytes + 1).write(to: tooLarge)
+            let refused = try await fixture.curl(["--data-binary", "@\(tooLarge.path)", "-o", "/dev/null", fixture.url("api.vault.test", "/huge")])
+            #expect(refused.contains("status=413"), "\(refused)")
+            #expect(fixture.origin.received.count == 1)
+        }
+    }
+
     @Test func plainHTTPIsSubstitutedToo() async throws {
         try await CredentialProxyFixture.with(credentials: [Self.credential()], tls: false) { fixture in
             let output = try await fixture.curl([
@@ -203,6 +226,9 @@ import Testing
         let substitution = CredentialSubstitution(credentials: [credential], host: "api.vault.test")
         #expect(substitution.header(name: "X", value: "a \(Self.placeholder) b \(Self.placeholder)") == "a \(Self.secret) b \(Self.secret)")
         #expect(CredentialSubstitution(credentials: [credential], host: "other.vault.test").isEmpty)
+        // A secret that would break a header's framing stays out of headers.
+        let unsafe = EgressCredential(name: "T", secret: "a\r\nX-Injected: 1", hosts: .unrestricted, injection: .init(header: true, body: true), placeholder: "ph")
+        #expect(CredentialSubstitution(credentials: [unsafe], host: "h").header(name: "X", value: "ph") == "ph")
         // A secret split across chunks is still masked; lengths are kept.
         var redactor = SecretRedactor(secrets: [Self.secret])
         let text = "xx" + Self.secret + "yy"

@@ -20,7 +20,8 @@ struct CredentialSubstitution: Sendable {
     /// A header field value with the header-injected placeholders replaced. `Authorization: Basic`
     /// credentials are decoded, substituted and encoded again (`curl -u user:$TOKEN`).
     func header(name: String, value: String) -> String {
-        let inHeaders = credentials.filter(\.injection.header)
+        // A secret that would break the header's framing (CR, LF, NUL) is never put in one.
+        let inHeaders = credentials.filter { $0.injection.header && !$0.secret.utf8.contains { $0 == 13 || $0 == 10 || $0 == 0 } }
         guard !inHeaders.isEmpty else { return value }
         var result = value
         for credential in inHeaders { result = result.replacingOccurrences(of: credential.placeholder, with: credential.secret) }
