@@ -105,12 +105,12 @@ import Testing
             let large = fixture.folder.appendingPathComponent("large.txt")
             let filler = String(repeating: "0123456789abcdef", count: 128 * 1024)  // 2 MiB
             try (filler + Self.placeholder).write(to: large, atomically: true, encoding: .utf8)
-            let started = ContinuousClock.now
             let output = try await fixture.curl([
-                "-H", "Expect: 100-continue", "--data-binary", "@\(large.path)", "-o", "/dev/null", fixture.url("api.vault.test", "/large"),
+                "-v", "-H", "Expect: 100-continue", "--expect100-timeout", "30", "--data-binary", "@\(large.path)", "-o", "/dev/null",
+                fixture.url("api.vault.test", "/large"),
             ])
             #expect(output.contains("status=200"), "\(output)")
-            #expect(ContinuousClock.now - started < .seconds(1), "the proxy answers 100 Continue rather than letting curl wait for it")
+            #expect(output.contains("< HTTP/1.1 100 Continue"), "the proxy answers 100 Continue itself: \(output)")
             let request = try #require(fixture.origin.received.first)
             #expect(request.body == filler + Self.secret)
             #expect(!request.head.lowercased().contains("expect:"))
