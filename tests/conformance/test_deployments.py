@@ -216,3 +216,23 @@ def test_every_sdk_webhook_type_is_accepted_and_deployment_events_arrive(make_se
         assert event.data.type == json.loads(body)["data"]["type"]
         if event.data.type.startswith("deployment"):
             assert type(event.data).__name__.startswith("BetaWebhookDeployment")
+
+
+def test_a_deployments_budget_is_stamped_on_each_session(make_server, mock_llm, tmp_path) -> None:
+    from test_budgets import budget_server
+
+    client = budget_server(make_server, mock_llm({"rules": [], "fallback": {"reply": "ok"}}), tmp_path).client()
+    environment = make_environment(client)
+    budget = {"type": "limit", "max_list_cost": {"amount": "250", "currency": "USD"}}
+    priced = make_agent(client, model="priced-model")
+    deployment = client.beta.deployments.create(
+        name="capped", agent=priced.id, environment_id=environment.id, initial_events=[message("go")], budget=budget)
+    assert deployment.budget.max_list_cost.amount == "250"
+    run = client.beta.deployments.run(deployment.id)
+    assert client.beta.sessions.retrieve(run.session_id).budget.max_list_cost.amount == "250"
+    assert client.beta.deployments.update(deployment.id, budget=None).budget is None
+    assert client.beta.sessions.retrieve(client.beta.deployments.run(deployment.id).session_id).budget is None
+
+    unpriced = make_agent(client, model="mock-model")
+    with expect_error(anthropic.BadRequestError, 400, "invalid_request_error", "mock-model"):
+        client.beta.deployments.create(name="uncapped", agent=unpriced.id, environment_id=environment.id, initial_events=[message("go")], budget=budget)
