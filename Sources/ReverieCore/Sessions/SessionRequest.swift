@@ -19,6 +19,10 @@ public struct SessionCreateRequest: Sendable {
     public var initialEvents: [SessionEvent]
     /// The spend ceiling.
     public var budget: SessionBudget?
+    /// Set by a deployment's run (never read from a request body): the run record, stored in
+    /// the same transaction as the session (whose id is the run's `session_id`), so one
+    /// occurrence of a schedule creates one session however many processes fire it.
+    public var deploymentRun: DeploymentRun?
 
     public init(_ body: ObjectReader) throws(APIError) {
         try body.rejectUnknown(["agent", "environment_id", "title", "metadata", "initial_events", "resources", "vault_ids", "budget"])
