@@ -90,15 +90,21 @@ public final class ReverieHost: Sendable {
     public let deploymentScheduler: DeploymentScheduler
 
     /// A host on the embedded SQLite database in the data directory.
-    public convenience init(configuration: HostConfiguration, logger: Logger = Logger(label: "reverie")) throws {
+    public convenience init(
+        configuration: HostConfiguration, egressCredentials: (any SessionEgressCredentialSource)? = nil, logger: Logger = Logger(label: "reverie")
+    ) throws {
         let store = try SQLiteStore(path: configuration.databasePath, durability: configuration.durability, logger: logger)
-        try self.init(configuration: configuration, store: store, logger: logger)
+        try self.init(configuration: configuration, store: store, egressCredentials: egressCredentials, logger: logger)
     }
 
     /// A host on `store` (e.g. a `PostgresStore` several processes share). When the store is a
     /// `SharedStore`, session loops, dreams and evaluations run under leases and events other
-    /// processes append are streamed live.
-    public init(configuration: HostConfiguration, store: any Store, logger: Logger = Logger(label: "reverie")) throws {
+    /// processes append are streamed live. `egressCredentials` replaces where sessions'
+    /// `environment_variable` credentials come from (tests); nil keeps the host's own.
+    public init(
+        configuration: HostConfiguration, store: any Store, egressCredentials: (any SessionEgressCredentialSource)? = nil,
+        logger: Logger = Logger(label: "reverie")
+    ) throws {
         self.configuration = configuration
         self.logger = logger
         self.store = store
@@ -120,8 +126,9 @@ public final class ReverieHost: Sendable {
         let scheduleClock: any ScheduleClock = configuration.scheduleClockFile.map { FileScheduleClock(path: $0) } ?? SystemScheduleClock()
         if let models = configuration.models {
             let catalog = ModelCatalog(configuration: models, telemetry: telemetry)
-            // Sessions' `environment_variable` credentials: none until vaults back this source.
-            let egressCredentials: any SessionEgressCredentialSource = NoEgressCredentials()
+            // Sessions' `environment_variable` credentials, substituted by their egress proxies: none
+            // until vaults back this source.
+            let egressCredentials: any SessionEgressCredentialSource = egressCredentials ?? NoEgressCredentials()
             let interception = configuration.isolation.mode == .bubblewrap ? try EgressInterceptionSetup.make(configuration: configuration) : nil
             let planes = ExecutionPlanes(
                 tools: configuration.tools, isolation: configuration.isolation, memory: memory, environments: EnvironmentService(store: store),

@@ -1,6 +1,9 @@
 import Foundation
 import Logging
 import ReverieCore
+import ReverieMockLLM
+import ReverieRuntime
+import Synchronization
 import Testing
 
 @testable import ReverieExecution
@@ -74,5 +77,47 @@ import Testing
         }
         await sandbox.close()
         await origin.stop()
+    }
+
+    /// Hands every session one credential, remembering which sessions asked.
+    final class OneCredential: SessionEgressCredentialSource {
+        let asked = Mutex<[String]>([])
+        func credentials(for session: Session) async throws -> [EgressCredential] {
+            asked.withLock { $0.append(session.id) }
+            return [EgressCredential(
+                name: "API_TOKEN", secret: SandboxCredentialTests.secret, hosts: .limited(["127.0.0.2"]), injection: .init(header: true, body: false))]
+        }
+    }
+
+    @Test func throughTheAPIAnAgentsCurlCarriesTheSecretAndNothingStoredHoldsIt() async throws {
+        let origin = try await LoopbackOriginServer(host: "127.0.0.2")
+        let source = OneCredential()
+        let harness = try await RuntimeHarness.start(try SandboxIsolationTests.scenario([]), egressCredentials: source) { configuration in
+            SandboxIsolationTests.limited(&configuration)
+            configuration.isolation.egressAllowedNetworks = ["127.0.0.2/32"]
+        }
+        try await run({
+            let curl = "curl -sS -m 10 --noproxy '' -H \"Authorization: Bearer $API_TOKEN\" -w ' status=%{http_code}' http://127.0.0.2:\(origin.port)/api"
+            let outputs = try await SandboxIsolationTests.probes(
+                [SandboxIsolationTests.Probe(command: curl + "; echo; echo \"token=$API_TOKEN\""), SandboxIsolationTests.Probe(command: "env")],
+                networking: ["type": "limited", "allowed_hosts": ["127.0.0.2"]], harness: harness)
+            #expect(outputs[0].contains("status=200"), "\(outputs[0])")
+            #expect(outputs[0].contains("token=reverie_placeholder_"), "\(outputs[0])")
+            #expect(outputs[1].contains("API_TOKEN=reverie_placeholder_"))
+            for output in outputs { #expect(!output.contains(Self.secret)) }
+            #expect(origin.receivedHeads.first?.contains("Authorization: Bearer \(Self.secret)") == true, "\(origin.receivedHeads)")
+            #expect(source.asked.withLock { $0.count } == 1, "read once, when the session's sandbox started")
+            // Nothing the server stored (database, its journal, session folders, the CA) holds the secret.
+            let data = harness.server.directory
+            let files = FileManager.default.enumerator(atPath: data)?.allObjects as? [String] ?? []
+            #expect(files.contains { $0.hasSuffix("egress-ca/ca-key.pem") })
+            for file in files {
+                let contents = (try? Data(contentsOf: URL(fileURLWithPath: data).appendingPathComponent(file))) ?? Data()
+                #expect(contents.range(of: Data(Self.secret.utf8)) == nil, "\(file)")
+            }
+        }, thenStop: {
+            await harness.stop()
+            await origin.stop()
+        })
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import ReverieCore
 import ReverieMockLLM
 import ReverieModels
+import ReverieRuntime
 import ReverieServer
 import Testing
 
@@ -15,6 +16,8 @@ struct RuntimeHarness {
     let streaming: Bool?
     /// Further server settings, applied at every (re)start.
     let configure: @Sendable (inout HostConfiguration) -> Void
+    /// Where sessions' `environment_variable` credentials come from (the server's own when nil).
+    var egressCredentials: (any SessionEgressCredentialSource)? = nil
 
     /// Retries that take milliseconds, so failure tests stay fast.
     static let fastRetry = RetryPolicy(maxAttempts: 3, baseDelay: .milliseconds(5), maxDelay: .milliseconds(20), maxRetryAfter: .milliseconds(50))
@@ -22,14 +25,17 @@ struct RuntimeHarness {
     /// Starts a mock with `scenario` and a server whose every model routes to it.
     static func start(
         _ scenario: MockScenario, kind: ProviderKind = .anthropic, retry: RetryPolicy = fastRetry, streaming: Bool? = nil,
-        timeout: Duration = .seconds(20), configure: @escaping @Sendable (inout HostConfiguration) -> Void = { _ in }
+        timeout: Duration = .seconds(20), egressCredentials: (any SessionEgressCredentialSource)? = nil,
+        configure: @escaping @Sendable (inout HostConfiguration) -> Void = { _ in }
     ) async throws -> RuntimeHarness {
         let mock = MockLLMServer(scenario: scenario)
         try await mock.start()
         do {
             let server = try await startServer(
-                mock: mock, kind: kind, retry: retry, streaming: streaming, timeout: timeout, directory: nil, configure: configure)
-            return RuntimeHarness(mock: mock, server: server, kind: kind, retry: retry, streaming: streaming, configure: configure)
+                mock: mock, kind: kind, retry: retry, streaming: streaming, timeout: timeout, directory: nil, egressCredentials: egressCredentials,
+                configure: configure)
+            return RuntimeHarness(
+                mock: mock, server: server, kind: kind, retry: retry, streaming: streaming, configure: configure, egressCredentials: egressCredentials)
         } catch {
             await mock.stop()
             throw error
@@ -48,10 +54,10 @@ struct RuntimeHarness {
 
     private static func startServer(
         mock: MockLLMServer, kind: ProviderKind, retry: RetryPolicy, streaming: Bool?, timeout: Duration, directory: String?,
-        configure: @Sendable (inout HostConfiguration) -> Void
+        egressCredentials: (any SessionEgressCredentialSource)? = nil, configure: @Sendable (inout HostConfiguration) -> Void
     ) async throws -> TestServer {
         let url = mock.baseURL ?? ""
-        return try await TestServer.start(directory: directory) { configuration in
+        return try await TestServer.start(directory: directory, egressCredentials: egressCredentials) { configuration in
             configuration.models = models(mockURL: url, kind: kind, retry: retry, streaming: streaming, timeout: timeout)
             configuration.tools.bash.defaultTimeout = .seconds(30)
             configure(&configuration)
@@ -64,7 +70,7 @@ struct RuntimeHarness {
         await server.stop()
         server = try await Self.startServer(
             mock: mock, kind: kind, retry: retry, streaming: streaming, timeout: .seconds(20), directory: server.directory,
-            configure: configure)
+            egressCredentials: egressCredentials, configure: configure)
     }
 
     func stop() async {

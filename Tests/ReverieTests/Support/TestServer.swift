@@ -32,7 +32,9 @@ final class TestServer: Sendable {
     }
 
     /// Starts a server; `configure` adjusts the configuration first.
-    static func start(directory: String? = nil, configure: (inout HostConfiguration) -> Void = { _ in }) async throws -> TestServer {
+    static func start(
+        directory: String? = nil, egressCredentials: (any SessionEgressCredentialSource)? = nil, configure: (inout HostConfiguration) -> Void = { _ in }
+    ) async throws -> TestServer {
         let directory = directory ?? TemporaryDirectory.make()
         var configuration = HostConfiguration(
             dataDirectory: directory, server: ServerConfiguration(host: "127.0.0.1", port: 0, heartbeatSeconds: 15, staticAPIKeys: [apiKey]))
@@ -40,7 +42,7 @@ final class TestServer: Sendable {
         configure(&configuration)
         var logger = Logger(label: "reverie.test")
         logger.logLevel = .warning
-        let host = try ReverieHost(configuration: configuration, logger: logger)
+        let host = try ReverieHost(configuration: configuration, egressCredentials: egressCredentials, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let group = ServiceGroup(configuration: .init(
             services: [.init(service: ReverieHostService(host: host) { port in continuation.yield(port) })], logger: logger))
