@@ -48,6 +48,12 @@ import Testing
                 python3 -c 'import os, urllib.request; r = urllib.request.Request("https://api.vault.test:\(port)/python", headers={"X-Key": os.environ["API_TOKEN"]}); print("python", urllib.request.urlopen(r, timeout=20).status)' 2>&1
                 """)
             #expect(withPython.contains("python 200"), "\(withPython)")
+            if FileManager.default.fileExists(atPath: SandboxPaths.systemCABundle) {
+                // Without the variables, curl reads the distribution's bundle, which the sandbox's replaces.
+                let bundled = await bash(
+                    "env -u SSL_CERT_FILE -u CURL_CA_BUNDLE curl -sS -m 20 -o /dev/null -w 'status=%{http_code}' https://api.vault.test:\(port)/bundle")
+                #expect(bundled.contains("status=200"), "\(bundled)")
+            }
             let elsewhere = await bash(
                 "curl -sS -m 20 --cacert origin-ca.pem -H \"Authorization: Bearer $API_TOKEN\" -w ' status=%{http_code}' https://other.vault.test:\(port)/other")
             #expect(elsewhere.contains("status=200"), "\(elsewhere)")
@@ -56,7 +62,7 @@ import Testing
             #expect(environment.contains("SSL_CERT_FILE=/.reverie/ca-bundle.pem"))
 
             let requests = origin.received
-            #expect(requests.count == 3)
+            #expect(requests.count == (FileManager.default.fileExists(atPath: SandboxPaths.systemCABundle) ? 4 : 3))
             let agent = requests.first { $0.head.hasPrefix("POST /agent ") }
             #expect(agent?.head.contains("Authorization: Bearer \(Self.secret)") == true, "the host on the list gets the secret in the header")
             #expect(agent?.body == "token=\(Self.secret)", "and in the body")
