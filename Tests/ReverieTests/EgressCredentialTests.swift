@@ -140,6 +140,16 @@ import Testing
         }
     }
 
+    @Test func plainHTTPInsideACONNECTTunnelIsSubstitutedToo() async throws {
+        try await CredentialProxyFixture.with(credentials: [Self.credential()], tls: false) { fixture in
+            // `-p`: curl tunnels even http:// through CONNECT, as some clients always do.
+            let output = try await fixture.curl(["-p", "-H", "X-Key: \(Self.placeholder)", fixture.url("api.vault.test", "/tunnelled", scheme: "http")])
+            #expect(output.contains("status=200"), "\(output)")
+            #expect(fixture.origin.received.first?.head.contains("X-Key: \(Self.secret)") == true)
+            #expect(fixture.logs.all.first { $0.message == "egress request rewritten" }?.metadata["tls"] == "false")
+        }
+    }
+
     @Test func aHostDeniedByThePolicyIsRefusedEvenWithACredential() async throws {
         try await CredentialProxyFixture.with(credentials: [Self.credential(hosts: .limited(["api.vault.test", "denied.vault.test"]))]) { fixture in
             let output = try await fixture.curl(["-H", "X-Key: \(Self.placeholder)", fixture.url("denied.vault.test")])

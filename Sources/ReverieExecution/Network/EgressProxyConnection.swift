@@ -123,7 +123,8 @@ struct EgressProxyConnection: Sendable {
 
     /// Answers a CONNECT to a host a credential applies to: `200`, then TLS with the sandbox under
     /// a certificate for the host from the installation's CA (a client hello naming another host
-    /// fails), then one request, rewritten and sent over TLS verified against the real host.
+    /// fails), then one request, rewritten and sent over TLS verified against the real host. A
+    /// tunnel that carries plain HTTP instead is rewritten and sent in plain HTTP.
     private func intercept(
         _ request: ProxyRequest, addresses: [NetworkAddress], client: ByteChannel, iterator: inout Iterator,
         outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>, leftover: ByteBuffer, substitution: CredentialSubstitution,
@@ -138,15 +139,23 @@ struct EgressProxyConnection: Sendable {
             return
         }
         let channel = client.channel
-        // On the event loop, in order: the reply leaves in clear, then every byte that follows is TLS.
+        let decided = channel.eventLoop.makePromise(of: Bool.self)
+        // On the event loop, in order: the reply leaves in clear, then every byte that follows
+        // passes the sniffer, which puts TLS in front of the request when the client starts TLS.
         try await channel.eventLoop.submit {
             channel.writeAndFlush(ProxyReply.connectionEstablished, promise: nil)
-            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context), position: .first)
+            do {
+                try channel.pipeline.syncOperations.addHandler(TunnelProtocolSniffer(tlsContext: context, decided: decided), position: .first)
+            } catch {
+                decided.fail(error)
+                throw error
+            }
             if leftover.readableBytes > 0 { channel.pipeline.fireChannelRead(leftover) }
         }.get()
 
         let head: OriginRequestHead
         let rest: ByteBuffer
+        let isTLS: Bool
         do {
             switch try await ProxyRequestHeadReader.read(from: &iterator) {
             case .endedEarly:
@@ -157,6 +166,8 @@ struct EgressProxyConnection: Sendable {
                 return
             case .head(let text, let after):
                 rest = after
+                // A head has arrived, so the sniffer has seen the tunnel's first byte.
+                isTLS = try await decided.futureResult.get()
                 do throws(ProxyRequestError) {
                     head = try OriginRequestHead.parse(text)
                 } catch {
@@ -172,7 +183,8 @@ struct EgressProxyConnection: Sendable {
             return
         }
         try await rewrite(
-            head, request: request, addresses: addresses, tls: (interception.upstreamContext, NetworkAddress(request.host) == nil ? request.host : nil),
+            head, request: request, addresses: addresses,
+            tls: isTLS ? (interception.upstreamContext, NetworkAddress(request.host) == nil ? request.host : nil) : nil,
             iterator: &iterator, outbound: outbound, leftover: rest, substitution: substitution)
     }
 
