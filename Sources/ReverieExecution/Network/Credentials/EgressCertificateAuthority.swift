@@ -43,6 +43,8 @@ public final class EgressCertificateAuthority: Sendable {
 
     /// How long a leaf is used before a new one is made; leaves are valid for a week.
     static let leafReuse: TimeInterval = 24 * 3600
+    /// Hosts whose leaf (and TLS context) is kept; past this the caches start over.
+    static let maximumCachedHosts = 1024
 
     private init(certificate: Certificate, certificatePEM: String, key: P256.Signing.PrivateKey, sandboxBundlePath: String) {
         self.certificate = certificate
@@ -101,7 +103,10 @@ public final class EgressCertificateAuthority: Sendable {
             chain = [
                 try NIOSSLCertificate(bytes: try Self.der(leaf), format: .der), try NIOSSLCertificate(bytes: try Self.der(certificate), format: .der),
             ]
-            leaves.withLock { $0[host] = Leaf(chain: chain, made: now) }
+            leaves.withLock { leaves in
+                if leaves.count >= Self.maximumCachedHosts { leaves.removeAll() }
+                leaves[host] = Leaf(chain: chain, made: now)
+            }
         }
         return (chain, try NIOSSLPrivateKey(bytes: Array(leafKey.pemRepresentation.utf8), format: .pem))
     }

@@ -47,7 +47,10 @@ public final class EgressInterception: Sendable {
             }
         }
         let context = try NIOSSLContext(configuration: configuration)
-        serverContexts.withLock { $0[host] = (context, now) }
+        serverContexts.withLock { contexts in
+            if contexts.count >= EgressCertificateAuthority.maximumCachedHosts { contexts.removeAll() }
+            contexts[host] = (context, now)
+        }
         return context
     }
 
