@@ -102,7 +102,7 @@ public final class ReverieHost: Sendable {
         self.telemetry = telemetry
         let log = SessionLog(store: store)
         let memory = MemoryService(store: store)
-        let sealer = try WebhookSecretSealer(key: try WebhookKeyFile.load(directory: configuration.dataDirectory))
+        let sealer = SecretSealer(keyring: try SecretKeyringFile.load(directory: configuration.dataDirectory))
         let webhookDispatcher = configuration.webhooks.deliveryEnabled
             ? WebhookDispatcher(store: store, configuration: configuration.webhooks, sealer: sealer, logger: logger, telemetry: telemetry) : nil
         self.webhookDispatcher = webhookDispatcher

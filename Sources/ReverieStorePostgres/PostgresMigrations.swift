@@ -11,6 +11,7 @@ enum PostgresMigrations {
         ("v1-schema", schemaV1),
         ("v2-leases", leasesV2),
         ("v3-files-skills", filesAndSkillsV3),
+        ("v4-vaults", vaultsV4),
     ]
 
     /// Advisory lock key taken while migrating.
@@ -339,5 +340,26 @@ enum PostgresMigrations {
             PRIMARY KEY (skill_id, id)
         );
         CREATE INDEX skill_versions_created ON skill_versions(skill_id, created_at, id)
+        """)
+
+    /// Vaults and their credentials (secrets sealed in `sealed_secrets`).
+    static let vaultsV4 = statements("""
+        CREATE TABLE vaults (
+            id TEXT PRIMARY KEY,
+            created_at BIGINT NOT NULL,
+            archived_at BIGINT,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX vaults_created ON vaults(created_at, id);
+        CREATE TABLE vault_credentials (
+            id TEXT PRIMARY KEY,
+            vault_id TEXT NOT NULL REFERENCES vaults(id) ON DELETE CASCADE,
+            slot TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            archived_at BIGINT,
+            body TEXT NOT NULL,
+            sealed_secrets TEXT NOT NULL
+        );
+        CREATE INDEX vault_credentials_vault ON vault_credentials(vault_id, created_at, id)
         """)
 }

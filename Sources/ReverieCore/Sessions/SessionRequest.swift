@@ -19,6 +19,8 @@ public struct SessionCreateRequest: Sendable {
     public var initialEvents: [SessionEvent]
     /// The spend ceiling.
     public var budget: SessionBudget?
+    /// Vaults whose credentials the session may use, in order (checked when the session is created).
+    public var vaultIDs: [String]
 
     public init(_ body: ObjectReader) throws(APIError) {
         try body.rejectUnknown(["agent", "environment_id", "title", "metadata", "initial_events", "resources", "vault_ids", "budget"])
@@ -28,9 +30,7 @@ public struct SessionCreateRequest: Sendable {
         title = try body.string("title")
         if let title { try Rules.length(title, body.field("title"), max: Self.maxTitleLength) }
         metadata = try Metadata.parse(body.members["metadata"], at: body.field("metadata"))
-        if let vaults = try body.stringArray("vault_ids"), !vaults.isEmpty {
-            throw APIError.invalidRequest("vault_ids: vaults are not supported by Reverie")
-        }
+        vaultIDs = try SessionVaults.parse(body)
         if case .value(let value) = body.raw("budget") { budget = try SessionBudget.parse(value, at: body.field("budget")) } else { budget = nil }
         mounts = try MemoryMountRequest.parse(try body.array("resources") ?? [], at: body.field("resources"))
         files = try FileMountRequest.parse(try body.array("resources") ?? [], at: body.field("resources"))
@@ -153,15 +153,15 @@ public struct SessionUpdateRequest: Sendable {
     public var mcpServers: Patch<[MCPServer]>
     /// A new budget (`.value`), its removal (`.null`), or no change.
     public var budget: Patch<SessionBudget>
+    /// The session's new vaults (replacing the list), or nil when not sent.
+    public var vaultIDs: [String]?
 
     public init(_ body: ObjectReader) throws(APIError) {
         try body.rejectUnknown(["title", "metadata", "agent", "vault_ids", "budget"])
         title = try body.stringPatch("title")
         if let value = title.value { try Rules.length(value, body.field("title"), max: SessionCreateRequest.maxTitleLength) }
         metadata = body.members["metadata"]
-        if let vaults = try body.stringArray("vault_ids"), !vaults.isEmpty {
-            throw APIError.invalidRequest("vault_ids: vaults are not supported by Reverie")
-        }
+        vaultIDs = body.contains("vault_ids") ? try SessionVaults.parse(body) : nil
         switch body.raw("budget") {
         case .absent: budget = .absent
         case .null: budget = .null
@@ -221,5 +221,21 @@ public struct FileMountRequest: Sendable {
         }
         if files.count > maxFiles { throw APIError.invalidRequest("\(field): at most \(maxFiles) files per session (got \(files.count))") }
         return files
+    }
+}
+
+/// A session's `vault_ids`: at most `maxVaults` distinct ids.
+public enum SessionVaults {
+    public static let maxVaults = 16
+
+    static func parse(_ body: ObjectReader) throws(APIError) -> [String] {
+        let ids = try body.stringArray("vault_ids") ?? []
+        try Rules.count(ids, body.field("vault_ids"), max: maxVaults)
+        var seen = Set<String>()
+        for (index, id) in ids.enumerated() {
+            if id.isEmpty { throw APIError.invalidRequest("\(body.field("vault_ids").index(index)): must not be empty") }
+            if !seen.insert(id).inserted { throw APIError.invalidRequest("\(body.field("vault_ids").index(index)): vault '\(id)' is listed twice") }
+        }
+        return ids
     }
 }
