@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -22,8 +24,9 @@ import anthropic
 import httpx
 import pytest
 
+from conftest import database_schema
 from oauth_fixture import OAuthMCPServer
-from support import all_pages, expect_error, ids, make_agent, make_environment, unique, user_message, wait_for, idle_count
+from support import all_pages, expect_error, make_agent, make_environment, unique, user_message, wait_for, idle_count
 from test_webhooks import ALLOW, Receiver, lenient, verify
 
 MCP_URL = "https://mcp.example.com/sse"
@@ -33,6 +36,16 @@ def raw(server, path: str) -> str:
     response = httpx.get(server.base_url + path, headers={"x-api-key": server.api_key}, timeout=10)
     response.raise_for_status()
     return response.text
+
+
+def server_uses_postgres() -> bool:
+    """Whether the servers of these tests keep their database in PostgreSQL (not in the data directory)."""
+    return bool(os.environ.get("REVERIE_TEST_DATABASE_URL"))
+
+
+def every_id(page) -> list[str]:
+    """The ids of every item of every page of a list."""
+    return [item.id for each in all_pages(page) for item in each.data]
 
 
 def future(hours: int = 1) -> str:
@@ -59,14 +72,14 @@ def test_vault_lifecycle(client: anthropic.Anthropic) -> None:
     others = [vaults.create(display_name=unique("v")) for _ in range(3)]
     first = vaults.list(limit=2)
     assert len(first.data) == 2 and first.next_page
-    listed = ids(all_pages(vaults.list(limit=2)))
+    listed = every_id(vaults.list(limit=2))
     assert listed[:3] == [v.id for v in reversed(others)] and vault.id in listed
 
     archived = vaults.archive(others[0].id)
     assert archived.archived_at is not None
     assert vaults.archive(others[0].id).archived_at == archived.archived_at  # idempotent
-    assert others[0].id not in ids(all_pages(vaults.list()))
-    assert others[0].id in ids(all_pages(vaults.list(include_archived=True)))
+    assert others[0].id not in every_id(vaults.list())
+    assert others[0].id in every_id(vaults.list(include_archived=True))
     with expect_error(anthropic.BadRequestError, 400, "invalid_request_error", others[0].id):
         vaults.update(others[0].id, display_name="no")
 
@@ -85,7 +98,7 @@ def test_vault_bad_input(client: anthropic.Anthropic) -> None:
     with expect_error(anthropic.BadRequestError, 400, "invalid_request_error", "display_name"):
         vaults.create(display_name="x" * 256)
     with expect_error(anthropic.BadRequestError, 400, "invalid_request_error", "display_name"):
-        vaults.create(extra_body={"metadata": {}})  # type: ignore[call-arg]
+        vaults.create(display_name=anthropic.omit, metadata={})  # type: ignore[arg-type]
     with expect_error(anthropic.BadRequestError, 400, "invalid_request_error", "metadata"):
         vaults.create(display_name="m", metadata={f"k{i}": "v" for i in range(17)})
     with expect_error(anthropic.BadRequestError, 400, "invalid_request_error", "colour"):
@@ -145,7 +158,7 @@ def test_credentials_of_every_type(server, client: anthropic.Anthropic) -> None:
         assert secret not in listing
     for field in ("token", "access_token", "refresh_token", "client_secret", "secret_value"):
         assert f'"{field}"' not in listing
-    assert ids(all_pages(credentials.list(vault.id, limit=1))) == [env.id, oauth.id, bearer.id]
+    assert every_id(credentials.list(vault.id, limit=1)) == [env.id, oauth.id, bearer.id]
 
     # Updates: secrets replaced (write-only), settings changed, immutable fields kept.
     bearer2 = credentials.update(bearer.id, vault_id=vault.id, auth={"type": "static_bearer", "token": "sb-token-value-2"}, display_name="L2")
@@ -170,8 +183,8 @@ def test_credentials_of_every_type(server, client: anthropic.Anthropic) -> None:
 
     archived = credentials.archive(bearer.id, vault_id=vault.id)
     assert archived.archived_at is not None
-    assert ids(all_pages(credentials.list(vault.id))) == [env.id, oauth.id]
-    assert bearer.id in ids(all_pages(credentials.list(vault.id, include_archived=True)))
+    assert every_id(credentials.list(vault.id)) == [env.id, oauth.id]
+    assert bearer.id in every_id(credentials.list(vault.id, include_archived=True))
     with expect_error(anthropic.BadRequestError, 400, "invalid_request_error", bearer.id):
         credentials.update(bearer.id, vault_id=vault.id, display_name="no")
     # The server URL is free again once its credential is archived.
@@ -432,7 +445,7 @@ def test_no_secret_lands_anywhere_in_the_data_directory(make_server, mock_llm) -
     client = server.client()
     marker = unique("S3CR3T").replace("-", "")
     secrets = [f"{marker}-{name}" for name in ("bearer1", "bearer2", "access1", "access2", "refresh1", "client1", "env1", "env2")]
-    vault = client.beta.vaults.create(display_name="at rest")
+    vault = client.beta.vaults.create(display_name="display-name-" + marker[::-1])
     credentials = client.beta.vaults.credentials
     bearer = credentials.create(vault.id, auth={"type": "static_bearer", "token": secrets[0], "mcp_server_url": MCP_URL})
     credentials.update(bearer.id, vault_id=vault.id, auth={"type": "static_bearer", "token": secrets[1]})
@@ -454,11 +467,23 @@ def test_no_secret_lands_anywhere_in_the_data_directory(make_server, mock_llm) -
     server.stop()
 
     searched = 0
+    control = b"display-name-" + marker.encode()[::-1]  # stored in the clear: proves the search reads what is stored
+    found_control = False
     for path in sorted(Path(server.data_dir).rglob("*")) + [Path(server.log_path)]:
         if not path.is_file():
             continue
         data = path.read_bytes()
         searched += 1
         assert marker.encode() not in data, f"a secret value was found in {path}"
+        found_control = found_control or control in data
     assert searched >= 3  # the database, its WAL or journal, the keyring, the log
+    if server_uses_postgres():
+        # The database is not in the data directory: search a dump of the server's schema.
+        dump = subprocess.run(
+            ["pg_dump", "--data-only", "--schema", database_schema(server.data_dir), os.environ["REVERIE_TEST_DATABASE_URL"]],
+            capture_output=True, check=True, timeout=60,
+        ).stdout
+        assert marker.encode() not in dump, "a secret value was found in the PostgreSQL database"
+        found_control = found_control or control in dump
+    assert found_control
     assert (Path(server.data_dir) / "secrets.keyring").is_file()

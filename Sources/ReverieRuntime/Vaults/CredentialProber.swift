@@ -166,7 +166,7 @@ public struct CredentialProber: Sendable {
         do {
             let response = try await client.execute(request, timeout: timeout)
             let body = try await response.body.collect(upTo: 64 * 1024)
-            result = (Int(response.status.code), response.headers.first(name: "content-type") ?? "", Data(buffer: body))
+            result = (Int(response.status.code), response.headers.first(name: "content-type") ?? "", Data(body.readableBytesView))
         } catch {
             result = nil
         }
