@@ -81,6 +81,8 @@ public final class ReverieHost: Sendable {
     public let telemetry: PrometheusTelemetry
     /// The store, when other processes share it.
     let shared: (any SharedStore)?
+    /// Connects agents' MCP servers, when models are configured (shut down when the host stops).
+    let mcp: MCPConnector?
 
     /// A host on the embedded SQLite database in the data directory.
     public convenience init(configuration: HostConfiguration, logger: Logger = Logger(label: "reverie")) throws {
@@ -111,6 +113,11 @@ public final class ReverieHost: Sendable {
         let files = FileService(store: store, dataDirectory: configuration.dataDirectory, maxUploadBytes: configuration.server.maxUploadBytes, logger: logger)
         let skills = SkillService(store: store, files: files)
         if let models = configuration.models {
+            let prober = CredentialProber(urlGuard: webhooks.urlGuard)
+            let mcp = MCPConnector(
+                resolver: SessionCredentialResolver(store: store, sealer: sealer), vaults: VaultService(store: store, sealer: sealer, prober: prober),
+                prober: prober, logger: logger)
+            self.mcp = mcp
             let catalog = ModelCatalog(configuration: models, telemetry: telemetry)
             let planes = ExecutionPlanes(
                 tools: configuration.tools, isolation: configuration.isolation, memory: memory, environments: EnvironmentService(store: store),
@@ -125,7 +132,7 @@ public final class ReverieHost: Sendable {
                 },
                 loopEnded: { sessionID in _ = try? await files.recordOutputs(sessionID: sessionID) },
                 turnEndHandler: OutcomeGrader(log: log, models: catalog, logger: logger),
-                leases: leases, logger: logger)
+                leases: leases, mcp: mcp, logger: logger)
             let dreamRunner = DreamRunner(
                 ledger: DreamLedger(store: store), log: log, memory: memory, models: catalog, settings: configuration.dreams, logger: logger,
                 telemetry: telemetry, leases: leases, takeoverInterval: configuration.runtime.takeoverInterval)
@@ -145,6 +152,7 @@ public final class ReverieHost: Sendable {
                 store: store, dreams: platform.dreams, evaluations: platform.evaluations, interval: configuration.dreams.policyCheckInterval,
                 logger: logger)
         } else {
+            self.mcp = nil
             self.catalog = nil
             self.runner = nil
             self.dreamRunner = nil
@@ -190,6 +198,7 @@ public final class ReverieHost: Sendable {
         if let evaluationRunner { await evaluationRunner.shutdown() }
         platform.log.hub.closeAll()
         try? await catalog?.shutdown()
+        await mcp?.shutdown()
         try await store.close()
         if let failure { throw failure }
     }
