@@ -2,12 +2,15 @@
 POSTed to `/mcp`, `initialize` answered with an `Mcp-Session-Id`, `tools/call` answered as a
 server-sent event stream (the other methods as JSON), and every request checked for
 `Authorization: Bearer <token>` (401 otherwise). Tools: `echo` (returns its text), `add`
-(returns the sum) and `secret_tool` (listed, for hiding with `enabled: false`)."""
+(returns the sum) and `secret_tool` (listed, for hiding with `enabled: false`). With
+`refresh_token`, `/token` trades that refresh token (grant `refresh_token`) for the new access
+token `issue`, which the server accepts from then on."""
 
 from __future__ import annotations
 
 import json
 import threading
+import urllib.parse
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -21,8 +24,11 @@ TOOLS = [
 
 
 class MCPServer:
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, *, refresh_token: str = "", issue: str = "") -> None:
         self.token = token
+        self.refresh_token = refresh_token
+        self.issue = issue
+        self.refreshes = 0
         self.requests: list[tuple[dict[str, str], dict]] = []
         self.sessions: set[str] = set()
         self.lock = threading.Lock()
@@ -32,6 +38,14 @@ class MCPServer:
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = self.rfile.read(int(self.headers.get("content-length", "0"))).decode()
                 headers = {k.lower(): v for k, v in self.headers.items()}
+                if self.path == "/token":
+                    form = dict(urllib.parse.parse_qsl(body))
+                    if not fixture.refresh_token or form.get("refresh_token") != fixture.refresh_token:
+                        return self.reply(400, {"error": "invalid_grant"})
+                    with fixture.lock:
+                        fixture.refreshes += 1
+                        fixture.token = fixture.issue
+                    return self.reply(200, {"access_token": fixture.issue, "token_type": "Bearer", "expires_in": 3600})
                 message = json.loads(body)
                 with fixture.lock:
                     fixture.requests.append((headers, message))
@@ -90,6 +104,7 @@ class MCPServer:
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/mcp"
+        self.token_url = f"http://127.0.0.1:{self.server.server_address[1]}/token"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def calls(self) -> list[dict]:
