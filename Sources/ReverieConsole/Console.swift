@@ -56,6 +56,7 @@ public struct Console: Sendable {
         registerDreams(on: router)
         registerWebhooks(on: router)
         registerEnvironments(on: router)
+        registerDeployments(on: router)
     }
 }
 
@@ -69,7 +70,7 @@ struct SignedIn: Sendable {
 
 /// The console's sections, in navigation order.
 enum ConsoleSection: String, CaseIterable {
-    case sessions, agents, memory, dreams, webhooks, environments
+    case sessions, agents, deployments, memory, dreams, webhooks, environments
 
     var label: String { rawValue.prefix(1).uppercased() + rawValue.dropFirst() }
 }

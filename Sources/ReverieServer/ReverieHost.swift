@@ -31,6 +31,11 @@ public struct HostConfiguration: Sendable {
     public var durability: Durability = .fsync
     /// Leases of the work queues of `self_hosted` environments.
     public var work: WorkQueueSettings = WorkQueueSettings()
+    /// The time deployments' schedules are read against: the system clock, or (for tests) a
+    /// file holding an RFC 3339 time.
+    public var scheduleClockFile: String?
+    /// How often the deployment scheduler looks for due schedules.
+    public var schedulePollInterval: Duration = .seconds(1)
 
     public init(
         dataDirectory: String = ".reverie", server: ServerConfiguration = ServerConfiguration(), models: ModelCatalogConfiguration? = nil,
@@ -83,6 +88,8 @@ public final class ReverieHost: Sendable {
     let shared: (any SharedStore)?
     /// Connects agents' MCP servers, when models are configured (shut down when the host stops).
     let mcp: MCPConnector?
+    /// Fires deployments' schedules.
+    public let deploymentScheduler: DeploymentScheduler
 
     /// A host on the embedded SQLite database in the data directory.
     public convenience init(configuration: HostConfiguration, logger: Logger = Logger(label: "reverie")) throws {
@@ -112,6 +119,7 @@ public final class ReverieHost: Sendable {
         let webhooks = WebhookContext(sealer: sealer, urlGuard: WebhookURLGuard(policy: configuration.webhooks.addressPolicy), dispatcher: webhookDispatcher)
         let files = FileService(store: store, dataDirectory: configuration.dataDirectory, maxUploadBytes: configuration.server.maxUploadBytes, logger: logger)
         let skills = SkillService(store: store, files: files)
+        let scheduleClock: any ScheduleClock = configuration.scheduleClockFile.map { FileScheduleClock(path: $0) } ?? SystemScheduleClock()
         if let models = configuration.models {
             let prober = CredentialProber(urlGuard: webhooks.urlGuard)
             let mcp = MCPConnector(
@@ -146,7 +154,7 @@ public final class ReverieHost: Sendable {
             self.evaluationRunner = evaluationRunner
             let platform = Platform(
                 store: store, log: log, memory: memory, driver: runner, dreamScheduler: dreamRunner, evaluationScheduler: evaluationRunner,
-                webhooks: webhooks, workQueue: workQueue, files: files)
+                webhooks: webhooks, workQueue: workQueue, files: files, scheduleClock: scheduleClock)
             self.platform = platform
             self.dreamPolicyRunner = DreamPolicyRunner(
                 store: store, dreams: platform.dreams, evaluations: platform.evaluations, interval: configuration.dreams.policyCheckInterval,
@@ -160,8 +168,10 @@ public final class ReverieHost: Sendable {
             self.dreamPolicyRunner = nil
             self.platform = Platform(
                 store: store, log: log, memory: memory, driver: IdleSessionDriver(), dreamScheduler: IdleDreamScheduler(), webhooks: webhooks,
-                workQueue: workQueue, files: files)
+                workQueue: workQueue, files: files, scheduleClock: scheduleClock)
         }
+        self.deploymentScheduler = DeploymentScheduler(
+            store: store, deployments: platform.deployments, clock: scheduleClock, pollInterval: configuration.schedulePollInterval, logger: logger)
     }
     /// Runs until a shutdown signal (or until the surrounding task is cancelled).
     /// `onListening` receives the bound port once the server accepts connections.
@@ -176,6 +186,7 @@ public final class ReverieHost: Sendable {
         if let dreamRunner { services.append(.init(service: dreamRunner)) }
         if let evaluationRunner { services.append(.init(service: evaluationRunner)) }
         if let dreamPolicyRunner { services.append(.init(service: dreamPolicyRunner)) }
+        services.append(.init(service: deploymentScheduler))
         if let shared {
             services.append(.init(service: LeaseHeartbeat(shared: shared, logger: logger)))
             logger.info("sharing the database as process \(shared.processID)")

@@ -11,7 +11,8 @@ enum PostgresMigrations {
         ("v1-schema", schemaV1),
         ("v2-leases", leasesV2),
         ("v3-files-skills", filesAndSkillsV3),
-        ("v4-vaults", vaultsV4),
+        ("v4-deployments", deploymentsV4),
+        ("v5-vaults", vaultsV5),
     ]
 
     /// Advisory lock key taken while migrating.
@@ -342,8 +343,36 @@ enum PostgresMigrations {
         CREATE INDEX skill_versions_created ON skill_versions(skill_id, created_at, id)
         """)
 
+    /// Deployments and their run records (one run per scheduled occurrence).
+    static let deploymentsV4 = statements("""
+        CREATE TABLE deployments (
+            id TEXT PRIMARY KEY,
+            created_at BIGINT NOT NULL,
+            archived_at BIGINT,
+            agent_id TEXT NOT NULL,
+            paused BOOLEAN NOT NULL,
+            next_fire_at BIGINT,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX deployments_created ON deployments(created_at, id);
+        CREATE INDEX deployments_due ON deployments(next_fire_at) WHERE next_fire_at IS NOT NULL;
+        CREATE TABLE deployment_runs (
+            id TEXT PRIMARY KEY,
+            deployment_id TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            trigger_type TEXT NOT NULL,
+            scheduled_at BIGINT,
+            session_id TEXT,
+            has_error BOOLEAN NOT NULL,
+            body TEXT NOT NULL
+        );
+        CREATE UNIQUE INDEX deployment_runs_occurrence ON deployment_runs(deployment_id, scheduled_at) WHERE scheduled_at IS NOT NULL;
+        CREATE INDEX deployment_runs_created ON deployment_runs(created_at, id);
+        CREATE INDEX deployment_runs_by_deployment ON deployment_runs(deployment_id, created_at, id)
+        """)
+
     /// Vaults and their credentials (secrets sealed in `sealed_secrets`).
-    static let vaultsV4 = statements("""
+    static let vaultsV5 = statements("""
         CREATE TABLE vaults (
             id TEXT PRIMARY KEY,
             created_at BIGINT NOT NULL,

@@ -3,7 +3,7 @@ import ReverieCore
 import ReverieStore
 
 extension PostgresStore {
-    public func createSession(_ session: Session, initialEvents: [SessionEvent]) async throws -> (Session, [StoredEvent]) {
+    public func createSession(_ session: Session, initialEvents: [SessionEvent], deploymentRun: DeploymentRun?) async throws -> (Session, [StoredEvent]) {
         let body = try Self.encode(session)
         let origin = processID
         return try await write { db in
@@ -23,6 +23,7 @@ extension PostgresStore {
                     [session.id, mount.memoryStoreID])
             }
             try await Self.enqueue([OutboxEvent(type: "session.created", resourceID: session.id, createdAt: session.createdAt)], db)
+            if let deploymentRun { try await Self.insertDeploymentRun(deploymentRun, db) }
             var header = SessionHeader(id: session.id, environmentID: session.environmentID, archivedAt: nil, state: state)
             let stored = try await Self.append(initialEvents, to: &header, db)
             try await Self.saveState(of: header, db)

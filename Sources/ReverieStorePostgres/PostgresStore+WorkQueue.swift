@@ -17,6 +17,8 @@ extension PostgresStore {
             }
             let item = make()
             try await Self.insert(item, db)
+            // The session now waits for a worker of its self-hosted environment.
+            try await Self.enqueue([OutboxEvent(type: "session.pending", resourceID: sessionID, createdAt: item.createdAt)], db)
             return (item, true)
         }
     }

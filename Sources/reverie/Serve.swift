@@ -188,6 +188,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("work-lease-ttl"), help: "Seconds a self_hosted environment's worker holds a work item without a heartbeat before it returns to the queue.")
     var workLeaseTTLSeconds = 60
 
+    @Option(name: .customLong("schedule-clock-file"), help: "For tests: read deployments' schedule time from this file (an RFC 3339 timestamp) instead of the system clock.")
+    var scheduleClockFile: String?
+
     func run() async throws {
         if logFormat == "json" { LoggingSystem.bootstrap { JSONLogHandler(label: $0) } }
         var logger = Logger(label: "reverie")
@@ -235,6 +238,10 @@ struct Serve: AsyncParsableCommand {
         hostConfiguration.runtime.maxFailedResumptions = maxFailedResumptions
         hostConfiguration.durability = Durability(rawValue: durability) ?? .fsync
         hostConfiguration.work = WorkQueueSettings(leaseTTLSeconds: workLeaseTTLSeconds)
+        if let scheduleClockFile {
+            logger.warning("--schedule-clock-file: deployments' schedules follow the time in \(scheduleClockFile), not the system clock (for tests)")
+            hostConfiguration.scheduleClockFile = scheduleClockFile
+        }
         let host: ReverieHost
         if databaseURL.isEmpty {
             host = try ReverieHost(configuration: hostConfiguration, logger: logger)

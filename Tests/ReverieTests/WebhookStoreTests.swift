@@ -63,6 +63,19 @@ import Testing
     /// The outbox row is written with the change, so closing the store before delivering
     /// loses nothing: the reopened store still has the event, and it is delivered. (A real
     /// kill -9 is covered end to end by the conformance suite's test_durability.py.)
+    @Test(arguments: StoreBackend.allCases) func aSessionQueuedForAWorkerIsAnnouncedPendingOnce(_ backend: StoreBackend) async throws {
+        let store = try await backend.open().store
+        let sessionID = try await makeSession(store)
+        let make: @Sendable () -> WorkItem = {
+            WorkItem(id: ResourceID.make(ResourceID.work), environmentID: "env_x", sessionID: sessionID, createdAt: Timestamp.now(), leaseTTLSeconds: 60)
+        }
+        #expect(try await store.ensureWorkItem(sessionID: sessionID, environmentID: "env_x", make: make).created)
+        #expect(try await !store.ensureWorkItem(sessionID: sessionID, environmentID: "env_x", make: make).created)
+        let pending = try await store.pendingOutboxEvents(limit: 100).filter { $0.type == "session.pending" }
+        #expect(pending.map(\.resourceID) == [sessionID], "one notice while the session waits for its worker")
+        try await store.close()
+    }
+
     @Test(arguments: StoreBackend.allCases) func outboxAndClaimedDeliveriesSurviveClosingAndReopeningTheStore(_ backend: StoreBackend) async throws {
         let handle = try await backend.open()
         var store = handle.store

@@ -17,12 +17,13 @@ PAGES = [
     "/console/sessions", "/console/sessions/{session}", "/console/sessions/{session}/live", "/console/agents",
     "/console/agents/{agent}", "/console/memory", "/console/memory/{store}", "/console/memory/{store}/memories/{memory}",
     "/console/dreams", "/console/webhooks", "/console/environments", "/console/environments/{environment}",
-    "/console/environments/{self_hosted}",
+    "/console/environments/{self_hosted}", "/console/deployments", "/console/deployments/{deployment}",
 ]
 ACTIONS = [
     "/console/sessions/{session}/message", "/console/sessions/{session}/interrupt", "/console/sessions/{session}/confirm",
     "/console/memory/{store}/memories/{memory}/pin", "/console/memory/{store}/versions/{version}/redact",
     "/console/dreams/drm_x/review", "/console/dreams/drm_x/promote", "/console/webhooks/whe_x/deliveries/whd_x/resend",
+    "/console/deployments/{deployment}/run", "/console/deployments/{deployment}/pause", "/console/deployments/{deployment}/unpause",
     "/console/sign-out",
 ]
 
@@ -37,7 +38,10 @@ def ids(client):
     memory = client.beta.memory_stores.memories.create(store.id, path="/a.md", content="a")
     self_hosted = client.beta.environments.create(name="workers", config={"type": "self_hosted"})
     client.beta.sessions.create(agent=agent.id, environment_id=self_hosted.id)
-    return {"self_hosted": self_hosted.id, "session": session.id, "agent": agent.id, "environment": environment.id, "store": store.id, "memory": memory.id,
+    deployment = client.beta.deployments.create(
+        name="auth-check", agent=agent.id, environment_id=environment.id,
+        initial_events=[{"type": "user.message", "content": [{"type": "text", "text": "hi"}]}])
+    return {"deployment": deployment.id, "self_hosted": self_hosted.id, "session": session.id, "agent": agent.id, "environment": environment.id, "store": store.id, "memory": memory.id,
             "version": memory.memory_version_id}
 
 
@@ -56,6 +60,8 @@ def test_every_page_and_action_requires_sign_in(server, ids) -> None:
     # Nothing reached the session.
     events = list(server.client().beta.sessions.events.list(ids["session"]))
     assert not [event for event in events if event.type == "user.message"]
+    assert list(server.client().beta.deployment_runs.list(deployment_id=ids["deployment"])) == []
+    assert server.client().beta.deployments.retrieve(ids["deployment"]).status == "active"
 
     # Signed in, every page renders.
     with httpx.Client(base_url=server.base_url, follow_redirects=False, timeout=10) as http:

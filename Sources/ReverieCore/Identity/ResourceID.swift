@@ -27,6 +27,8 @@ public enum ResourceID {
     public static let webhookDelivery = "whdl"
     public static let vault = "vlt"
     public static let vaultCredential = "vcrd"
+    public static let deployment = "depl"
+    public static let deploymentRun = "drun"
 
     private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
 

@@ -24,6 +24,8 @@ public struct Session: Codable, Sendable, Equatable {
     public var imported: SessionImport?
     /// The spend ceiling, if the session was created with one.
     public var budget: SessionBudget?
+    /// The deployment that created the session, if one did.
+    public var deploymentID: String?
 
     public init(
         id: String, agent: SessionAgent, environmentID: String, title: String?, metadata: [String: String],
@@ -50,6 +52,7 @@ public struct Session: Codable, Sendable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case id, type, agent, title, metadata, resources, status, usage, stats, imported, budget
+        case deploymentID = "deployment_id"
         case environmentID = "environment_id"
         case outcomeEvaluations = "outcome_evaluations"
         case vaultIDs = "vault_ids"
@@ -76,6 +79,7 @@ public struct Session: Codable, Sendable, Equatable {
         archivedAt = try container.decodeIfPresent(Date.self, forKey: .archivedAt)
         imported = try container.decodeIfPresent(SessionImport.self, forKey: .imported)
         budget = try container.decodeIfPresent(SessionBudget.self, forKey: .budget)
+        deploymentID = try container.decodeIfPresent(String.self, forKey: .deploymentID)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -97,6 +101,7 @@ public struct Session: Codable, Sendable, Equatable {
         try container.encode(archivedAt, forKey: .archivedAt)
         try container.encodeIfPresent(imported, forKey: .imported)
         try container.encode(budget, forKey: .budget)
+        try container.encode(deploymentID, forKey: .deploymentID)
     }
 
     /// The memory stores mounted into this session.

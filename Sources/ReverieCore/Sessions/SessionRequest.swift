@@ -21,6 +21,10 @@ public struct SessionCreateRequest: Sendable {
     public var budget: SessionBudget?
     /// Vaults whose credentials the session may use, in order (checked when the session is created).
     public var vaultIDs: [String]
+    /// Set by a deployment's run (never read from a request body): the run record, stored in
+    /// the same transaction as the session (whose id is the run's `session_id`), so one
+    /// occurrence of a schedule creates one session however many processes fire it.
+    public var deploymentRun: DeploymentRun?
 
     public init(_ body: ObjectReader) throws(APIError) {
         try body.rejectUnknown(["agent", "environment_id", "title", "metadata", "initial_events", "resources", "vault_ids", "budget"])

@@ -19,6 +19,12 @@ public enum Patch<Value: Sendable>: Sendable {
         return nil
     }
 
+    /// Whether the field was sent as `null`.
+    public var isNull: Bool {
+        if case .null = self { return true }
+        return false
+    }
+
     /// Whether the field was sent at all.
     public var isPresent: Bool {
         if case .absent = self { return false }

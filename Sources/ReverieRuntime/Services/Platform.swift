@@ -23,6 +23,8 @@ public struct Platform: Sendable {
     public let vaults: VaultService
     /// Opens sessions' vault credentials for MCP connections and the egress proxy.
     public let credentials: SessionCredentialResolver
+    /// Deployments and their runs (the scheduler fires them through this service).
+    public let deployments: DeploymentService
     /// The work queues of `self_hosted` environments.
     public let work: WorkQueue
     /// Where API keys are kept (authentication reads it).
@@ -34,7 +36,7 @@ public struct Platform: Sendable {
     public init(
         store: any Store, log: SessionLog, memory: MemoryService, driver: any SessionDriver, dreamScheduler: any DreamScheduler,
         evaluationScheduler: any EvaluationScheduler = IdleEvaluationScheduler(), webhooks: WebhookContext, workQueue: WorkQueue? = nil,
-        files: FileService
+        files: FileService, scheduleClock: any ScheduleClock = SystemScheduleClock()
     ) {
         self.files = files
         self.skills = SkillService(store: store, files: files)
@@ -45,6 +47,7 @@ public struct Platform: Sendable {
         agents = AgentService(store: store)
         environments = EnvironmentService(store: store)
         sessions = SessionService(store: store, log: log, memory: memory, driver: driver)
+        deployments = DeploymentService(store: store, sessions: sessions, memory: memory, clock: scheduleClock)
         dreams = DreamService(store: store, memory: memory, scheduler: dreamScheduler)
         evaluations = EvaluationService(store: store, scheduler: evaluationScheduler)
         dreamPolicies = DreamPolicyService(store: store)

@@ -6,8 +6,8 @@ import ReverieCore
 /// `SQLiteStore` is the embedded implementation. The protocol speaks only domain values, so
 /// another database can implement it without callers changing.
 public protocol Store: AgentStore, EnvironmentStore, SessionStore, EventLogStore, ThreadStore, APIKeyStore, OutboxStore, MemoryRepository, DreamStore,
-    DreamPolicyStore, EvaluationStore, StatisticsStore, WebhookStore, WorkQueueStore, FileStore, SkillStore, VaultStore, SecretResealingStore,
-    Sendable
+    DreamPolicyStore, EvaluationStore, StatisticsStore, WebhookStore, WorkQueueStore, FileStore, SkillStore, DeploymentStore, VaultStore,
+    SecretResealingStore, Sendable
 {
     /// Flushes and releases the database.
     func close() async throws
@@ -53,10 +53,19 @@ public protocol EnvironmentStore: Sendable {
     func deleteEnvironment(id: String) async throws
 }
 
+extension SessionStore {
+    /// Inserts a session and appends its initial events, atomically.
+    public func createSession(_ session: Session, initialEvents: [SessionEvent]) async throws -> (Session, [StoredEvent]) {
+        try await createSession(session, initialEvents: initialEvents, deploymentRun: nil)
+    }
+}
+
 /// Sessions (their configuration and derived state; the log is `EventLogStore`).
 public protocol SessionStore: Sendable {
-    /// Inserts a session and appends its initial events, atomically.
-    func createSession(_ session: Session, initialEvents: [SessionEvent]) async throws -> (Session, [StoredEvent])
+    /// Inserts a session and appends its initial events, atomically; with `deploymentRun`, that
+    /// run record is inserted in the same transaction (and a run already recorded for the same
+    /// scheduled occurrence makes the whole creation fail).
+    func createSession(_ session: Session, initialEvents: [SessionEvent], deploymentRun: DeploymentRun?) async throws -> (Session, [StoredEvent])
     func session(id: String) async throws -> Session?
     /// Atomic read-modify-write of the session's configuration (title, metadata, archive, …).
     func updateSession(id: String, _ change: @Sendable (Session) throws -> Session) async throws -> Session

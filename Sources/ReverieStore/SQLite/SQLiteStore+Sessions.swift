@@ -3,7 +3,7 @@ import GRDB
 import ReverieCore
 
 extension SQLiteStore {
-    public func createSession(_ session: Session, initialEvents: [SessionEvent]) async throws -> (Session, [StoredEvent]) {
+    public func createSession(_ session: Session, initialEvents: [SessionEvent], deploymentRun: DeploymentRun?) async throws -> (Session, [StoredEvent]) {
         let body = try Self.encode(session)
         return try await write { db in
             let state = SessionState(status: session.status, updatedAt: session.updatedAt)
@@ -22,6 +22,7 @@ extension SQLiteStore {
                     arguments: [session.id, mount.memoryStoreID])
             }
             try Self.enqueue([OutboxEvent(type: "session.created", resourceID: session.id, createdAt: session.createdAt)], db)
+            if let deploymentRun { try Self.insertDeploymentRun(deploymentRun, db) }
             var header = SessionHeader(id: session.id, environmentID: session.environmentID, archivedAt: nil, state: state)
             let stored = try Self.append(initialEvents, to: &header, db)
             var created = session

@@ -48,6 +48,8 @@ extension SQLiteStore {
             }
             let item = make()
             try Self.insert(item, db)
+            // The session now waits for a worker of its self-hosted environment.
+            try Self.enqueue([OutboxEvent(type: "session.pending", resourceID: sessionID, createdAt: item.createdAt)], db)
             return (item, true)
         }
     }

@@ -37,14 +37,15 @@ public struct SessionService: Sendable {
         var initialEvents = request.initialEvents
         for index in initialEvents.indices { initialEvents[index].processedAt = now }
         var session = Session(
-            id: ResourceID.make(ResourceID.session, at: now), agent: agent, environmentID: environmentID, title: request.title,
+            id: request.deploymentRun?.sessionID ?? ResourceID.make(ResourceID.session, at: now), agent: agent, environmentID: environmentID, title: request.title,
             metadata: request.metadata, resources: resources, createdAt: now, updatedAt: now)
         session.budget = request.budget
         session.vaultIDs = request.vaultIDs
+        session.deploymentID = request.deploymentRun?.deploymentID
         if !initialEvents.isEmpty {
             try await driver.validate(initialEvents, for: SessionHeader(id: session.id, environmentID: environmentID, archivedAt: nil, state: SessionState(updatedAt: now)))
         }
-        let (created, stored) = try await store.createSession(session, initialEvents: initialEvents)
+        let (created, stored) = try await store.createSession(session, initialEvents: initialEvents, deploymentRun: request.deploymentRun)
         if !stored.isEmpty {
             log.hub.publish(stored)
             if let header = try await log.header(id: created.id) {

@@ -1,6 +1,7 @@
 import Foundation
 
-/// A five-field cron schedule (`minute hour day-of-month month day-of-week`, UTC): each field
+/// A five-field cron schedule (`minute hour day-of-month month day-of-week`, read in UTC unless
+/// a calendar in another time zone is given): each field
 /// `*`, a number, a range `a-b`, a step `*/n` or `a-b/n`, or a comma list of those. Day of week
 /// runs 0–6 from Sunday (7 is Sunday too). As in cron, when both day fields are restricted a
 /// day matches if either does.
@@ -31,15 +32,23 @@ public struct CronSchedule: Sendable, Equatable, Codable, CustomStringConvertibl
 
     public var description: String { expression }
 
-    /// Whether the schedule fires in the minute holding `date` (UTC).
-    public func matches(_ date: Date) -> Bool {
+    /// A Gregorian calendar in `timeZone` (UTC by default), as `matches` and `next` read dates.
+    public static func calendar(in timeZone: TimeZone? = nil) -> Calendar {
         var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? calendar.timeZone
+        calendar.timeZone = timeZone ?? TimeZone(identifier: "UTC") ?? calendar.timeZone
+        return calendar
+    }
+
+    /// Whether the schedule fires in the minute holding `date`, read on the wall clock of
+    /// `calendar`'s time zone (UTC by default).
+    public func matches(_ date: Date, in calendar: Calendar = CronSchedule.calendar()) -> Bool {
         let parts = calendar.dateComponents([.minute, .hour, .day, .month, .weekday], from: date)
-        guard let minute = parts.minute, let hour = parts.hour, let day = parts.day, let month = parts.month, let weekday = parts.weekday else {
-            return false
-        }
-        guard minutes.contains(minute), hours.contains(hour), months.contains(month) else { return false }
+        guard let minute = parts.minute, let hour = parts.hour else { return false }
+        return minutes.contains(minute) && hours.contains(hour) && dayMatches(parts)
+    }
+
+    private func dayMatches(_ parts: DateComponents) -> Bool {
+        guard let day = parts.day, let month = parts.month, let weekday = parts.weekday, months.contains(month) else { return false }
         let dayMatches = days.contains(day), weekdayMatches = weekdays.contains(weekday - 1)
         if daysRestricted && weekdaysRestricted { return dayMatches || weekdayMatches }
         return dayMatches && weekdayMatches
@@ -47,14 +56,47 @@ public struct CronSchedule: Sendable, Equatable, Codable, CustomStringConvertibl
 
     /// Whether it fired in some minute after `start` up to and including `end` (at most a year apart).
     public func fires(after start: Date, through end: Date) -> Bool {
-        var minute = (start.timeIntervalSince1970 / 60).rounded(.down) + 1
-        let last = (end.timeIntervalSince1970 / 60).rounded(.down)
-        let limit = minute + 366 * 24 * 60
-        while minute <= last, minute < limit {
-            if matches(Date(timeIntervalSince1970: minute * 60)) { return true }
-            minute += 1
+        guard let next = next(after: start) else { return false }
+        return next <= end
+    }
+
+    /// The first whole minute after `date` at which the schedule fires, read on the wall clock
+    /// of `calendar`'s time zone, or nil when none comes within `horizon` (about five years).
+    ///
+    /// Minutes are walked in real (UTC) time, so wall-clock times a daylight-saving change
+    /// skips never match, and times it repeats match twice, once per real instant.
+    public func next(after date: Date, in calendar: Calendar = CronSchedule.calendar(), horizon: TimeInterval = 5 * 366 * 86_400) -> Date? {
+        var minute = ((date.timeIntervalSince1970 / 60).rounded(.down) + 1) * 60
+        let limit = date.timeIntervalSince1970 + horizon
+        while minute <= limit {
+            let instant = Date(timeIntervalSince1970: minute)
+            let parts = calendar.dateComponents([.minute, .hour, .day, .month, .weekday], from: instant)
+            guard let wallMinute = parts.minute, let wallHour = parts.hour else { return nil }
+            if !dayMatches(parts) {
+                // On to the next local midnight (the calendar knows days of 23 or 25 hours).
+                let today = calendar.startOfDay(for: instant)
+                guard let tomorrow = calendar.date(byAdding: .day, value: 1, to: today) else { return nil }
+                minute = max(minute + 60, calendar.startOfDay(for: tomorrow).timeIntervalSince1970)
+            } else if !hours.contains(wallHour) {
+                minute += Double(60 - wallMinute) * 60
+            } else if !minutes.contains(wallMinute) {
+                minute += 60
+            } else {
+                return instant
+            }
         }
-        return false
+        return nil
+    }
+
+    /// Up to `count` firing minutes after `date` (see `next(after:in:)`).
+    public func upcoming(after date: Date, in calendar: Calendar = CronSchedule.calendar(), count: Int) -> [Date] {
+        var result: [Date] = []
+        var cursor = date
+        while result.count < count, let next = next(after: cursor, in: calendar) {
+            result.append(next)
+            cursor = next
+        }
+        return result
     }
 
     private static func field(_ text: String, _ range: ClosedRange<Int>, _ name: String) throws(APIError) -> Set<Int> {
