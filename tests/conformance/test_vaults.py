@@ -488,3 +488,23 @@ def test_no_secret_lands_anywhere_in_the_data_directory(make_server, mock_llm) -
         found_control = found_control or control in dump
     assert found_control
     assert (Path(server.data_dir) / "secrets.keyring").is_file()
+
+
+def test_deployments_pass_their_vaults_to_their_sessions(client: anthropic.Anthropic) -> None:
+    vault = client.beta.vaults.create(display_name=unique("deploy"))
+    agent = make_agent(client)
+    environment = make_environment(client)
+    message = {"type": "user.message", "content": [{"type": "text", "text": "go"}]}
+    deployment = client.beta.deployments.create(
+        name=unique("with-vault"), agent=agent.id, environment_id=environment.id, initial_events=[message], vault_ids=[vault.id])
+    assert deployment.vault_ids == [vault.id]
+    run = client.beta.deployments.run(deployment.id)
+    assert run.error is None
+    assert client.beta.sessions.retrieve(run.session_id).vault_ids == [vault.id]
+
+    with expect_error(anthropic.BadRequestError, 400, "invalid_request_error", "vlt_gone"):
+        client.beta.deployments.create(
+            name=unique("missing"), agent=agent.id, environment_id=environment.id, initial_events=[message], vault_ids=["vlt_gone"])
+    client.beta.vaults.archive(vault.id)
+    failed = client.beta.deployments.run(deployment.id)
+    assert failed.session_id is None and failed.error.type == "vault_archived_error" and vault.id in failed.error.message

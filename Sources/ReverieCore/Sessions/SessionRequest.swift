@@ -228,9 +228,9 @@ public struct FileMountRequest: Sendable {
     }
 }
 
-/// A session's `vault_ids`: at most `maxVaults` distinct ids.
+/// A session's `vault_ids`: at most `maxVaults` distinct ids (as many as a deployment may name).
 public enum SessionVaults {
-    public static let maxVaults = 16
+    public static let maxVaults = 50
 
     static func parse(_ body: ObjectReader) throws(APIError) -> [String] {
         let ids = try body.stringArray("vault_ids") ?? []
