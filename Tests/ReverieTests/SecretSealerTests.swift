@@ -83,4 +83,16 @@ import ReverieStore
         SecretKeyringFile.removeLegacyFile(directory: directory, keeping: try ring.adding(SecretKeyring.Key.generate()).currentOnly)
         #expect(!FileManager.default.fileExists(atPath: directory + "/webhook.key"))
     }
+
+    /// Values holding secrets print redacted, however they are interpolated.
+    @Test func secretHoldingValuesPrintRedacted() {
+        let secrets = CredentialSecrets(token: "tok-print-1", secretValue: "val-print-2")
+        let credentials = SessionCredentials(
+            mcpServers: [SessionCredentials.MCPServer(credentialID: "vcrd_1", vaultID: "vlt_1", mcpServerURL: "https://m", bearerToken: "tok-print-3")],
+            environmentSecrets: [SessionCredentials.EnvironmentSecret(
+                credentialID: "vcrd_2", name: "N", value: "val-print-4", allowedHosts: nil, injectHeader: true, injectBody: false)])
+        for text in ["\(secrets)", String(reflecting: secrets), "\(credentials)", String(reflecting: credentials)] {
+            #expect(!text.contains("print-"), "\(text)")
+        }
+    }
 }
