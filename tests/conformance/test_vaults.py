@@ -24,7 +24,7 @@ import anthropic
 import httpx
 import pytest
 
-from conftest import database_schema
+from conftest import database_args, database_schema, reverie_binary
 from oauth_fixture import OAuthMCPServer
 from support import all_pages, expect_error, make_agent, make_environment, unique, user_message, wait_for, idle_count
 from test_webhooks import ALLOW, Receiver, lenient, verify
@@ -508,3 +508,40 @@ def test_deployments_pass_their_vaults_to_their_sessions(client: anthropic.Anthr
     client.beta.vaults.archive(vault.id)
     failed = client.beta.deployments.run(deployment.id)
     assert failed.session_id is None and failed.error.type == "vault_archived_error" and vault.id in failed.error.message
+
+
+def test_rotating_the_key_reseals_every_secret(make_server, tmp_path) -> None:
+    """`reverie secrets rotate-key` on a stopped server: a new current key, every stored secret
+    re-sealed with it, the old key retired; after a restart, credentials and webhook secrets
+    still open (a probe and a delivery need them)."""
+    receiver = Receiver()
+    try:
+        server = make_server(ALLOW)
+        client = lenient(server)
+        endpoint = client.beta.organization.webhooks.create(url=receiver.url, enabled_events=["vault.created"])
+        vault = client.beta.vaults.create(display_name="before rotation")
+        credential = client.beta.vaults.credentials.create(
+            vault.id, auth={"type": "mcp_oauth", "access_token": "rotated-secret-1", "mcp_server_url": "http://127.0.0.1:9/mcp"})
+        receiver.wait_for(lambda r: len(r) >= 1)
+        server.stop()
+        keyring = Path(server.data_dir) / "secrets.keyring"
+        old = keyring.read_text().split()[0]
+
+        command = [str(reverie_binary()), "secrets", "rotate-key", "--data-dir", str(server.data_dir), *database_args(server.data_dir)]
+        env = {key: value for key, value in os.environ.items() if not key.startswith("REVERIE_")}
+        rotated = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env)
+        assert rotated.returncode == 0, rotated.stderr
+        assert "re-sealed 2 stored secret(s)" in rotated.stdout  # the webhook's signing secret and the credential's
+        lines = keyring.read_text().splitlines()
+        assert len(lines) == 1 and not lines[0].startswith(old + " ")
+        assert oct(keyring.stat().st_mode & 0o777) == "0o600"
+
+        server.start()
+        client = lenient(server)
+        result = client.beta.vaults.credentials.mcp_oauth_validate(credential.id, vault_id=vault.id)
+        assert result.status == "unknown"  # the secret opened; nothing listens on port 9
+        client.beta.vaults.create(display_name="after rotation")
+        headers, body = receiver.wait_for(lambda r: len(r) >= 2)[1]
+        assert verify(client, endpoint.signing_secret, headers, body).data.type == "vault.created"
+    finally:
+        receiver.close()
