@@ -57,6 +57,7 @@ public struct Console: Sendable {
         registerWebhooks(on: router)
         registerEnvironments(on: router)
         registerDeployments(on: router)
+        registerVaults(on: router)
     }
 }
 
@@ -70,7 +71,7 @@ struct SignedIn: Sendable {
 
 /// The console's sections, in navigation order.
 enum ConsoleSection: String, CaseIterable {
-    case sessions, agents, deployments, memory, dreams, webhooks, environments
+    case sessions, agents, deployments, memory, dreams, webhooks, environments, vaults
 
     var label: String { rawValue.prefix(1).uppercased() + rawValue.dropFirst() }
 }

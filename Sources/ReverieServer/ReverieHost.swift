@@ -86,6 +86,8 @@ public final class ReverieHost: Sendable {
     public let telemetry: PrometheusTelemetry
     /// The store, when other processes share it.
     let shared: (any SharedStore)?
+    /// Connects agents' MCP servers, when models are configured (shut down when the host stops).
+    let mcp: MCPConnector?
     /// Fires deployments' schedules.
     public let deploymentScheduler: DeploymentScheduler
 
@@ -115,7 +117,7 @@ public final class ReverieHost: Sendable {
         self.telemetry = telemetry
         let log = SessionLog(store: store)
         let memory = MemoryService(store: store)
-        let sealer = try WebhookSecretSealer(key: try WebhookKeyFile.load(directory: configuration.dataDirectory))
+        let sealer = SecretSealer(keyring: try SecretKeyringFile.load(directory: configuration.dataDirectory))
         let webhookDispatcher = configuration.webhooks.deliveryEnabled
             ? WebhookDispatcher(store: store, configuration: configuration.webhooks, sealer: sealer, logger: logger, telemetry: telemetry) : nil
         self.webhookDispatcher = webhookDispatcher
@@ -125,6 +127,11 @@ public final class ReverieHost: Sendable {
         let skills = SkillService(store: store, files: files)
         let scheduleClock: any ScheduleClock = configuration.scheduleClockFile.map { FileScheduleClock(path: $0) } ?? SystemScheduleClock()
         if let models = configuration.models {
+            let prober = CredentialProber(urlGuard: webhooks.urlGuard)
+            let mcp = MCPConnector(
+                resolver: SessionCredentialResolver(store: store, sealer: sealer), vaults: VaultService(store: store, sealer: sealer, prober: prober),
+                prober: prober, logger: logger)
+            self.mcp = mcp
             let catalog = ModelCatalog(configuration: models, telemetry: telemetry)
             // Sessions' `environment_variable` credentials, substituted by their egress proxies: none
             // until vaults back this source.
@@ -144,7 +151,7 @@ public final class ReverieHost: Sendable {
                 },
                 loopEnded: { sessionID in _ = try? await files.recordOutputs(sessionID: sessionID) },
                 turnEndHandler: OutcomeGrader(log: log, models: catalog, logger: logger),
-                leases: leases, logger: logger)
+                leases: leases, mcp: mcp, logger: logger)
             let dreamRunner = DreamRunner(
                 ledger: DreamLedger(store: store), log: log, memory: memory, models: catalog, settings: configuration.dreams, logger: logger,
                 telemetry: telemetry, leases: leases, takeoverInterval: configuration.runtime.takeoverInterval)
@@ -164,6 +171,7 @@ public final class ReverieHost: Sendable {
                 store: store, dreams: platform.dreams, evaluations: platform.evaluations, interval: configuration.dreams.policyCheckInterval,
                 logger: logger)
         } else {
+            self.mcp = nil
             self.catalog = nil
             self.runner = nil
             self.dreamRunner = nil
@@ -212,6 +220,7 @@ public final class ReverieHost: Sendable {
         if let evaluationRunner { await evaluationRunner.shutdown() }
         platform.log.hub.closeAll()
         try? await catalog?.shutdown()
+        await mcp?.shutdown()
         try await store.close()
         if let failure { throw failure }
     }

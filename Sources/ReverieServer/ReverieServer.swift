@@ -40,6 +40,7 @@ public enum ReverieServer {
         WebhookRoutes(webhooks: platform.webhooks).register(on: router)
         FileRoutes(files: platform.files).register(on: router)
         SkillRoutes(skills: platform.skills, files: platform.files).register(on: router)
+        VaultRoutes(vaults: platform.vaults).register(on: router)
         DeploymentRoutes(deployments: platform.deployments).register(on: router)
         if configuration.consoleEnabled {
             // The console signs browsers in with the same API keys, and its errors get the same statuses.

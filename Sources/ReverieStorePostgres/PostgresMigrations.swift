@@ -12,6 +12,7 @@ enum PostgresMigrations {
         ("v2-leases", leasesV2),
         ("v3-files-skills", filesAndSkillsV3),
         ("v4-deployments", deploymentsV4),
+        ("v5-vaults", vaultsV5),
     ]
 
     /// Advisory lock key taken while migrating.
@@ -368,5 +369,26 @@ enum PostgresMigrations {
         CREATE UNIQUE INDEX deployment_runs_occurrence ON deployment_runs(deployment_id, scheduled_at) WHERE scheduled_at IS NOT NULL;
         CREATE INDEX deployment_runs_created ON deployment_runs(created_at, id);
         CREATE INDEX deployment_runs_by_deployment ON deployment_runs(deployment_id, created_at, id)
+        """)
+
+    /// Vaults and their credentials (secrets sealed in `sealed_secrets`).
+    static let vaultsV5 = statements("""
+        CREATE TABLE vaults (
+            id TEXT PRIMARY KEY,
+            created_at BIGINT NOT NULL,
+            archived_at BIGINT,
+            body TEXT NOT NULL
+        );
+        CREATE INDEX vaults_created ON vaults(created_at, id);
+        CREATE TABLE vault_credentials (
+            id TEXT PRIMARY KEY,
+            vault_id TEXT NOT NULL REFERENCES vaults(id) ON DELETE CASCADE,
+            slot TEXT NOT NULL,
+            created_at BIGINT NOT NULL,
+            archived_at BIGINT,
+            body TEXT NOT NULL,
+            sealed_secrets TEXT NOT NULL
+        );
+        CREATE INDEX vault_credentials_vault ON vault_credentials(vault_id, created_at, id)
         """)
 }

@@ -12,6 +12,6 @@ struct Reverie: AsyncParsableCommand {
             """,
         subcommands: [
             Demo.self, Serve.self, Keys.self, EnvironmentsCommand.self, WorkerCommand.self, Memory.self, DreamCommand.self, EvalCommand.self,
-            ImportCommand.self, Bench.self, MockLLM.self, SandboxTools.self,
+            ImportCommand.self, Bench.self, MockLLM.self, SandboxTools.self, SecretsCommand.self,
         ])
 }

@@ -66,7 +66,7 @@ import Testing
             let session = try await server.makeSession()
             let browser = Browser(server: server)
             for path in ["/console/sessions", "/console/sessions/\(session)", "/console/sessions/\(session)/live", "/console/agents", "/console/memory",
-                         "/console/dreams", "/console/webhooks", "/console/environments"] {
+                         "/console/dreams", "/console/webhooks", "/console/environments", "/console/vaults"] {
                 let reply = try await browser.request(.GET, path)
                 #expect(reply.status == 303, "\(path)")
                 #expect(reply.headers.first(name: "location")?.hasPrefix("/console/sign-in?next=") == true, "\(path)")
@@ -208,6 +208,29 @@ import Testing
             let timeline = try await browser.request(.GET, "/console/sessions/\(session)")
             #expect(timeline.text.components(separatedBy: "<script").count == 2)
             #expect(timeline.text.contains(#"<script type="module" src="/console/static/console.js"></script>"#))
+        }, thenStop: server.stop)
+    }
+
+    /// The vaults page lists credentials by what they are for, escaped, and never shows a secret.
+    @Test func vaultsPageShowsMetadataOnly() async throws {
+        let server = try await TestServer.start()
+        try await run({
+            let hostile = #"<script>alert("v")</script>"#
+            let vault = try #require(try await server.post("/v1/vaults", ["display_name": .string(hostile)]).json["id"]?.stringValue)
+            let secret = "console-secret-\(UUID().uuidString)"
+            let created = try await server.post("/v1/vaults/\(vault)/credentials", [
+                "display_name": "GitHub",
+                "auth": ["type": "environment_variable", "secret_name": "GH_TOKEN", "secret_value": .string(secret),
+                         "networking": ["type": "limited", "allowed_hosts": ["api.github.com"]]],
+            ])
+            #expect(created.status == 200)
+            var browser = Browser(server: server)
+            _ = try await browser.signIn()
+            let page = try await browser.request(.GET, "/console/vaults")
+            #expect(page.status == 200)
+            #expect(page.text.contains(vault) && page.text.contains("GH_TOKEN") && page.text.contains("api.github.com"))
+            #expect(page.text.contains("&lt;script&gt;alert(&quot;v&quot;)&lt;/script&gt;") && !page.text.contains("<script>alert"))
+            #expect(!page.text.contains(secret))
         }, thenStop: server.stop)
     }
 

@@ -32,30 +32,6 @@ import ReverieExecution
         #expect(WebhookSigningSecret("whsec_") == nil)
         #expect(WebhookSigningSecret("whsec_!!!") == nil)
     }
-
-    @Test func sealedSecretsOpenOnlyWithTheKeyAndEndpoint() throws {
-        let key = WebhookSigningSecret.generate().key
-        let sealer = try WebhookSecretSealer(key: key)
-        let secret = WebhookSigningSecret.generate()
-        let sealed = try sealer.seal(secret, endpointID: "whep_a")
-        #expect(sealed.hasPrefix("v1."))
-        #expect(!sealed.contains(secret.key.base64EncodedString()))
-        #expect(try sealer.open(sealed, endpointID: "whep_a") == secret)
-        #expect(throws: APIError.self) { try sealer.open(sealed, endpointID: "whep_b") }
-        let other = try WebhookSecretSealer(key: WebhookSigningSecret.generate().key)
-        #expect(throws: APIError.self) { try other.open(sealed, endpointID: "whep_a") }
-        #expect(throws: APIError.self) { try WebhookSecretSealer(key: Data(count: 16)) }
-    }
-
-    @Test func keyFileIsCreatedOwnerOnlyAndReused() throws {
-        let directory = TemporaryDirectory.make()
-        let first = try WebhookKeyFile.load(directory: directory)
-        let second = try WebhookKeyFile.load(directory: directory)
-        #expect(first.count == 32)
-        #expect(first == second)
-        let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/webhook.key")
-        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
-    }
 }
 
 @Suite(.timeLimit(.minutes(3))) struct WebhookRetryPolicyTests {

@@ -125,12 +125,12 @@ def test_three_processes_share_one_database(tmp_path: Path, mock_llm) -> None:
     streams: list[StreamReader] = []
     try:
         # Each process has a data directory of its own (so the one taking over finds no
-        # workspace); they share the database and the webhook signing key.
+        # workspace); they share the database and the secrets keyring.
         first = ReverieServer(tmp_path / "a", extra_args=args, env=env, runtime=True, database_key=key).start()
         servers.append(first)
         for name in ("b", "c"):
             (tmp_path / name).mkdir()
-            shutil.copy(tmp_path / "a" / "webhook.key", tmp_path / name / "webhook.key")
+            shutil.copy(tmp_path / "a" / "secrets.keyring", tmp_path / name / "secrets.keyring")
             servers.append(ReverieServer(tmp_path / name, extra_args=args, env=env, runtime=True, database_key=key).start())
         a, b, c = servers
         ids = {process_id(server): server for server in servers}

@@ -25,6 +25,8 @@ public enum ResourceID {
     public static let webhookEndpoint = "whep"
     public static let webhookEvent = "wevt"
     public static let webhookDelivery = "whdl"
+    public static let vault = "vlt"
+    public static let vaultCredential = "vcrd"
     public static let deployment = "depl"
     public static let deploymentRun = "drun"
 

@@ -19,6 +19,8 @@ public struct SessionCreateRequest: Sendable {
     public var initialEvents: [SessionEvent]
     /// The spend ceiling.
     public var budget: SessionBudget?
+    /// Vaults whose credentials the session may use, in order (checked when the session is created).
+    public var vaultIDs: [String]
     /// Set by a deployment's run (never read from a request body): the run record, stored in
     /// the same transaction as the session (whose id is the run's `session_id`), so one
     /// occurrence of a schedule creates one session however many processes fire it.
@@ -32,9 +34,7 @@ public struct SessionCreateRequest: Sendable {
         title = try body.string("title")
         if let title { try Rules.length(title, body.field("title"), max: Self.maxTitleLength) }
         metadata = try Metadata.parse(body.members["metadata"], at: body.field("metadata"))
-        if let vaults = try body.stringArray("vault_ids"), !vaults.isEmpty {
-            throw APIError.invalidRequest("vault_ids: vaults are not supported by Reverie")
-        }
+        vaultIDs = try SessionVaults.parse(body)
         if case .value(let value) = body.raw("budget") { budget = try SessionBudget.parse(value, at: body.field("budget")) } else { budget = nil }
         mounts = try MemoryMountRequest.parse(try body.array("resources") ?? [], at: body.field("resources"))
         files = try FileMountRequest.parse(try body.array("resources") ?? [], at: body.field("resources"))
@@ -157,15 +157,15 @@ public struct SessionUpdateRequest: Sendable {
     public var mcpServers: Patch<[MCPServer]>
     /// A new budget (`.value`), its removal (`.null`), or no change.
     public var budget: Patch<SessionBudget>
+    /// The session's new vaults (replacing the list), or nil when not sent.
+    public var vaultIDs: [String]?
 
     public init(_ body: ObjectReader) throws(APIError) {
         try body.rejectUnknown(["title", "metadata", "agent", "vault_ids", "budget"])
         title = try body.stringPatch("title")
         if let value = title.value { try Rules.length(value, body.field("title"), max: SessionCreateRequest.maxTitleLength) }
         metadata = body.members["metadata"]
-        if let vaults = try body.stringArray("vault_ids"), !vaults.isEmpty {
-            throw APIError.invalidRequest("vault_ids: vaults are not supported by Reverie")
-        }
+        vaultIDs = body.contains("vault_ids") ? try SessionVaults.parse(body) : nil
         switch body.raw("budget") {
         case .absent: budget = .absent
         case .null: budget = .null
@@ -225,5 +225,21 @@ public struct FileMountRequest: Sendable {
         }
         if files.count > maxFiles { throw APIError.invalidRequest("\(field): at most \(maxFiles) files per session (got \(files.count))") }
         return files
+    }
+}
+
+/// A session's `vault_ids`: at most `maxVaults` distinct ids (as many as a deployment may name).
+public enum SessionVaults {
+    public static let maxVaults = 50
+
+    static func parse(_ body: ObjectReader) throws(APIError) -> [String] {
+        let ids = try body.stringArray("vault_ids") ?? []
+        try Rules.count(ids, body.field("vault_ids"), max: maxVaults)
+        var seen = Set<String>()
+        for (index, id) in ids.enumerated() {
+            if id.isEmpty { throw APIError.invalidRequest("\(body.field("vault_ids").index(index)): must not be empty") }
+            if !seen.insert(id).inserted { throw APIError.invalidRequest("\(body.field("vault_ids").index(index)): vault '\(id)' is listed twice") }
+        }
+        return ids
     }
 }

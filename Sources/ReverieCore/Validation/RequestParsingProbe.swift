@@ -33,6 +33,14 @@ public enum RequestParsingProbe {
         _ = try? DreamPolicyRequest(reader)
         _ = try? EvaluationRequest(reader)
         _ = try? WebhookEndpointRequest(reader, creating: true, allowPlainHTTP: false)
+        _ = try? VaultRequest(reader, creating: true)
+        _ = try? VaultRequest(reader, creating: false)
+        if let create = try? CredentialCreateRequest(reader, now: Date(timeIntervalSince1970: 0)) {
+            let credential = create.makeCredential(id: "vcrd_probe", vaultID: "vlt_probe", now: Date(timeIntervalSince1970: 0))
+            // What parses must survive the stored form, and take an update of its own shape.
+            _ = try? CredentialAuth(stored: credential.auth.json)
+            _ = try? CredentialUpdateRequest(reader).applied(to: credential, secrets: create.secrets, now: Date(timeIntervalSince1970: 1))
+        }
         return true
     }
 }

@@ -148,7 +148,7 @@ public struct SessionDigester: Sendable {
             case .agentThreadMessageSent:
                 let to = event.fields["to_agent_name"]?.stringValue ?? "thread"
                 add(event, "AGENT → \(to): \(clean(event, event.text, limit: limits.agent))")
-            case .agentToolUse, .agentCustomToolUse:
+            case .agentToolUse, .agentCustomToolUse, .agentMCPToolUse:
                 let name = event.fields["name"]?.stringValue ?? "tool"
                 toolNames[event.id] = name
                 if limits.toolInput > 0, let input = event.fields["input"], let json = try? JSONCoding.string(input) {
@@ -156,8 +156,9 @@ public struct SessionDigester: Sendable {
                 } else if level < 2 {
                     add(event, "CALL \(name)")
                 }
-            case .agentToolResult, .userCustomToolResult:
-                let useID = event.fields["tool_use_id"]?.stringValue ?? event.fields["custom_tool_use_id"]?.stringValue ?? ""
+            case .agentToolResult, .userCustomToolResult, .agentMCPToolResult:
+                let useID = event.fields["tool_use_id"]?.stringValue ?? event.fields["custom_tool_use_id"]?.stringValue
+                    ?? event.fields["mcp_tool_use_id"]?.stringValue ?? ""
                 let name = toolNames[useID] ?? "tool"
                 let exitStatus = Self.exitStatus(of: event.text)
                 if event.fields["is_error"]?.boolValue == true {

@@ -87,6 +87,9 @@ struct AgentLoop: Sendable {
         } else {
             try await view.append([scope.runningEvent()])
         }
+        // MCP servers that could not be used: the session goes on without their tools.
+        let mcpFailures = toolbox.mcp.failureEvents
+        if !mcpFailures.isEmpty { try await view.append(mcpFailures) }
         var modelCalls = 0
         while true {
             try Task.checkCancellation()
@@ -286,7 +289,7 @@ struct AgentLoop: Sendable {
                 awaitingWorker = true
                 continue
             case .deny(let reason):
-                result = StepEvents.toolResult(call.eventID, .error(reason))
+                result = StepEvents.result(for: call, .error(reason))
             case .run:
                 result = try await execute(call)
             }
@@ -317,7 +320,7 @@ struct AgentLoop: Sendable {
         } catch where control.isInterrupted {
             output = .error("The tool call was interrupted before it finished.")
         }
-        return StepEvents.toolResult(call.eventID, output)
+        return StepEvents.result(for: call, output)
     }
 
     // MARK: interruption and recovery
@@ -327,7 +330,7 @@ struct AgentLoop: Sendable {
         var events: [SessionEvent] = []
         if let open = state.openModelRequestID { events.append(StepEvents.modelRequestEnd(open, usage: TokenUsage(), isError: true)) }
         for call in state.pending where !call.isCustom {
-            events.append(StepEvents.toolResult(call.eventID, .error("The tool call was not run: the \(scope.noun) was interrupted.")))
+            events.append(StepEvents.result(for: call, .error("The tool call was not run: the \(scope.noun) was interrupted.")))
         }
         events += turnEndHandler?.turnInterrupted(events: view.events) ?? []
         events.append(scope.idleEvent(["type": "end_turn"]))
@@ -342,7 +345,7 @@ struct AgentLoop: Sendable {
             events.append(StepEvents.modelRequestEnd(open, usage: TokenUsage(), isError: true))
         }
         for call in state.pending where call.hadStarted(toolbox) {
-            events.append(StepEvents.toolResult(call.eventID, .error(
+            events.append(StepEvents.result(for: call, .error(
                 "The tool call was interrupted by a server restart; it may or may not have completed. Check its effects before retrying.")))
         }
         if !events.isEmpty { try await view.append(events) }

@@ -94,8 +94,13 @@ public struct Conversation: Sendable {
             })
         case .agentToolUse, .agentCustomToolUse:
             return (.assistant, [.toolUse(id: event.id, name: event.fields["name"]?.stringValue ?? "", input: event.fields["input"] ?? [:])])
+        case .agentMCPToolUse:
+            let name = MCPToolNaming.modelName(server: event.fields["mcp_server_name"]?.stringValue ?? "", tool: event.fields["name"]?.stringValue ?? "")
+            return (.assistant, [.toolUse(id: event.id, name: name, input: event.fields["input"] ?? [:])])
         case .agentToolResult, .userToolResult:
             return event.fields["tool_use_id"]?.stringValue.map { (.user, [toolResult($0, event)]) }
+        case .agentMCPToolResult:
+            return event.fields["mcp_tool_use_id"]?.stringValue.map { (.user, [toolResult($0, event)]) }
         case .userCustomToolResult:
             return event.fields["custom_tool_use_id"]?.stringValue.map { (.user, [toolResult($0, event)]) }
         default:

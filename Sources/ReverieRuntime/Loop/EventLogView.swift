@@ -69,7 +69,7 @@ final class EventLogView {
         for event in events.reversed() {
             switch event.type {
             case .agentThreadContextCompacted: count += 1
-            case .agentMessage, .agentToolUse, .agentCustomToolUse: return count
+            case .agentMessage, .agentToolUse, .agentCustomToolUse, .agentMCPToolUse: return count
             default: continue
             }
         }

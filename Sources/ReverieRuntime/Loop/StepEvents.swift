@@ -48,13 +48,34 @@ enum StepEvents {
         ])
     }
 
+    /// `agent.mcp_tool_result`, answering an `agent.mcp_tool_use`.
+    static func mcpToolResult(_ mcpToolUseID: String, _ output: ToolOutput) -> SessionEvent {
+        var event = toolResult(mcpToolUseID, output)
+        event.type = .agentMCPToolResult
+        event.fields["mcp_tool_use_id"] = event.fields.removeValue(forKey: "tool_use_id")
+        return event
+    }
+
+    /// The result event of a pending call: `agent.mcp_tool_result` for an MCP tool, else `agent.tool_result`.
+    static func result(for call: TurnState.PendingCall, _ output: ToolOutput) -> SessionEvent {
+        call.isMCP ? mcpToolResult(call.eventID, output) : toolResult(call.eventID, output)
+    }
+
     /// The event of one tool call the model made: `agent.custom_tool_use` for a custom tool
-    /// (the client runs it), else `agent.tool_use` with the permission its policy gives.
+    /// (the client runs it), `agent.mcp_tool_use` for an MCP server's tool (with the server's
+    /// names for the server and the tool), else `agent.tool_use`, with the permission its policy gives.
     static func toolUse(_ name: String, input: JSONValue, toolbox: Toolbox) -> SessionEvent {
         if toolbox.isCustom(name) {
             return SessionEvent(type: .agentCustomToolUse, fields: ["name": .string(name), "input": input])
         }
         let asks = toolbox.policy(for: name) == .alwaysAsk
+        if let tool = toolbox.mcpTool(named: name) {
+            return SessionEvent(type: .agentMCPToolUse, fields: [
+                "mcp_server_name": .string(tool.serverName), "name": .string(tool.name), "input": input,
+                "evaluated_permission": asks ? "ask" : "allow",
+                "evaluation": ["type": asks ? "always_ask" : "always_allow"],
+            ])
+        }
         return SessionEvent(type: .agentToolUse, fields: [
             "name": .string(name), "input": input,
             "evaluated_permission": asks ? "ask" : "allow",

@@ -3,8 +3,8 @@ import ReverieExecution
 import ReverieModels
 
 /// The tools one agent may call: the enabled built-in tools (run by the execution plane),
-/// the tools the runtime adds (run in-process) and the custom tools (run by the client), with
-/// each tool's permission policy.
+/// the tools the runtime adds (run in-process), the tools of its MCP servers (run by them)
+/// and the custom tools (run by the client), with each tool's permission policy.
 public struct Toolbox: Sendable {
     /// The session's files as this server sees them (the grader collects deliverables here).
     public let sandbox: Sandbox
@@ -14,8 +14,12 @@ public struct Toolbox: Sendable {
     private let custom: [String: CustomTool]
     /// Tools the runtime adds (e.g. a coordinator's delegation tools), run in-process.
     private let runtimeTools: [String: any SandboxTool]
+    /// The MCP servers' tools, by model-facing name, and what failed while connecting.
+    public let mcp: MCPToolsets
 
-    public init(agent: SessionAgent, sandbox: Sandbox, plane: any ExecutionPlane, runtimeTools: [String: any SandboxTool] = [:]) {
+    public init(
+        agent: SessionAgent, sandbox: Sandbox, plane: any ExecutionPlane, runtimeTools: [String: any SandboxTool] = [:], mcp: MCPToolsets = .none
+    ) {
         self.sandbox = sandbox
         self.plane = plane
         var policies: [String: PermissionPolicy] = [:]
@@ -32,23 +36,31 @@ public struct Toolbox: Sendable {
         self.policies = policies
         self.custom = Dictionary(agent.customTools.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
         self.runtimeTools = runtimeTools
+        self.mcp = mcp
         let builtinDefinitions = enabled.sorted { $0.name < $1.name }
         let runtimeDefinitions = runtimeTools.values.map(\.definition).sorted { $0.name < $1.name }
         let customDefinitions = custom.values.sorted { $0.name < $1.name }.map {
             ToolDefinition(name: $0.name, description: $0.description, inputSchema: .object($0.inputSchema))
         }
-        self.definitions = builtinDefinitions + runtimeDefinitions + customDefinitions
+        let mcpDefinitions = mcp.tools.values.map(\.definition).sorted { $0.name < $1.name }
+        self.definitions = builtinDefinitions + runtimeDefinitions + mcpDefinitions + customDefinitions
     }
 
     /// What the model is told it may call (made once; every model call sends it).
     public let definitions: [ToolDefinition]
 
     /// Whether the client runs this tool.
-    public func isCustom(_ name: String) -> Bool { custom[name] != nil && !builtins.contains(name) && runtimeTools[name] == nil }
+    public func isCustom(_ name: String) -> Bool {
+        custom[name] != nil && !builtins.contains(name) && runtimeTools[name] == nil && mcp.tools[name] == nil
+    }
+
+    /// The MCP tool the model calls by `name`.
+    public func mcpTool(named name: String) -> MCPToolsets.Tool? { mcp.tools[name] }
 
     /// The permission policy of a Reverie-run tool (runtime tools are always allowed).
     public func policy(for name: String) -> PermissionPolicy {
-        policies[name] ?? .alwaysAllow
+        if let tool = mcp.tools[name] { return tool.policy }
+        return policies[name] ?? .alwaysAllow
     }
 
     /// Whether a worker of the session's `self_hosted` environment runs this tool and answers
@@ -62,6 +74,13 @@ public struct Toolbox: Sendable {
     /// plane; an unknown name is an error the model sees.
     public func run(_ call: ToolCall) async -> ToolOutput {
         if let tool = runtimeTools[call.name] { return await tool.run(call.input, in: sandbox) }
+        if let tool = mcp.tools[call.name] {
+            do {
+                return try await tool.client.callTool(tool.name, arguments: call.input)
+            } catch {
+                return .error(error.message)
+            }
+        }
         if builtins.contains(call.name) { return await plane.execute(call) }
         return .error("unknown tool '\(call.name)'; available tools: \(definitions.map(\.name).joined(separator: ", "))")
     }

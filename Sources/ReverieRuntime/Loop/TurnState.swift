@@ -17,6 +17,8 @@ public struct TurnState: Sendable, Equatable {
         public var confirmation: Confirmation?
         /// True when the call's `evaluated_permission` was `ask` (it waits for a confirmation).
         public var asksConfirmation: Bool = false
+        /// True for an MCP server's tool (`agent.mcp_tool_use`; `name` is the model-facing name).
+        public var isMCP: Bool = false
     }
 
     public enum Confirmation: Sendable, Equatable {
@@ -40,7 +42,7 @@ public struct TurnState: Sendable, Equatable {
     public var next: Next {
         if !calls.isEmpty { return .handleCalls }
         switch lastRelevant {
-        case .userMessage?, .userDefineOutcome?, .agentToolResult?, .userToolResult?, .userCustomToolResult?, .spanOutcomeEvaluationEnd?,
+        case .userMessage?, .userDefineOutcome?, .agentToolResult?, .agentMCPToolResult?, .userToolResult?, .userCustomToolResult?, .spanOutcomeEvaluationEnd?,
             .agentThreadMessageReceived?:
             return .callModel
         default:
@@ -68,6 +70,17 @@ public struct TurnState: Sendable, Equatable {
                 eventID: event.id, name: event.fields["name"]?.stringValue ?? "", input: event.fields["input"] ?? [:],
                 isCustom: event.type == .agentCustomToolUse, confirmation: nil,
                 asksConfirmation: event.fields["evaluated_permission"] == "ask")
+            lastRelevant = event.type
+        case .agentMCPToolUse:
+            if calls[event.id] == nil { order.append(event.id) }
+            calls[event.id] = PendingCall(
+                eventID: event.id,
+                name: MCPToolNaming.modelName(server: event.fields["mcp_server_name"]?.stringValue ?? "", tool: event.fields["name"]?.stringValue ?? ""),
+                input: event.fields["input"] ?? [:], isCustom: false, confirmation: nil, asksConfirmation: event.fields["evaluated_permission"] == "ask",
+                isMCP: true)
+            lastRelevant = event.type
+        case .agentMCPToolResult:
+            if let id = event.fields["mcp_tool_use_id"]?.stringValue { answer(id) }
             lastRelevant = event.type
         case .agentToolResult, .userToolResult:
             if let id = event.fields["tool_use_id"]?.stringValue { answer(id) }

@@ -19,6 +19,10 @@ public struct Platform: Sendable {
     /// The Files API.
     public let files: FileService
     public let skills: SkillService
+    /// Vaults and credentials (secrets sealed with the webhook context's sealer).
+    public let vaults: VaultService
+    /// Opens sessions' vault credentials for MCP connections and the egress proxy.
+    public let credentials: SessionCredentialResolver
     /// Deployments and their runs (the scheduler fires them through this service).
     public let deployments: DeploymentService
     /// The work queues of `self_hosted` environments.
@@ -48,6 +52,8 @@ public struct Platform: Sendable {
         evaluations = EvaluationService(store: store, scheduler: evaluationScheduler)
         dreamPolicies = DreamPolicyService(store: store)
         self.webhooks = WebhookService(store: store, context: webhooks)
+        vaults = VaultService(store: store, sealer: webhooks.sealer, prober: CredentialProber(urlGuard: webhooks.urlGuard))
+        credentials = SessionCredentialResolver(store: store, sealer: webhooks.sealer)
     }
 }
 

@@ -41,7 +41,7 @@ extension SessionRunner {
         if let existing = threadSchedulers[session.id] { return existing }
         let scheduler = ThreadScheduler(
             log: log, session: session, sandbox: sandbox, models: models, configuration: configuration,
-            makeExecutionPlane: makeExecutionPlane, logger: logger)
+            makeExecutionPlane: makeExecutionPlane, mcp: mcp, logger: logger)
         threadSchedulers[session.id] = scheduler
         return scheduler
     }

@@ -29,6 +29,8 @@ public actor SessionRunner: SessionDriver, Service {
     let logger: Logger
     /// Which sessions this process may run, when several processes share the database.
     let leases: ProcessLeases
+    /// Connects agents' MCP servers (nil: MCP toolsets offer no tools in this process).
+    let mcp: MCPConnector?
 
     struct Running {
         var control: LoopControl
@@ -46,9 +48,10 @@ public actor SessionRunner: SessionDriver, Service {
     public init(
         log: SessionLog, models: any ModelRouting, configuration: RuntimeConfiguration, makeExecutionPlane: @escaping PlaneFactory,
         makeExtraVolumes: @escaping VolumeFactory = { _ in [] }, loopEnded: @escaping @Sendable (String) async -> Void = { _ in },
-        turnEndHandler: (any TurnEndHandler)? = nil, leases: ProcessLeases = ProcessLeases(shared: nil),
+        turnEndHandler: (any TurnEndHandler)? = nil, leases: ProcessLeases = ProcessLeases(shared: nil), mcp: MCPConnector? = nil,
         logger: Logger = Logger(label: "reverie.runtime")
     ) {
+        self.mcp = mcp
         self.loopEnded = loopEnded
         self.leases = leases
         self.log = log
@@ -199,7 +202,7 @@ public actor SessionRunner: SessionDriver, Service {
     /// tail from the call on, never the whole log.
     private nonisolated func callState(_ id: String, threadID: String?, sessionID: String) async throws -> TurnState {
         guard !id.isEmpty, let call = try await log.event(sessionID: sessionID, id: id), call.threadID == threadID,
-            call.type == .agentToolUse || call.type == .agentCustomToolUse
+            call.type == .agentToolUse || call.type == .agentCustomToolUse || call.type == .agentMCPToolUse
         else { return TurnState(events: []) }
         var state = TurnState(events: [try call.event()])
         var after = call.sequence
@@ -333,7 +336,7 @@ public actor SessionRunner: SessionDriver, Service {
         let sandbox = try await sandbox(for: session)
         let toolbox = Toolbox(
             agent: session.agent, sandbox: sandbox, plane: await makeExecutionPlane(session, sandbox),
-            runtimeTools: await coordinatorTools(session, sandbox: sandbox))
+            runtimeTools: await coordinatorTools(session, sandbox: sandbox), mcp: await mcp?.toolsets(for: session, agent: session.agent) ?? .none)
         let provider = try models.provider(for: session.agent.model.id)
         return AgentLoop(
             log: log, session: session, scope: .primary, toolbox: toolbox, provider: provider,

@@ -39,6 +39,8 @@ actor ThreadScheduler {
     let models: any ModelRouting
     let configuration: RuntimeConfiguration
     let makeExecutionPlane: SessionRunner.PlaneFactory
+    /// Connects the specialists' MCP servers (nil: none).
+    let mcp: MCPConnector?
     let logger: Logger
     let limit: Int
 
@@ -55,7 +57,8 @@ actor ThreadScheduler {
     private(set) var peakRunning = 0
 
     init(log: SessionLog, session: Session, sandbox: Sandbox, models: any ModelRouting, configuration: RuntimeConfiguration,
-         makeExecutionPlane: @escaping SessionRunner.PlaneFactory, logger: Logger) {
+         makeExecutionPlane: @escaping SessionRunner.PlaneFactory, mcp: MCPConnector? = nil, logger: Logger) {
+        self.mcp = mcp
         self.log = log
         self.session = session
         self.sandbox = sandbox
@@ -282,11 +285,13 @@ actor ThreadScheduler {
         let resumes = resuming.remove(threadID) != nil
         let contextWindow = models.contextWindow(for: member.agent.model.id)
         let price = models.price(for: member.agent.model.id)
-        let (log, sandbox, configuration, logger, makeExecutionPlane) = (log, sandbox, configuration, logger, makeExecutionPlane)
+        let (log, sandbox, configuration, logger, makeExecutionPlane, mcp) = (log, sandbox, configuration, logger, makeExecutionPlane, mcp)
         members[threadID]?.task = Task {
             let loop = AgentLoop(
                 log: log, session: thread, scope: .thread(threadID, parent: parentID, agentName: member.agent.name),
-                toolbox: Toolbox(agent: member.agent, sandbox: sandbox, plane: await makeExecutionPlane(thread, sandbox)),
+                toolbox: Toolbox(
+                    agent: member.agent, sandbox: sandbox, plane: await makeExecutionPlane(thread, sandbox),
+                    mcp: await mcp?.toolsets(for: thread, agent: member.agent) ?? .none),
                 provider: provider, contextWindow: contextWindow, price: price, configuration: configuration, control: control, turnEndHandler: nil, logger: logger)
             let ending = await loop.run(resuming: resumes)
             self.finished(threadID, ending)

@@ -18,7 +18,7 @@ import Synchronization
 public final class WebhookDispatcher: Service, Sendable {
     let store: any Store
     let configuration: WebhookConfiguration
-    let sealer: WebhookSecretSealer
+    let sealer: SecretSealer
     let urlGuard: WebhookURLGuard
     let logger: Logger
     /// Uniform in 0…1, for jitter.
@@ -35,7 +35,7 @@ public final class WebhookDispatcher: Service, Sendable {
     private let state = Mutex(State())
 
     public init(
-        store: any Store, configuration: WebhookConfiguration, sealer: WebhookSecretSealer, resolver: any HostResolver = SystemHostResolver(),
+        store: any Store, configuration: WebhookConfiguration, sealer: SecretSealer, resolver: any HostResolver = SystemHostResolver(),
         logger: Logger = Logger(label: "reverie.webhooks"), random: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         telemetry: any Telemetry = NoTelemetry()
     ) {

@@ -6,7 +6,8 @@ import ReverieCore
 /// `SQLiteStore` is the embedded implementation. The protocol speaks only domain values, so
 /// another database can implement it without callers changing.
 public protocol Store: AgentStore, EnvironmentStore, SessionStore, EventLogStore, ThreadStore, APIKeyStore, OutboxStore, MemoryRepository, DreamStore,
-    DreamPolicyStore, EvaluationStore, StatisticsStore, WebhookStore, WorkQueueStore, FileStore, SkillStore, DeploymentStore, Sendable
+    DreamPolicyStore, EvaluationStore, StatisticsStore, WebhookStore, WorkQueueStore, FileStore, SkillStore, DeploymentStore, VaultStore,
+    SecretResealingStore, Sendable
 {
     /// Flushes and releases the database.
     func close() async throws

@@ -145,6 +145,7 @@ enum SQLiteMigrations {
         migrator.registerMigration("v11-files") { db in try db.execute(sql: SQLiteStore.filesSchema) }
         migrator.registerMigration("v12-skills") { db in try db.execute(sql: SQLiteStore.skillsSchema) }
         migrator.registerMigration("v13-deployments") { db in try db.execute(sql: SQLiteStore.deploymentsSchema) }
+        migrator.registerMigration("v14-vaults") { db in try db.execute(sql: SQLiteStore.vaultsSchema) }
         return migrator
     }
 }

@@ -217,6 +217,12 @@ public struct DeploymentService: Sendable {
                 return DeploymentRunError(type: "memory_store_archived_error", message: "memory store '\(mount.memoryStoreID)' is archived")
             }
         }
+        for vaultID in deployment.vaultIDs {
+            guard let vault = try await store.vault(id: vaultID) else {
+                return DeploymentRunError(type: "vault_not_found_error", message: "vault '\(vaultID)' not found")
+            }
+            if vault.archivedAt != nil { return DeploymentRunError(type: "vault_archived_error", message: "vault '\(vaultID)' is archived") }
+        }
         let now = Timestamp.now()
         for file in try FileMountRequest.parse(deployment.resources, at: resources) {
             guard let stored = try await store.file(id: file.fileID), !stored.isExpired(at: now) else {

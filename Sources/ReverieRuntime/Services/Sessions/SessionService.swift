@@ -33,12 +33,14 @@ public struct SessionService: Sendable {
         let now = Timestamp.now()
         for file in request.files { resources.append(.file(try await fileMount(file, at: now))) }
         if request.budget != nil { try checkBudgetable(agent) }
+        try await checkVaults(request.vaultIDs)
         var initialEvents = request.initialEvents
         for index in initialEvents.indices { initialEvents[index].processedAt = now }
         var session = Session(
             id: request.deploymentRun?.sessionID ?? ResourceID.make(ResourceID.session, at: now), agent: agent, environmentID: environmentID, title: request.title,
             metadata: request.metadata, resources: resources, createdAt: now, updatedAt: now)
         session.budget = request.budget
+        session.vaultIDs = request.vaultIDs
         session.deploymentID = request.deploymentRun?.deploymentID
         if !initialEvents.isEmpty {
             try await driver.validate(initialEvents, for: SessionHeader(id: session.id, environmentID: environmentID, archivedAt: nil, state: SessionState(updatedAt: now)))
@@ -63,6 +65,7 @@ public struct SessionService: Sendable {
     public func updateSession(id: String, _ request: SessionUpdateRequest) async throws -> Session {
         let now = Timestamp.now()
         let before = try await session(id: id)
+        if let vaultIDs = request.vaultIDs { try await checkVaults(vaultIDs) }
         let updated = try await store.updateSession(id: id) { current in
             if current.archivedAt != nil { throw APIError.archived("session", id) }
             var next = current
@@ -76,6 +79,7 @@ public struct SessionService: Sendable {
                 next.agent.mcpServers = request.mcpServers.applied(to: current.agent.mcpServers) ?? []
                 try AgentFields.checkMCPReferences(tools: next.agent.tools, servers: next.agent.mcpServers)
             }
+            if let vaultIDs = request.vaultIDs { next.vaultIDs = vaultIDs }
             switch request.budget {
             case .absent: break
             case .null: next.budget = nil
@@ -99,6 +103,16 @@ public struct SessionService: Sendable {
             try await log.append([event], to: id)
         }
         return updated
+    }
+
+    /// Each of `vaultIDs` must name a vault that exists and is not archived.
+    func checkVaults(_ vaultIDs: [String]) async throws {
+        for (index, id) in vaultIDs.enumerated() {
+            guard let vault = try await store.vault(id: id) else {
+                throw APIError(.notFound, "vault_ids[\(index)]: vault '\(id)' not found")
+            }
+            if vault.archivedAt != nil { throw APIError.invalidRequest("vault_ids[\(index)]: vault '\(id)' is archived") }
+        }
     }
 
     /// A budget counts list cost: every model the session can run must have a list price.

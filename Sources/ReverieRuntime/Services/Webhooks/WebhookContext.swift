@@ -1,14 +1,15 @@
 import Foundation
 import ReverieCore
 
-/// What the platform's webhook operations need from the server: the key that seals signing
-/// secrets, the receiver address policy, and (when this process delivers) the dispatcher to wake.
+/// What the platform's outbound operations need from the server: the sealer of server secrets
+/// (webhook signing secrets and vault credentials), the address policy for outbound calls
+/// (webhook receivers, credential probes), and (when this process delivers) the dispatcher to wake.
 public struct WebhookContext: Sendable {
-    public let sealer: WebhookSecretSealer
+    public let sealer: SecretSealer
     public let urlGuard: WebhookURLGuard
     public let dispatcher: WebhookDispatcher?
 
-    public init(sealer: WebhookSecretSealer, urlGuard: WebhookURLGuard, dispatcher: WebhookDispatcher? = nil) {
+    public init(sealer: SecretSealer, urlGuard: WebhookURLGuard, dispatcher: WebhookDispatcher? = nil) {
         self.sealer = sealer
         self.urlGuard = urlGuard
         self.dispatcher = dispatcher
@@ -22,7 +23,7 @@ extension WebhookContext {
     public static func ephemeral() -> WebhookContext {
         var generator = SystemRandomNumberGenerator()
         let key = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        guard let sealer = try? WebhookSecretSealer(key: key) else { preconditionFailure("a 32-byte key is always accepted") }
+        guard let sealer = try? SecretSealer(key: key) else { preconditionFailure("a 32-byte key is always accepted") }
         return WebhookContext(sealer: sealer, urlGuard: WebhookURLGuard(policy: WebhookAddressPolicy()))
     }
 }
