@@ -128,14 +128,13 @@ public final class ReverieHost: Sendable {
         let scheduleClock: any ScheduleClock = configuration.scheduleClockFile.map { FileScheduleClock(path: $0) } ?? SystemScheduleClock()
         if let models = configuration.models {
             let prober = CredentialProber(urlGuard: webhooks.urlGuard)
+            let credentials = SessionCredentialResolver(store: store, sealer: sealer)
             let mcp = MCPConnector(
-                resolver: SessionCredentialResolver(store: store, sealer: sealer), vaults: VaultService(store: store, sealer: sealer, prober: prober),
-                prober: prober, logger: logger)
+                resolver: credentials, vaults: VaultService(store: store, sealer: sealer, prober: prober), prober: prober, logger: logger)
             self.mcp = mcp
             let catalog = ModelCatalog(configuration: models, telemetry: telemetry)
-            // Sessions' `environment_variable` credentials, substituted by their egress proxies: none
-            // until vaults back this source.
-            let egressCredentials: any SessionEgressCredentialSource = egressCredentials ?? NoEgressCredentials()
+            // Sessions' `environment_variable` credentials from their vaults, substituted by their egress proxies.
+            let egressCredentials: any SessionEgressCredentialSource = egressCredentials ?? VaultEgressCredentials(resolver: credentials)
             let interception = configuration.isolation.mode == .bubblewrap ? try EgressInterceptionSetup.make(configuration: configuration) : nil
             let planes = ExecutionPlanes(
                 tools: configuration.tools, isolation: configuration.isolation, memory: memory, environments: EnvironmentService(store: store),

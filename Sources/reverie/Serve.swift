@@ -86,6 +86,11 @@ struct Serve: AsyncParsableCommand {
         help: "A PEM file of CA certificates the egress proxy trusts, besides the system's, when it opens HTTPS to a credential's host.")
     var egressTrustRoots: String?
 
+    @Option(
+        name: .customLong("egress-allow-network"),
+        help: "A CIDR range (e.g. 10.20.0.0/16) sessions' egress proxies may reach although it is private or loopback; repeat for several. Hosts still need the environment's network policy.")
+    var egressAllowNetworks: [String] = []
+
     @Option(name: .customLong("sandbox-memory-mb"), help: "Address space of one process in a session's sandbox (MiB).")
     var sandboxMemoryMB = SandboxLimits().memoryBytes >> 20
 
@@ -170,6 +175,9 @@ struct Serve: AsyncParsableCommand {
                               ("--sandbox-file-mb", sandboxFileMB), ("--sandbox-tmp-mb", sandboxTmpMB), ("--work-lease-ttl", workLeaseTTLSeconds)] where value < 1 {
             throw ValidationError("\(name) must be at least 1")
         }
+        for network in egressAllowNetworks where CIDRRange(network) == nil {
+            throw ValidationError("--egress-allow-network: '\(network)' is not a CIDR range such as 10.0.0.0/8 or fd00::/8")
+        }
         guard (0...1).contains(dreamDuplicateThreshold) else { throw ValidationError("--dream-duplicate-threshold must be between 0 and 1") }
         guard (0...1).contains(dreamMaxDeleteShare) else { throw ValidationError("--dream-max-delete-share must be between 0 and 1") }
         guard maxConcurrentDreams >= 1 else { throw ValidationError("--max-concurrent-dreams must be at least 1") }
@@ -230,6 +238,7 @@ struct Serve: AsyncParsableCommand {
                 cpuSeconds: sandboxCPUSeconds, memoryBytes: sandboxMemoryMB << 20, processes: sandboxProcesses, fileBytes: sandboxFileMB << 20,
                 tmpBytes: sandboxTmpMB << 20))
         isolation.egressTrustRootsFile = egressTrustRoots
+        isolation.egressAllowedNetworks = egressAllowNetworks
         if isolation.mode == .none {
             logger.warning("--sandbox none: agents' tools run in this process, on the host, as this server's user. Unsafe: for development only.")
         } else if !noRuntime, let problem = await SandboxProbe.check(isolation, logger: logger) {

@@ -10,7 +10,7 @@ public protocol SessionEgressCredentialSource: Sendable {
     func credentials(for session: Session) async throws -> [EgressCredential]
 }
 
-/// No credentials for any session (until vaults back the source).
+/// No credentials for any session (hosts without vaults; the server uses `VaultEgressCredentials`).
 public struct NoEgressCredentials: SessionEgressCredentialSource {
     public init() {}
     public func credentials(for session: Session) async throws -> [EgressCredential] { [] }
