@@ -43,6 +43,13 @@ public struct FileBlobs: Sendable {
     }
 
     /// Removes a blob no file refers to any more.
+    /// Places the content `sha256` at `target`: a hard link (it costs no space and blobs are
+    /// read-only), or a copy when linking is not possible (another file system).
+    public func place(sha256: String, at target: URL) throws {
+        let blob = url(sha256: sha256)
+        if link(blob.path, target.path) != 0 { try FileManager.default.copyItem(at: blob, to: target) }
+    }
+
     public func remove(sha256: String) {
         try? FileManager.default.removeItem(at: url(sha256: sha256))
     }

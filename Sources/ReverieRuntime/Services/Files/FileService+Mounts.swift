@@ -20,8 +20,7 @@ extension FileService {
             folders[parent] = folder
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
             let target = folder.appendingPathComponent((mount.mountPath as NSString).lastPathComponent)
-            let blob = blobs.url(sha256: file.sha256)
-            if link(blob.path, target.path) != 0 { try FileManager.default.copyItem(at: blob, to: target) }
+            try blobs.place(sha256: file.sha256, at: target)
         }
         return try folders.sorted { $0.key < $1.key }.map { try DiskVolume(mountPoint: $0.key, root: $0.value, isReadOnly: true) }
     }

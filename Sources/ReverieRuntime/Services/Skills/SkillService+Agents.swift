@@ -64,8 +64,7 @@ extension SkillService {
             for file in version.files {
                 let target = folder.appendingPathComponent(file.path)
                 try FileManager.default.createDirectory(at: target.deletingLastPathComponent(), withIntermediateDirectories: true)
-                let blob = files.blobs.url(sha256: file.sha256)
-                if link(blob.path, target.path) != 0 { try FileManager.default.copyItem(at: blob, to: target) }
+                try files.blobs.place(sha256: file.sha256, at: target)
             }
             volumes.append(try DiskVolume(mountPoint: "\(Self.mountRoot)/\(version.name)", root: folder, isReadOnly: true))
         }
