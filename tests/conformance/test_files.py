@@ -121,3 +121,22 @@ def test_file_resource_errors(client) -> None:
     deleted = client.beta.sessions.resources.delete(added.id, session_id=session.id)
     assert deleted.id == added.id
     assert client.beta.sessions.resources.list(session.id).data == []
+
+
+def test_a_self_hosted_environment_refuses_file_resources(client) -> None:
+    """Its workers (the SDK's EnvironmentWorker, `reverie worker`) cannot mount files: refused
+    up front rather than silently missing, for sessions, added resources and deployments."""
+    agent = make_agent(client)
+    workers = client.beta.environments.create(name="workers", config={"type": "self_hosted"})
+    uploaded = client.beta.files.upload(file=("b.txt", b"b"))
+    resource = {"type": "file", "file_id": uploaded.id}
+    with expect_error(anthropic.BadRequestError, 400, "invalid_request_error", "self_hosted") as error:
+        client.beta.sessions.create(agent=agent.id, environment_id=workers.id, resources=[resource])
+    assert error.value.response.json()["error"]["details"]["error_code"] == "self_hosted_resources_unsupported"
+    session = client.beta.sessions.create(agent=agent.id, environment_id=workers.id)
+    with expect_error(anthropic.BadRequestError, 400, "invalid_request_error", "self_hosted"):
+        client.beta.sessions.resources.add(session.id, **resource)
+    assert client.beta.sessions.resources.list(session.id).data == []
+    message = {"type": "user.message", "content": [{"type": "text", "text": "go"}]}
+    with expect_error(anthropic.BadRequestError, 400, "invalid_request_error", "self_hosted"):
+        client.beta.deployments.create(name="nightly", agent=agent.id, environment_id=workers.id, initial_events=[message], resources=[resource])

@@ -224,7 +224,13 @@ public struct DeploymentService: Sendable {
             if vault.archivedAt != nil { return DeploymentRunError(type: "vault_archived_error", message: "vault '\(vaultID)' is archived") }
         }
         let now = Timestamp.now()
-        for file in try FileMountRequest.parse(deployment.resources, at: resources) {
+        let files = try FileMountRequest.parse(deployment.resources, at: resources)
+        if !files.isEmpty, environment.config == .selfHosted {
+            return DeploymentRunError(
+                type: "self_hosted_resources_unsupported_error",
+                message: "environment '\(deployment.environmentID)' is self_hosted, and its workers cannot mount file resources")
+        }
+        for file in files {
             guard let stored = try await store.file(id: file.fileID), !stored.isExpired(at: now) else {
                 return DeploymentRunError(type: "file_not_found_error", message: "file '\(file.fileID)' not found")
             }

@@ -34,6 +34,8 @@ extension SessionService {
                 "type: '\(type)' resources cannot be added to an existing session; attach memory stores in `resources` when creating the session")
         }
         let request = try FileMountRequest(body)
+        let environmentID = try await session(id: sessionID).environmentID
+        if try await store.environment(id: environmentID)?.config == .selfHosted { throw Self.filesOnSelfHosted(environmentID) }
         let now = Timestamp.now()
         let mount = try await fileMount(request, at: now)
         _ = try await store.updateSession(id: sessionID) { current in
@@ -55,6 +57,15 @@ extension SessionService {
         }
         await driver.sessionResourcesChanged(id: sessionID)
         return .file(mount)
+    }
+
+    /// Files are mounted into the server's sandboxes; a `self_hosted` environment's workers
+    /// (the SDK's `EnvironmentWorker`, `reverie worker`) have no way to mount them.
+    static func filesOnSelfHosted(_ environmentID: String) -> APIError {
+        APIError(
+            .invalidRequest,
+            "resources: environment '\(environmentID)' is self_hosted, and its workers cannot mount file resources (only the server's own sandboxes mount files)",
+            details: ["error_code": "self_hosted_resources_unsupported"])
     }
 
     /// A file resource for a file that exists (else 400 naming `file_id`).

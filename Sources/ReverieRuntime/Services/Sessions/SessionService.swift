@@ -31,6 +31,7 @@ public struct SessionService: Sendable {
         for mount in request.mounts { resources.append(.memoryStore(try await memory.resolveMount(mount))) }
         resources = MemoryService.uniqueMountPaths(resources)
         let now = Timestamp.now()
+        if !request.files.isEmpty, environment.config == .selfHosted { throw Self.filesOnSelfHosted(environmentID) }
         for file in request.files { resources.append(.file(try await fileMount(file, at: now))) }
         if request.budget != nil { try checkBudgetable(agent) }
         try await checkVaults(request.vaultIDs)
