@@ -162,4 +162,25 @@ final class ManualScheduleClock: ScheduleClock {
         #expect(failed.items.map(\.id) == runs.map(\.id))
         try await fixture.handle.store.close()
     }
+
+    /// A failed occurrence (no session) is recorded once: a second record of the same
+    /// deployment and scheduled instant is skipped, not an error; a manual run always goes in.
+    @Test(arguments: StoreBackend.allCases) func anOccurrenceIsRecordedOnlyOnce(_ backend: StoreBackend) async throws {
+        let fixture = try await Fixture(backend, at: try date("2026-11-30T10:00:30Z"))
+        let deployment = try await fixture.create().deployment
+        func failedRun(_ trigger: DeploymentTrigger) -> DeploymentRun {
+            var run = DeploymentRun(
+                id: ResourceID.make("drun"), deploymentID: deployment.id, agent: deployment.agent, createdAt: Date(), trigger: trigger)
+            run.error = DeploymentRunError(type: "unknown_error", message: "test")
+            return run
+        }
+        let occurrence = try date("2026-11-30T10:01:00Z")
+        #expect(try await fixture.handle.store.recordDeploymentRun(failedRun(.schedule(scheduledAt: occurrence))))
+        #expect(try await !fixture.handle.store.recordDeploymentRun(failedRun(.schedule(scheduledAt: occurrence))))
+        #expect(try await fixture.handle.store.recordDeploymentRun(failedRun(.schedule(scheduledAt: occurrence.addingTimeInterval(60)))))
+        #expect(try await fixture.handle.store.recordDeploymentRun(failedRun(.manual)))
+        #expect(try await fixture.handle.store.recordDeploymentRun(failedRun(.manual)))
+        #expect(try await fixture.runs(deployment.id).count == 4)
+        try await fixture.handle.store.close()
+    }
 }

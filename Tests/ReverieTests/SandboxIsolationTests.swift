@@ -51,7 +51,7 @@ import Glibc
         let hostFile = "/tmp/reverie-escape-\(UUID().uuidString)"
         _ = FileManager.default.createFile(atPath: hostFile, contents: Data("host secret".utf8))
         defer { try? FileManager.default.removeItem(atPath: hostFile) }
-        setenv("REVERIE_ESCAPE_MARKER", "server-environment-secret", 1)
+        let marker = try #require(HostEnvironmentVariable.pick(), "the test process has an environment variable to look for")
         let harness = try await RuntimeHarness.start(try Self.scenario([]), configure: Self.limited)
         try await run({
             let server = harness.server
@@ -59,7 +59,7 @@ import Glibc
             let probes = [
                 Probe(command: "ls -d \(data) \(data)/reverie.sqlite /work /root 2>&1; head -c 15 \(data)/reverie.sqlite 2>&1; echo"),
                 Probe(command: "cat \(hostFile) 2>/dev/null || echo missing; echo listed=$(ls /tmp | grep -c reverie-escape)"),
-                Probe(command: "ls /proc | grep -c '^[0-9]'; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c ESCAPE_MARKER; env | grep -c REVERIE"),
+                Probe(command: "ls /proc | grep -c '^[0-9]'; cat /proc/*/environ 2>/dev/null | tr '\\0' '\\n' | grep -c '^\(marker.name)='; env | grep -c '^\(marker.name)='"),
                 Probe(command: "(echo > /dev/tcp/127.0.0.1/\(server.port)) 2>&1 && echo REACHED || echo UNREACHABLE; cat /sys/class/net/*/address 2>/dev/null | wc -l"),
                 Probe(command: "kill -9 \(getpid()) 2>&1; echo kill=$?; id -u; touch /usr/bin/x 2>&1; echo usr=$?"),
             ]
@@ -93,7 +93,6 @@ import Glibc
             // The server is still there.
             #expect(try await server.get("/v1/sessions/\(session)").status == 200)
         }, thenStop: harness.stop)
-        unsetenv("REVERIE_ESCAPE_MARKER")
     }
 
     @Test func anotherSessionsFilesAreNotThereAndLinksLeadNowhere() async throws {

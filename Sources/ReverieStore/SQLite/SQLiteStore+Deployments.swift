@@ -86,17 +86,7 @@ extension SQLiteStore {
     }
 
     public func recordDeploymentRun(_ run: DeploymentRun) async throws -> Bool {
-        try await write { db in
-            if let scheduledAt = run.trigger.scheduledAt,
-                try Row.fetchOne(
-                    db, sql: "SELECT 1 FROM deployment_runs WHERE deployment_id = ? AND scheduled_at = ?",
-                    arguments: [run.deploymentID, Timestamp.micros(scheduledAt)]) != nil
-            {
-                return false
-            }
-            try Self.insertDeploymentRun(run, db)
-            return true
-        }
+        try await write { db in try Self.insertDeploymentRun(run, ifAbsent: true, db) }
     }
 
     public func deploymentRun(deploymentID: String, scheduledAt: Date) async throws -> DeploymentRun? {
@@ -127,19 +117,23 @@ extension SQLiteStore {
         }
     }
 
-    /// Inserts a run and announces it, in the caller's transaction. The unique index on
-    /// `(deployment_id, scheduled_at)` refuses a second run for one occurrence.
-    static func insertDeploymentRun(_ run: DeploymentRun, _ db: Database) throws {
+    /// Inserts a run and announces it, in the caller's transaction. A second run for one
+    /// scheduled occurrence is refused by the unique index (an error), or skipped with
+    /// `ifAbsent` (returning false).
+    @discardableResult
+    static func insertDeploymentRun(_ run: DeploymentRun, ifAbsent: Bool = false, _ db: Database) throws -> Bool {
         try db.execute(
             sql: """
                 INSERT INTO deployment_runs (id, deployment_id, created_at, trigger_type, scheduled_at, session_id, has_error, body)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """ + (ifAbsent ? " ON CONFLICT (deployment_id, scheduled_at) WHERE scheduled_at IS NOT NULL DO NOTHING" : ""),
             arguments: [
                 run.id, run.deploymentID, Timestamp.micros(run.createdAt), run.trigger.type, run.trigger.scheduledAt.map(Timestamp.micros),
                 run.sessionID, run.error != nil, try encode(run),
             ])
+        guard db.changesCount > 0 else { return false }
         try enqueue(OutboxEvent.forDeploymentRun(run), db)
+        return true
     }
 
     private static func fetchDeployment(id: String, _ db: Database) throws -> Deployment? {
