@@ -235,28 +235,11 @@ struct BenchSessions: AsyncParsableCommand {
         }
         let file = NSTemporaryDirectory() + "reverie-bench-scenario-\(UUID().uuidString).json"
         try Data(scenario.utf8).write(to: URL(fileURLWithPath: file))
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: Bundle.main.executablePath ?? CommandLine.arguments[0])
-        process.arguments = ["mock-llm", "--port", "0", "--scenario", file, "--record-limit", "1", "--log-level", "error"]
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let line = await Task.detached { () -> String? in
-            var data = Data()
-            while let byte = try? output.fileHandleForReading.read(upToCount: 1), !byte.isEmpty {
-                if byte == Data("\n".utf8) { break }
-                data += byte
-            }
-            return String(data: data, encoding: .utf8)
-        }.value
-        guard let line, let range = line.range(of: "http://") else {
-            process.terminate()
-            throw ValidationError("the mock model server did not start")
-        }
-        let url = String(line[range.lowerBound...]).trimmingCharacters(in: .whitespaces)
-        return (url, {
-            process.terminate()
-            process.waitUntilExit()
+        let child = try await BenchChild.start(
+            ["mock-llm", "--port", "0", "--scenario", file, "--record-limit", "1", "--log-level", "error"], announcing: "http://")
+        return (child.announcement, {
+            child.process.signal(SIGTERM)
+            _ = child.process.waitUntilExit()
             try? FileManager.default.removeItem(atPath: file)
         })
     }

@@ -1,5 +1,6 @@
 import Foundation
 import ReverieCore
+import ReverieExecution
 import ReverieRuntime
 import Testing
 
@@ -213,30 +214,10 @@ enum CommandLineRun {
     }
 
     static func reverie(_ arguments: [String], in directory: String) async throws -> Result {
-        let out = directory + "/stdout-\(UUID().uuidString)"
-        let err = directory + "/stderr-\(UUID().uuidString)"
-        _ = FileManager.default.createFile(atPath: out, contents: nil)
-        _ = FileManager.default.createFile(atPath: err, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestBinaries.reverie)
-        process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["REVERIE_URL"] = nil
         environment["REVERIE_API_KEY"] = nil
-        process.environment = environment
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: out))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: err))
-        let status: Int32 = try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { process in continuation.resume(returning: process.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
-        }
-        return Result(
-            status: status, stdout: (try? String(contentsOfFile: out, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: err, encoding: .utf8)) ?? "")
+        let ended = try await ChildProcess.run(TestBinaries.reverie, arguments: arguments, environment: environment)
+        return Result(status: ended.status, stdout: String(decoding: ended.output, as: UTF8.self), stderr: String(decoding: ended.errors, as: UTF8.self))
     }
 }

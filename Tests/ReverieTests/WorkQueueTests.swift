@@ -287,15 +287,15 @@ import Testing
             }
             // Killed in the middle of the 4-second tool call.
             try await Task.sleep(for: .milliseconds(500))
-            kill(doomed.processIdentifier, SIGKILL)
-            doomed.waitUntilExit()
+            doomed.signal(SIGKILL)
+            _ = await doomed.termination()
             #expect(held)
 
             let workers = try (0..<2).map { _ in try fixture.startWorker(dataDirectory: workerFolder, concurrency: 2) }
             defer {
-                for worker in workers where worker.isRunning {
-                    worker.terminate()
-                    worker.waitUntilExit()
+                for worker in workers {
+                    worker.signal(SIGTERM)
+                    _ = worker.waitUntilExit()
                 }
             }
             var sessions = [first]

@@ -82,15 +82,8 @@ enum LibraryFolders {
     static let systemFolders = ["/usr/", "/lib/", "/lib64/", "/lib32/", "/libx32/"]
 
     static func lookUp(_ binary: String) -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/ldd")
-        process.arguments = [binary]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        guard (try? process.run()) != nil else { return [] }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        guard let ldd = try? ChildProcess.start("/usr/bin/ldd", arguments: [binary], output: .collect) else { return [] }
+        let data = ldd.waitUntilExit().output
         var folders: [String] = []
         for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
             guard let arrow = line.range(of: "=> /") else { continue }

@@ -86,6 +86,7 @@ final class BashProcess: Sendable {
         posix_spawn_file_actions_adddup2(&actions, childInput, 0)
         posix_spawn_file_actions_adddup2(&actions, childOutput, 1)
         posix_spawn_file_actions_adddup2(&actions, childOutput, 2)
+        SpawnFileActions.closeInheritedDescriptors(&actions)
         var defaults = sigset_t()
         sigemptyset(&defaults)
         for signal in defaultedSignals { sigaddset(&defaults, signal) }

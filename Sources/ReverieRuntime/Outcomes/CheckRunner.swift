@@ -1,4 +1,5 @@
 import Foundation
+import ReverieExecution
 
 /// Runs a rubric's check command in the session's workspace and reports its exit status.
 enum CheckRunner {
@@ -11,32 +12,28 @@ enum CheckRunner {
     static let outputLimit = 4000
 
     static func run(_ command: String, in folder: URL, outputs: URL, timeout: Duration = .seconds(120)) async -> Result {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
         // The same virtual paths the agent uses name the same folders here.
         let translated = command
             .replacingOccurrences(of: "/mnt/session/outputs", with: outputs.path)
             .replacingOccurrences(of: "/workspace", with: folder.path)
-        process.arguments = ["-c", translated]
-        process.currentDirectoryURL = folder
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        process.standardInput = FileHandle.nullDevice
-        do { try process.run() } catch {
-            return Result(exitCode: 127, output: "could not start: \(error.localizedDescription)", timedOut: false)
+        let check: ChildProcess
+        do {
+            // Its own process group, so that a timeout ends what the command started too.
+            check = try ChildProcess.start(
+                "/bin/bash", arguments: ["-c", translated], directory: folder.path, output: .collect, errors: .intoOutput, ownProcessGroup: true)
+        } catch {
+            return Result(exitCode: 127, output: "could not start: \(error)", timedOut: false)
         }
-        let reader = Task.detached { pipe.fileHandleForReading.readDataToEndOfFile() }
-        let watchdog = Task.detached {
-            try? await Task.sleep(for: timeout)
-            if process.isRunning { process.terminate() }
+        let watchdog = Task {
+            try await Task.sleep(for: timeout)
+            check.signal(SIGKILL)
         }
-        let data = await reader.value
-        process.waitUntilExit()
+        let ended = await check.termination()
         watchdog.cancel()
-        let timedOut = process.terminationReason == .uncaughtSignal
+        let timedOut = ended.signal == SIGKILL
+        let data = ended.output
         var output = String(decoding: data, as: UTF8.self)
         if output.count > outputLimit { output = String(output.suffix(outputLimit)) }
-        return Result(exitCode: process.terminationStatus, output: output, timedOut: timedOut)
+        return Result(exitCode: ended.status, output: output, timedOut: timedOut)
     }
 }

@@ -80,24 +80,7 @@ struct CredentialProxyFixture: Sendable {
 /// Runs a program on the host and collects its output (standard output, then standard error).
 enum HostCommand {
     static func run(_ program: String, _ arguments: [String]) async throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: program)
-        process.arguments = arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        return try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { finished in
-                let out = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                let err = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-                continuation.resume(returning: out + err + "\nexit=\(finished.terminationStatus)")
-            }
-            do {
-                try process.run()
-            } catch {
-                continuation.resume(throwing: error)
-            }
-        }
+        let ended = try await ChildProcess.run(program, arguments: arguments)
+        return String(decoding: ended.output, as: UTF8.self) + String(decoding: ended.errors, as: UTF8.self) + "\nexit=\(ended.status)"
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOHTTP1
 import ReverieCore
+import ReverieExecution
 import ReverieServer
 
 /// A `self_hosted` environment on a test server, with a key, and helpers to act as its worker
@@ -75,19 +76,14 @@ struct SelfHostedFixture {
     }
 
     /// Starts a real `reverie worker` process against this environment.
-    func startWorker(dataDirectory: String, concurrency: Int = 2, maxIdle: Double = 0.5) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: TestBinaries.reverie)
-        process.arguments = [
-            "worker", "--url", server.baseURL, "--environment", environmentID, "--concurrency", "\(concurrency)", "--data-dir", dataDirectory,
-            "--max-idle", "\(maxIdle)",
-        ]
+    func startWorker(dataDirectory: String, concurrency: Int = 2, maxIdle: Double = 0.5) throws -> ChildProcess {
         var environment = ProcessInfo.processInfo.environment
         environment["REVERIE_ENVIRONMENT_KEY"] = key
-        process.environment = environment
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+        return try ChildProcess.start(
+            TestBinaries.reverie,
+            arguments: [
+                "worker", "--url", server.baseURL, "--environment", environmentID, "--concurrency", "\(concurrency)", "--data-dir", dataDirectory,
+                "--max-idle", "\(maxIdle)",
+            ], environment: environment)
     }
 }
