@@ -29,6 +29,10 @@ public protocol ExecutionPlane: Sendable {
     var tools: [String: ToolDefinition] { get }
     /// Runs one call.
     func execute(_ call: ToolCall) async -> ToolOutput
+    /// Runs a rubric's check command (`CheckCommand`) where the session's tools run, so that
+    /// the boundary around what the agent wrote holds for checks too; a plane that cannot
+    /// run it says why in a result that fails. Cancelling the calling task stops it.
+    func runCheck(_ command: String, timeout: Duration) async -> CheckResult
     /// True when workers elsewhere run the calls and answer each with a `user.tool_result`
     /// event (a `self_hosted` environment): the loop waits for those events and never calls
     /// `execute`.

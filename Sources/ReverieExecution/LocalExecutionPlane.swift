@@ -18,4 +18,13 @@ public struct LocalExecutionPlane: ExecutionPlane {
         guard let tool = implementations[call.name] else { return .error("unknown tool '\(call.name)'") }
         return await tool.run(call.input, in: sandbox)
     }
+
+    /// Runs the check in this process's environment (tools are not isolated here either),
+    /// in the workspace; the virtual paths in the command name the session's folders.
+    public func runCheck(_ command: String, timeout: Duration) async -> CheckResult {
+        let translated = command
+            .replacingOccurrences(of: Sandbox.outputsMount, with: sandbox.outputs.root.path)
+            .replacingOccurrences(of: Sandbox.workspaceMount, with: sandbox.workspace.root.path)
+        return await CheckCommand.run(translated, in: sandbox.workspace.root.path, environment: nil, timeout: timeout)
+    }
 }

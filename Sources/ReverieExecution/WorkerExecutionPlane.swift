@@ -23,4 +23,8 @@ public struct WorkerExecutionPlane: ExecutionPlane {
     public func execute(_ call: ToolCall) async -> ToolOutput {
         .error("The tools of this session run on the workers of its self_hosted environment, not on the server.")
     }
+
+    public func runCheck(_ command: String, timeout: Duration) async -> CheckResult {
+        .notRun("not run: this session's files are on the workers of its self_hosted environment, and workers do not run checks")
+    }
 }

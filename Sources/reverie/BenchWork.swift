@@ -179,6 +179,8 @@ final class CountingPlane: ExecutionPlane, Sendable {
         self.callsPerSession = callsPerSession
     }
 
+    func runCheck(_ command: String, timeout: Duration) async -> CheckResult { .notRun("the benchmark's plane runs no checks") }
+
     func execute(_ call: ToolCall) async -> ToolOutput {
         let count = counts.withLock { counts -> Int in
             counts[call.sessionID, default: 0] += 1

@@ -281,4 +281,36 @@ import Testing
             #expect(grader.first?.bodyText.contains("failed") == true)
         }
     }
+
+    /// Checks run where the agent's tools run: inside the session's sandbox (its folders at
+    /// their virtual paths, not the host's files, not root), in a fresh shell rather than the
+    /// agent's (whose functions the agent controls).
+    @Test func checksRunInsideTheSessionsSandbox() async throws {
+        let hostFile = "/tmp/reverie-check-host-\(UUID().uuidString)"
+        _ = FileManager.default.createFile(atPath: hostFile, contents: Data("host".utf8))
+        defer { try? FileManager.default.removeItem(atPath: hostFile) }
+        let scenario = try runtimeScenario("""
+            {"rules": [
+              {"name": "grader", "system_contains": "\(graderMarker)", "reply": \(Self.verdict("satisfied", "looks fine", passed: true))},
+              {"name": "work", "last_user_contains": "Produce",
+               "reply": [{"type": "tool_use", "name": "bash", "input": {"command": "echo hello > /mnt/session/outputs/result.txt; grep() { return 0; }; id() { echo 0; }"}}]},
+              {"name": "agent", "reply": "Done."}
+            ]}
+            """)
+        try await RuntimeHarness.with(scenario) { harness in
+            let server = harness.server
+            let session = try await server.makeRuntimeSession()
+            let inside = "grep -qx hello /mnt/session/outputs/result.txt && test ! -e \(hostFile) && test \"$(id -u)\" != 0 && test \"$PWD\" = /workspace"
+            try await server.send(session, [
+                Self.defineOutcome("Produce result.txt", rubric: "- check: `\(inside)`\n- check: `grep -q nothing /mnt/session/outputs/result.txt`"),
+            ])
+            let events = try await server.waitForIdle(session)
+            let end = try #require(events.ofType("span.outcome_evaluation_end").first)
+            let checks = (end["criteria"]?.arrayValue ?? []).filter { $0["source"] == "check" }
+            #expect(checks.count == 2)
+            #expect(checks.first?["passed"] == true, "\(checks.first?["reason"] ?? "")")
+            // The agent's shell function `grep` (always true) is not the check's grep.
+            #expect(checks.last?["passed"] == false, "\(checks.last?["reason"] ?? "")")
+        }
+    }
 }

@@ -52,6 +52,20 @@ public struct IsolatedExecutionPlane: ExecutionPlane {
             return .error(error.message)
         }
     }
+
+    /// Runs the check inside the session's sandbox (started if it is not running), in a fresh
+    /// shell with the tools' environment, where the virtual paths are the real folders.
+    public func runCheck(_ command: String, timeout: Duration) async -> CheckResult {
+        do {
+            let slot = try sandbox.resource(IsolatedSandboxSlot.key) {
+                IsolatedSandboxSlot(
+                    sandbox: sandbox, settings: settings, configuration: configuration, egress: egress, network: network, logger: logger)
+            }
+            return try await slot.running().check(command, timeout: timeout)
+        } catch {
+            return .notRun("not run: \(error.message)")
+        }
+    }
 }
 
 /// The running isolated sandbox of a session, started when first needed.

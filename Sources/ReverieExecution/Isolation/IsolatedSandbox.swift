@@ -81,6 +81,24 @@ public final class IsolatedSandbox: SandboxResource, Sendable {
 
     /// Runs one tool call inside; cancelling the calling task stops the call.
     public func run(_ tool: String, input: JSONValue) async -> ToolOutput {
+        await call { id in .run(id: id, tool: tool, input: input) }
+    }
+
+    /// Runs a rubric's check command inside (`CheckCommand`, in /workspace); cancelling the
+    /// calling task stops it.
+    public func check(_ command: String, timeout: Duration) async -> CheckResult {
+        let seconds = max(1, Int(timeout.components.seconds))
+        let output = await call { id in .check(id: id, command: command, timeoutSeconds: seconds) }
+        let text = output.content.compactMap { item -> String? in
+            if case .text(let text) = item { text } else { nil }
+        }.joined()
+        guard !output.isError, let result = try? JSONCoding.decode(CheckResult.self, from: Data(text.utf8)) else {
+            return .notRun("not run: \(text)")
+        }
+        return result
+    }
+
+    private func call(_ request: @escaping @Sendable (Int) -> SandboxWire.Request) async -> ToolOutput {
         let id = state.withLock { state -> Int in
             defer { state.nextID += 1 }
             return state.nextID
@@ -96,7 +114,7 @@ public final class IsolatedSandbox: SandboxResource, Sendable {
                     continuation.resume(returning: .error("The session's sandbox has stopped; the next call starts a new one."))
                     return
                 }
-                send(.run(id: id, tool: tool, input: input))
+                send(request(id))
                 // Cancelled before the call was sent: its cancel went first; send it again now.
                 if Task.isCancelled { send(.cancel(id: id)) }
             }

@@ -12,6 +12,10 @@ public struct RefusingExecutionPlane: ExecutionPlane {
         self.reason = reason
     }
 
+    public func runCheck(_ command: String, timeout: Duration) async -> CheckResult {
+        .notRun("not run: this server cannot isolate tools (\(reason))")
+    }
+
     public func execute(_ call: ToolCall) async -> ToolOutput {
         .error("""
             The tool was not run: this server cannot isolate tools (\(reason)). An operator must install bubblewrap \

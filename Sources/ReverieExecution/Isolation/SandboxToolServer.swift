@@ -58,6 +58,15 @@ public enum SandboxToolServer {
                     output.send(.output(id: id, result))
                 }
                 running.add(id, task)
+            case .check(let id, let command, let seconds)?:
+                let environment = tools.bash.shellEnvironment(home: Sandbox.workspaceMount)
+                let task = Task {
+                    let result = await CheckCommand.run(command, in: Sandbox.workspaceMount, environment: environment, timeout: .seconds(seconds))
+                    let text = (try? JSONCoding.string(result)) ?? #"{"exit_code":127,"output":"the check's result could not be encoded","timed_out":false}"#
+                    running.remove(id)
+                    output.send(.output(id: id, .text(text)))
+                }
+                running.add(id, task)
             case .cancel(let id)?:
                 running.cancel(id)
             case nil:

@@ -29,6 +29,21 @@ public struct BashTool: SandboxTool {
             self.arguments = arguments
             self.retainedBytes = retainedBytes
         }
+
+        /// The shell's environment: a minimal one, with `environment` added.
+        public func shellEnvironment(home: String) -> [String: String] {
+            var shell: [String: String] = [
+                "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                "HOME": home,
+                "LANG": "C.UTF-8",
+                "TERM": "dumb",
+                "PAGER": "cat",
+                "GIT_PAGER": "cat",
+                "SHELL": arguments.first ?? "/bin/bash",
+            ]
+            shell.merge(environment) { _, added in added }
+            return shell
+        }
     }
 
     /// The key the shell is attached under in the sandbox.
@@ -123,18 +138,9 @@ public struct BashTool: SandboxTool {
     /// The sandbox's shell, attached on first use.
     private func session(in sandbox: Sandbox) throws(SandboxError) -> BashSession {
         guard let workspace = sandbox.workspace.hostRoot else { throw SandboxError("bash: the workspace is not on disk") }
-        var environment: [String: String] = [
-            "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "HOME": workspace.path,
-            "LANG": "C.UTF-8",
-            "TERM": "dumb",
-            "PAGER": "cat",
-            "GIT_PAGER": "cat",
-            "SHELL": configuration.arguments.first ?? "/bin/bash",
-        ]
-        environment.merge(configuration.environment) { _, added in added }
         let settings = BashSession.Configuration(
-            arguments: configuration.arguments, environment: environment, retainedBytes: configuration.retainedBytes)
+            arguments: configuration.arguments, environment: configuration.shellEnvironment(home: workspace.path),
+            retainedBytes: configuration.retainedBytes)
         return try sandbox.resource(Self.resourceKey) { BashSession(workingDirectory: workspace, configuration: settings) }
     }
 

@@ -140,7 +140,7 @@ struct AgentLoop: Sendable {
                 if let handler = turnEndHandler {
                     // The session as the loop started (its agent is pinned; no need to read it again).
                     let decision = try await handler.agentEndedTurn(
-                        EndedTurn(session: session, events: view.events, sandbox: toolbox.sandbox, control: control))
+                        EndedTurn(session: session, events: view.events, sandbox: toolbox.sandbox, plane: toolbox.plane, control: control))
                     if decision == .continueWorking { continue }
                 }
                 if scope.isPrimary {

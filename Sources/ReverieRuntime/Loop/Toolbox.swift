@@ -8,7 +8,8 @@ import ReverieModels
 public struct Toolbox: Sendable {
     /// The session's files as this server sees them (the grader collects deliverables here).
     public let sandbox: Sandbox
-    private let plane: any ExecutionPlane
+    /// Where the built-in tools run.
+    let plane: any ExecutionPlane
     private let builtins: Set<String>
     private let policies: [String: PermissionPolicy]
     private let custom: [String: CustomTool]

@@ -262,6 +262,10 @@ struct MemoryMirroringPlane: ExecutionPlane {
 
     var tools: [String: ToolDefinition] { base.tools }
 
+    func runCheck(_ command: String, timeout: Duration) async -> CheckResult {
+        await base.runCheck(command, timeout: timeout)
+    }
+
     func execute(_ call: ToolCall) async -> ToolOutput {
         do {
             try await mirror.pull()

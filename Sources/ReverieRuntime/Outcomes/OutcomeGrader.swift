@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import ReverieCore
+import ReverieExecution
 import ReverieModels
 
 /// Grades outcomes when the agent ends its turn: runs the rubric's check commands, then asks
@@ -44,11 +45,10 @@ public struct OutcomeGrader: TurnEndHandler {
         var explanation: String
         do {
             for check in outcome.checks {
-                let workspace = turn.sandbox.workspace.root
-                let outputs = turn.sandbox.outputs.root
-                let run = try await turn.control.perform { await CheckRunner.run(check.command, in: workspace, outputs: outputs) }
+                let plane = turn.plane
+                let run = try await turn.control.perform { await plane.runCheck(check.command, timeout: CheckCommand.defaultTimeout) }
                 let reason = run.timedOut ? "timed out" : "exit status \(run.exitCode)" + (run.output.isEmpty ? "" : ": \(run.output.suffix(500))")
-                verdicts.append(CriterionVerdict(criterion: check.name, passed: run.exitCode == 0 && !run.timedOut, reason: reason, source: "check"))
+                verdicts.append(CriterionVerdict(criterion: check.name, passed: run.passed, reason: reason, source: "check"))
             }
             try await log.append([SessionEvent(type: .spanOutcomeEvaluationOngoing, fields: [
                 "outcome_id": .string(outcome.id), "iteration": .int(Int64(iteration)),

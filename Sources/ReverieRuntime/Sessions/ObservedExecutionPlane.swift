@@ -19,6 +19,10 @@ public struct ObservedExecutionPlane: ExecutionPlane {
         try await base.requestWorker(sessionID: sessionID)
     }
 
+    public func runCheck(_ command: String, timeout: Duration) async -> CheckResult {
+        await base.runCheck(command, timeout: timeout)
+    }
+
     public func execute(_ call: ToolCall) async -> ToolOutput {
         let start = ContinuousClock.now
         let output = await base.execute(call)

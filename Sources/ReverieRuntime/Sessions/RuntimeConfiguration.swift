@@ -74,6 +74,8 @@ public struct EndedTurn: Sendable {
     public var session: Session
     public var events: [SessionEvent]
     public var sandbox: Sandbox
+    /// Where the session's tools run; rubric checks run there too.
+    public var plane: any ExecutionPlane
     /// Runs an operation the user's `user.interrupt` can cancel.
     public var control: LoopControl
 }
