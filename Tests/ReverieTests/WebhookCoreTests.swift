@@ -135,10 +135,10 @@ import ReverieExecution
 
     @Test func plainHTTPIsPinnedToTheCheckedAddress() throws {
         let address = try #require(NetworkAddress("10.0.0.7"))
-        let pinned = try #require(WebhookSender.target(url: "http://hooks.example:8080/in?x=1", host: "hooks.example", addresses: [address]))
+        let pinned = try #require(WebhookURLGuard.destination(url: "http://hooks.example:8080/in?x=1", host: "hooks.example", addresses: [address]))
         #expect(pinned.url == "http://10.0.0.7:8080/in?x=1")
         #expect(pinned.hostHeader == "hooks.example:8080")
-        let tls = try #require(WebhookSender.target(url: "https://hooks.example/in", host: "hooks.example", addresses: [address]))
+        let tls = try #require(WebhookURLGuard.destination(url: "https://hooks.example/in", host: "hooks.example", addresses: [address]))
         #expect(tls.url == "https://hooks.example/in")
         #expect(tls.hostHeader == nil)
     }

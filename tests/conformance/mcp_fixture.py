@@ -113,6 +113,11 @@ class MCPServer:
             return [message for headers, message in self.requests
                     if message.get("method") == "tools/call" and headers.get("authorization") == f"Bearer {self.token}"]
 
+    def hosts(self) -> set[str]:
+        """The `Host` headers requests arrived with."""
+        with self.lock:
+            return {headers.get("host", "") for headers, _ in self.requests}
+
     def authorizations(self) -> set[str]:
         with self.lock:
             return {headers.get("authorization", "") for headers, _ in self.requests}

@@ -6,6 +6,7 @@ response and event is validated strictly by the SDK's types."""
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 
@@ -33,15 +34,16 @@ def mcp_server():
     instance.close()
 
 
-def setup(make_server, mock_llm, mcp_server: MCPServer, *, token: str, toolset: dict | None = None):
+def setup(make_server, mock_llm, mcp_server: MCPServer, *, token: str, toolset: dict | None = None, url: str | None = None):
+    url = url or mcp_server.url
     mock = mock_llm(SCENARIO)
     server = make_server(ALLOW, runtime=True, env={"ANTHROPIC_BASE_URL": mock.url})
     client = server.client()
     vault = client.beta.vaults.create(display_name=unique("mcp"))
-    client.beta.vaults.credentials.create(vault.id, auth={"type": "static_bearer", "token": token, "mcp_server_url": mcp_server.url})
+    client.beta.vaults.credentials.create(vault.id, auth={"type": "static_bearer", "token": token, "mcp_server_url": url})
     agent = client.beta.agents.create(
         name=unique("mcp-agent"), model="claude-sonnet-4-5",
-        mcp_servers=[{"type": "url", "name": "fixture", "url": mcp_server.url}],
+        mcp_servers=[{"type": "url", "name": "fixture", "url": url}],
         tools=[toolset or {"type": "mcp_toolset", "mcp_server_name": "fixture",
                            "default_config": {"permission_policy": {"type": "always_allow"}},
                            "configs": [{"name": "secret_tool", "enabled": False}]}],
@@ -105,6 +107,23 @@ def test_a_wrong_credential_is_an_mcp_session_error_and_the_session_goes_on(make
     client.beta.sessions.events.send(session.id, events=[user_message("Now use the echo tool.")])
     events = wait_for(client, session.id, lambda events: idle_count(events) >= 2)
     assert any(event.type == "agent.mcp_tool_result" and not event.is_error for event in events)
+
+
+def test_a_server_named_by_host_is_reached_at_the_checked_address(make_server, mock_llm, mcp_server: MCPServer) -> None:
+    """A plain-http MCP URL is resolved once and checked against the outbound policy; every
+    request then goes to that address with the URL's `Host`, so a second DNS answer cannot
+    send the session's credential elsewhere (the fixture listens on 127.0.0.1 only)."""
+    if socket.getaddrinfo("localhost", None, proto=socket.IPPROTO_TCP)[0][4][0] != "127.0.0.1":
+        pytest.skip("localhost does not resolve to 127.0.0.1 first here")
+    named = mcp_server.url.replace("127.0.0.1", "localhost")
+    _, _, client, session = setup(make_server, mock_llm, mcp_server, token=TOKEN, url=named)
+    client.beta.sessions.events.send(session.id, events=[user_message("Please use the echo tool.")])
+    events = wait_for(client, session.id, lambda events: idle_count(events) >= 1)
+    result = next(event for event in events if event.type == "agent.mcp_tool_result")
+    assert result.is_error is False and result.content[0].text == "echo: hello mcp"
+    port = named.split(":")[2].split("/")[0]
+    assert mcp_server.hosts() == {f"localhost:{port}"}
+    assert mcp_server.authorizations() == {f"Bearer {TOKEN}"}
 
 
 def test_unreachable_server_is_a_connection_error(make_server, mock_llm) -> None:

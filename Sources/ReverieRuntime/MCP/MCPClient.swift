@@ -26,7 +26,10 @@ public actor MCPClient {
     static let maxResponseBytes = 8 * 1024 * 1024
 
     let serverName: String
+    /// Where requests go: for plain http, the address the outbound policy checked.
     let url: String
+    /// The `Host` header when `url` names an address in place of the server's host.
+    let hostHeader: String?
     let http: HTTPClient
     let timeout: TimeAmount
     private var token: String?
@@ -35,11 +38,12 @@ public actor MCPClient {
     private var nextID = 1
 
     public init(
-        serverName: String, url: String, http: HTTPClient, token: String?, timeout: Duration = .seconds(60),
+        serverName: String, url: String, hostHeader: String? = nil, http: HTTPClient, token: String?, timeout: Duration = .seconds(60),
         refresh: (@Sendable () async -> String?)? = nil
     ) {
         self.serverName = serverName
         self.url = url
+        self.hostHeader = hostHeader
         self.http = http
         self.token = token
         self.refresh = refresh
@@ -154,6 +158,7 @@ public actor MCPClient {
     private func post(_ message: JSONValue, method: String) async throws(MCPFailure) -> (Int, HTTPHeaders, Data) {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
+        if let hostHeader { request.headers.add(name: "host", value: hostHeader) }
         request.headers.add(name: "content-type", value: "application/json")
         request.headers.add(name: "accept", value: "application/json, text/event-stream")
         request.headers.add(name: "mcp-protocol-version", value: Self.protocolVersion)

@@ -97,7 +97,7 @@ public struct MCPConnector: Sendable {
     }
 
     private func connect(_ server: MCPServer, toolset: MCPToolset, credentials: SessionCredentials) async throws(MCPFailure) -> [MCPToolsets.Tool] {
-        guard case .allowed = await prober.urlGuard.check(server.url) else {
+        guard case .allowed(let destination) = await prober.urlGuard.pin(server.url) else {
             throw .connection("MCP server '\(server.name)': its URL's address is refused by the server's outbound policy")
         }
         let credential = credentials.mcpServer(url: server.url)
@@ -108,7 +108,8 @@ public struct MCPConnector: Sendable {
             refresh = { await Self.refreshed(credential, vaults: vaults, prober: prober, logger: logger) }
             if let expiry = credential.expiresAt, expiry <= Date().addingTimeInterval(30), let fresh = await refresh?() { token = fresh }
         }
-        let client = MCPClient(serverName: server.name, url: server.url, http: http, token: token, refresh: refresh)
+        let client = MCPClient(
+            serverName: server.name, url: destination.url, hostHeader: destination.hostHeader, http: http, token: token, refresh: refresh)
         do {
             try await client.connect()
         } catch .authentication(let message) where credential == nil {

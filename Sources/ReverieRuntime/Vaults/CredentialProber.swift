@@ -90,15 +90,16 @@ public struct CredentialProber: Sendable {
 
     /// An MCP `initialize` with the bearer token.
     func probe(url: String, token: String, scrubbing secrets: [String]) async -> ProbeResult {
-        guard case .allowed = await urlGuard.check(url) else { return .failed(nil) }
+        guard case .allowed(let destination) = await urlGuard.pin(url) else { return .failed(nil) }
         let body: JSONValue = [
             "jsonrpc": "2.0", "id": 1, "method": "initialize",
             "params": [
                 "protocolVersion": "2025-06-18", "capabilities": [:], "clientInfo": ["name": "reverie-credential-probe", "version": "1.0"],
             ],
         ]
-        var request = HTTPClientRequest(url: url)
+        var request = HTTPClientRequest(url: destination.url)
         request.method = .POST
+        if let host = destination.hostHeader { request.headers.add(name: "host", value: host) }
         request.headers.add(name: "content-type", value: "application/json")
         request.headers.add(name: "accept", value: "application/json, text/event-stream")
         request.headers.add(name: "authorization", value: "Bearer \(token)")
@@ -118,10 +119,11 @@ public struct CredentialProber: Sendable {
 
     /// The refresh-token grant at the token endpoint.
     func refresh(_ refresh: CredentialAuth.OAuthRefresh, refreshToken: String, clientSecret: String?, scrubbing secrets: [String]) async -> RefreshResult {
-        guard case .allowed = await urlGuard.check(refresh.tokenEndpoint) else { return .connectError }
+        guard case .allowed(let destination) = await urlGuard.pin(refresh.tokenEndpoint) else { return .connectError }
         var form: [(String, String)] = [("grant_type", "refresh_token"), ("refresh_token", refreshToken)]
-        var request = HTTPClientRequest(url: refresh.tokenEndpoint)
+        var request = HTTPClientRequest(url: destination.url)
         request.method = .POST
+        if let host = destination.hostHeader { request.headers.add(name: "host", value: host) }
         request.headers.add(name: "content-type", value: "application/x-www-form-urlencoded")
         request.headers.add(name: "accept", value: "application/json")
         switch refresh.clientAuthentication {

@@ -63,7 +63,9 @@ public struct WebhookSender: Sendable {
         case .refused(let reason)?: return failure("refused: \(reason)")
         case .allowed(let name, let resolved)?: (host, addresses) = (name, resolved)
         }
-        guard let target = Self.target(url: url, host: host, addresses: addresses) else { return failure("refused: not a valid absolute URL") }
+        guard let target = WebhookURLGuard.destination(url: url, host: host, addresses: addresses) else {
+            return failure("refused: not a valid absolute URL")
+        }
 
         var request = HTTPClientRequest(url: target.url)
         request.method = .POST
@@ -92,18 +94,6 @@ public struct WebhookSender: Sendable {
         }
         let reason = (300..<400).contains(status) ? "HTTP \(status) (redirects are not followed)" : "HTTP \(status)"
         return Result(statusCode: status, latencyMilliseconds: latency, error: reason, excerpt: excerpt)
-    }
-
-    /// Where to connect. Plain-http URLs go to the address that was checked (with the
-    /// original `Host` header), so a second DNS answer cannot redirect the request; https
-    /// URLs keep the name, which the receiver's certificate must match.
-    static func target(url: String, host: String, addresses: [NetworkAddress]) -> (url: String, hostHeader: String?)? {
-        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else { return nil }
-        guard scheme == "http", NetworkAddress(host) == nil, let address = addresses.first else { return (url, nil) }
-        let port = components.port.map { ":\($0)" } ?? ""
-        let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
-        let query = components.percentEncodedQuery.map { "?\($0)" } ?? ""
-        return ("http://\(address.urlHost)\(port)\(path)\(query)", host + port)
     }
 
     /// The first `limit` bytes of the body; the rest is not read.

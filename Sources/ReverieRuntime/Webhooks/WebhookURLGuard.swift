@@ -44,4 +44,41 @@ public struct WebhookURLGuard: Sendable {
         }
         return .allowed(host: bare, addresses: addresses)
     }
+
+    /// Where a request for an allowed URL is sent.
+    public struct Destination: Sendable, Equatable {
+        /// The URL to request: for plain http, with the checked address in place of the name.
+        public var url: String
+        /// The `Host` header to send when `url` names an address instead of the host.
+        public var hostHeader: String?
+    }
+
+    /// The result of `pin`.
+    public enum Pinned: Sendable, Equatable {
+        case allowed(Destination)
+        case refused(String)
+    }
+
+    /// Checks `url` (`check`) and says where to send the request, so that a second DNS answer
+    /// cannot send it somewhere the check did not allow (see `destination`).
+    public func pin(_ url: String) async -> Pinned {
+        switch await check(url) {
+        case .refused(let reason): return .refused(reason)
+        case .allowed(let host, let addresses):
+            guard let destination = Self.destination(url: url, host: host, addresses: addresses) else { return .refused("not a valid absolute URL") }
+            return .allowed(destination)
+        }
+    }
+
+    /// Where to connect. Plain-http URLs go to the address that was checked (with the
+    /// original `Host` header), so a second DNS answer cannot redirect the request; https
+    /// URLs keep the name, which the peer's certificate must match.
+    public static func destination(url: String, host: String, addresses: [NetworkAddress]) -> Destination? {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased() else { return nil }
+        guard scheme == "http", NetworkAddress(host) == nil, let address = addresses.first else { return Destination(url: url, hostHeader: nil) }
+        let port = components.port.map { ":\($0)" } ?? ""
+        let path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        let query = components.percentEncodedQuery.map { "?\($0)" } ?? ""
+        return Destination(url: "http://\(address.urlHost)\(port)\(path)\(query)", hostHeader: host + port)
+    }
 }
