@@ -39,42 +39,25 @@ final class SandboxProcess: Sendable {
             throw SandboxError("the sandbox cannot create a pipe (errno \(errno))")
         }
         for descriptor in output + errors { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
-        var actions = posix_spawn_file_actions_t()
-        var attributes = posix_spawnattr_t()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawnattr_init(&attributes)
-        defer {
-            posix_spawn_file_actions_destroy(&actions)
-            posix_spawnattr_destroy(&attributes)
+        let started = Spawn.with { spawn in
+            posix_spawn_file_actions_adddup2(&spawn.actions, sockets[1], 0)
+            posix_spawn_file_actions_adddup2(&spawn.actions, output[1], 1)
+            posix_spawn_file_actions_adddup2(&spawn.actions, errors[1], 2)
+            SpawnFileActions.closeInheritedDescriptors(&spawn.actions)
+            spawn.resetSignals()
+            return spawn.start(invocation.arguments, environment: ["PATH=/usr/local/bin:/usr/bin:/bin"])
         }
-        posix_spawn_file_actions_adddup2(&actions, sockets[1], 0)
-        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
-        posix_spawn_file_actions_adddup2(&actions, errors[1], 2)
-        SpawnFileActions.closeInheritedDescriptors(&actions)
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        posix_spawnattr_setflags(&attributes, Int16(Int32(POSIX_SPAWN_SETSIGDEF) | Int32(POSIX_SPAWN_SETSIGMASK)))
-        let arguments = invocation.arguments
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/local/bin:/usr/bin:/bin"), nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
-        }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
         close(sockets[1])
         close(output[1])
         close(errors[1])
-        guard spawned == 0 else {
+        let pid: pid_t
+        switch started {
+        case .success(let started): pid = started
+        case .failure(let failure):
             close(sockets[0])
             close(output[0])
             close(errors[0])
-            throw SandboxError("the sandbox could not start \(arguments[0]) (\(String(cString: strerror(spawned))))")
+            throw SandboxError("the sandbox could not start \(invocation.arguments[0]) (\(failure))")
         }
         let process = SandboxProcess(pid: pid, input: sockets[0])
         let reading = output[0]

@@ -48,75 +48,58 @@ public final class ChildProcess: Sendable {
         _ executable: String, arguments: [String] = [], environment: [String: String]? = nil, directory: String? = nil,
         output: ChildOutput = .discard, errors: ChildOutput = .discard, ownProcessGroup: Bool = false
     ) throws(ChildProcessError) -> ChildProcess {
-        var actions = SpawnFileActions.Actions()
-        var attributes = SpawnAttributes()
-        posix_spawn_file_actions_init(&actions)
-        posix_spawnattr_init(&attributes)
-        defer {
-            posix_spawn_file_actions_destroy(&actions)
-            posix_spawnattr_destroy(&attributes)
-        }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         var readEnds: [(descriptor: Int32, destination: ChildOutput, isOutput: Bool)] = []
         var childEnds: [Int32] = []
         func closeAll() {
             for descriptor in readEnds.map(\.descriptor) + childEnds { close(descriptor) }
         }
-        for (stream, destination) in [(Int32(1), output), (Int32(2), errors)] {
-            switch destination {
-            case .inherit:
-                break
-            case .discard:
-                posix_spawn_file_actions_addopen(&actions, stream, "/dev/null", O_WRONLY, 0)
-            case .intoOutput:
-                if stream == 2 {
-                    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-                } else {
-                    posix_spawn_file_actions_addopen(&actions, stream, "/dev/null", O_WRONLY, 0)
+        let started = try Spawn.with { (spawn) throws(ChildProcessError) -> Result<pid_t, SpawnFailure> in
+            posix_spawn_file_actions_addopen(&spawn.actions, 0, "/dev/null", O_RDONLY, 0)
+            for (stream, destination) in [(Int32(1), output), (Int32(2), errors)] {
+                switch destination {
+                case .inherit:
+                    break
+                case .discard:
+                    posix_spawn_file_actions_addopen(&spawn.actions, stream, "/dev/null", O_WRONLY, 0)
+                case .intoOutput:
+                    if stream == 2 {
+                        posix_spawn_file_actions_adddup2(&spawn.actions, 1, 2)
+                    } else {
+                        posix_spawn_file_actions_addopen(&spawn.actions, stream, "/dev/null", O_WRONLY, 0)
+                    }
+                case .collect, .lines:
+                    var ends: [Int32] = [-1, -1]
+                    guard pipe(&ends) == 0 else {
+                        closeAll()
+                        throw ChildProcessError("cannot create a pipe for \(executable) (errno \(errno))")
+                    }
+                    for descriptor in ends { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
+                    readEnds.append((ends[0], destination, stream == 1))
+                    childEnds.append(ends[1])
+                    posix_spawn_file_actions_adddup2(&spawn.actions, ends[1], stream)
                 }
-            case .collect, .lines:
-                var ends: [Int32] = [-1, -1]
-                guard pipe(&ends) == 0 else {
-                    closeAll()
-                    throw ChildProcessError("cannot create a pipe for \(executable) (errno \(errno))")
-                }
-                for descriptor in ends { _ = fcntl(descriptor, F_SETFD, FD_CLOEXEC) }
-                readEnds.append((ends[0], destination, stream == 1))
-                childEnds.append(ends[1])
-                posix_spawn_file_actions_adddup2(&actions, ends[1], stream)
             }
+            SpawnFileActions.closeInheritedDescriptors(&spawn.actions)
+            if let directory, !SpawnFileActions.changeDirectory(&spawn.actions, to: directory) {
+                closeAll()
+                throw ChildProcessError("cannot start \(executable) in \(directory): this C library cannot change a child's directory")
+            }
+            spawn.resetSignals()
+            if ownProcessGroup {
+                posix_spawnattr_setpgroup(&spawn.attributes, 0)
+                spawn.add(flags: Int32(POSIX_SPAWN_SETPGROUP))
+            }
+            let environment = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
+            return spawn.start([executable] + arguments, environment: environment)
         }
-        SpawnFileActions.closeInheritedDescriptors(&actions)
-        if let directory, !SpawnFileActions.changeDirectory(&actions, to: directory) {
-            closeAll()
-            throw ChildProcessError("cannot start \(executable) in \(directory): this C library cannot change a child's directory")
-        }
-        var defaults = sigset_t()
-        sigfillset(&defaults)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        var flags = Int32(POSIX_SPAWN_SETSIGDEF) | Int32(POSIX_SPAWN_SETSIGMASK)
-        if ownProcessGroup {
-            posix_spawnattr_setpgroup(&attributes, 0)
-            flags |= Int32(POSIX_SPAWN_SETPGROUP)
-        }
-        posix_spawnattr_setflags(&attributes, Int16(flags))
-
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        let envp = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
-        }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
         for descriptor in childEnds { close(descriptor) }
         childEnds = []
-        guard spawned == 0 else {
+        let pid: pid_t
+        switch started {
+        case .success(let started): pid = started
+        case .failure(let failure):
             closeAll()
-            throw ChildProcessError("cannot start \(executable) (\(String(cString: strerror(spawned))))")
+            throw ChildProcessError("cannot start \(executable) (\(failure))")
         }
 
         let finished = DispatchGroup()
@@ -214,9 +197,3 @@ public final class ChildProcess: Sendable {
         }
     }
 }
-
-#if os(Linux)
-private typealias SpawnAttributes = posix_spawnattr_t
-#else
-private typealias SpawnAttributes = posix_spawnattr_t?
-#endif

@@ -70,46 +70,24 @@ final class BashProcess: Sendable {
         let (parentInput, childInput) = (commandSockets[0], commandSockets[1])
         let (parentOutput, childOutput) = (outputPipe[0], outputPipe[1])
 
-        #if os(Linux)
-        var actions = posix_spawn_file_actions_t()
-        var attributes = posix_spawnattr_t()
-        #else
-        var actions: posix_spawn_file_actions_t?
-        var attributes: posix_spawnattr_t?
-        #endif
-        posix_spawn_file_actions_init(&actions)
-        posix_spawnattr_init(&attributes)
-        defer {
-            posix_spawn_file_actions_destroy(&actions)
-            posix_spawnattr_destroy(&attributes)
+        let started = Spawn.with { spawn in
+            posix_spawn_file_actions_adddup2(&spawn.actions, childInput, 0)
+            posix_spawn_file_actions_adddup2(&spawn.actions, childOutput, 1)
+            posix_spawn_file_actions_adddup2(&spawn.actions, childOutput, 2)
+            SpawnFileActions.closeInheritedDescriptors(&spawn.actions)
+            spawn.resetSignals(defaultedSignals)
+            spawn.add(flags: spawnSetSID)
+            return spawn.start(arguments, environment: environment.map { "\($0.key)=\($0.value)" })
         }
-        posix_spawn_file_actions_adddup2(&actions, childInput, 0)
-        posix_spawn_file_actions_adddup2(&actions, childOutput, 1)
-        posix_spawn_file_actions_adddup2(&actions, childOutput, 2)
-        SpawnFileActions.closeInheritedDescriptors(&actions)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for signal in defaultedSignals { sigaddset(&defaults, signal) }
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        posix_spawnattr_setflags(&attributes, Int16(spawnSetSID | Int32(POSIX_SPAWN_SETSIGDEF) | Int32(POSIX_SPAWN_SETSIGMASK)))
-
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
-        }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
         close(childInput)
         close(childOutput)
-        guard spawned == 0 else {
+        let pid: pid_t
+        switch started {
+        case .success(let started): pid = started
+        case .failure(let failure):
             close(parentInput)
             close(parentOutput)
-            throw SandboxError("bash: cannot start \(arguments[0]) (\(String(cString: strerror(spawned))))")
+            throw SandboxError("bash: cannot start \(arguments[0]) (\(failure))")
         }
         let output = BashOutput(retainedBytes: retainedBytes)
         let reader = Thread { Self.drain(parentOutput, into: output) }
