@@ -76,7 +76,7 @@ struct BenchWork: AsyncParsableCommand {
                         group.addTask {
                             while !Task.isCancelled {
                                 guard let item = try? await client.poll(key: key, blockMilliseconds: 999) else { continue }
-                                _ = await server.serve(item) { _ in plane }
+                                _ = await server.serve(item) { _, _ in plane }
                             }
                         }
                     }

@@ -270,6 +270,65 @@ import Testing
         }
     }
 
+    /// `reverie worker` mounts the session's memory stores where the session says, read-only
+    /// ones read-only, and what the agent's bash changes becomes memory versions by the session.
+    @Test func aReverieWorkerMountsTheSessionsMemoryStoresAndSavesTheAgentsChanges() async throws {
+        try await Self.withHarness(leaseTTL: 10) { harness in
+            let server = harness.server
+            let fixture = try await SelfHostedFixture.make(on: server)
+            let workerFolder = TemporaryDirectory.make()
+            defer { try? FileManager.default.removeItem(atPath: workerFolder) }
+            let notes = try #require(try await server.post("/v1/memory_stores", ["name": "notes"]).json["id"]?.stringValue)
+            let rules = try #require(try await server.post("/v1/memory_stores", ["name": "rules"]).json["id"]?.stringValue)
+            #expect(try await server.post("/v1/memory_stores/\(notes)/memories", ["path": "/lesson.md", "content": "check the logs first\n"]).status == 200)
+            #expect(try await server.post("/v1/memory_stores/\(rules)/memories", ["path": "/fixed.md", "content": "never deploy on fridays\n"]).status == 200)
+            let agent = try await server.makeAgent(tools: fullToolset)
+            let created = try await server.post("/v1/sessions", [
+                "agent": .string(agent), "environment_id": .string(fixture.environmentID),
+                "resources": [
+                    ["type": "memory_store", "memory_store_id": .string(notes), "access": "read_write"],
+                    ["type": "memory_store", "memory_store_id": .string(rules), "access": "read_only"],
+                ],
+            ])
+            let session = try #require(created.json["id"]?.stringValue, "\(String(decoding: created.body, as: UTF8.self))")
+            let mounts = (created.json["resources"]?.arrayValue ?? []).compactMap { $0["mount_path"]?.stringValue }
+            #expect(mounts.count == 2)
+            let (notesPath, rulesPath) = (mounts.first ?? "", mounts.last ?? "")
+            let command = """
+                cat \(notesPath)/lesson.md \(rulesPath)/fixed.md; echo 'read the deploy checklist' >> \(notesPath)/lesson.md; \
+                echo 'new lesson' > \(notesPath)/new.md; (echo changed > \(rulesPath)/fixed.md) 2>/dev/null || echo read-only refused; echo served-memory
+                """
+            await harness.mock.setScenario(try runtimeScenario("""
+                {"rules": [
+                  {"name": "finish", "last_user_contains": "served-", "reply": "Done."},
+                  {"name": "memory", "last_user_contains": "go", "reply": [{"type": "tool_use", "name": "bash", "input": {"command": \(try JSONCoding.string(JSONValue.string(command)))}}]}
+                ]}
+                """))
+            let worker = try fixture.startWorker(dataDirectory: workerFolder, concurrency: 1)
+            defer {
+                worker.signal(SIGTERM)
+                _ = worker.waitUntilExit()
+            }
+            try await server.say(session, "go")
+            let events = try await server.waitForIdle(session, timeout: .seconds(40))
+            let result = try #require(events.ofType("user.tool_result").first).contentText
+            #expect(result.contains("check the logs first\nnever deploy on fridays\n"), "\(result)")
+            #expect(result.contains("read-only refused"), "\(result)")
+            #expect(events.ofType("agent.message").last?.contentText == "Done.")
+
+            func memories(_ store: String) async throws -> [String: String] {
+                let listed = try await server.get("/v1/memory_stores/\(store)/memories?view=full").json["data"]?.arrayValue ?? []
+                return Dictionary(uniqueKeysWithValues: listed.compactMap { item in
+                    item["path"]?.stringValue.map { ($0, item["content"]?.stringValue ?? "") }
+                })
+            }
+            #expect(try await memories(notes) == ["/lesson.md": "check the logs first\nread the deploy checklist\n", "/new.md": "new lesson\n"])
+            #expect(try await memories(rules) == ["/fixed.md": "never deploy on fridays\n"])
+            let bySession = try await server.get("/v1/memory_stores/\(notes)/memory_versions?session_id=\(session)").json["data"]?.arrayValue ?? []
+            #expect(Set(bySession.compactMap { $0["operation"]?.stringValue }) == ["created", "modified"], "\(bySession)")
+        }
+    }
+
     @Test func twoWorkersServeEveryItemOnceAndAKilledWorkersItemIsReclaimed() async throws {
         try await Self.withHarness(leaseTTL: 2) { harness in
             let server = harness.server

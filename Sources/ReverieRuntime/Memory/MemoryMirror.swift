@@ -19,14 +19,15 @@ import ReverieModels
 /// memory meanwhile), or that the store refuses (too large, not text, a path it does not
 /// allow), is not applied: the agent's file is moved to `/workspace/.memory-conflicts/` and
 /// the tool result says so, so neither version is lost.
-actor MemoryMirror: SandboxResource {
-    static let key = "memory-mirror"
+public actor MemoryMirror: SandboxResource {
+    public static let key = "memory-mirror"
 
-    struct Mount: Sendable {
-        var storeID: String
-        var mountPoint: String
-        var folder: URL
-        var readOnly: Bool
+    /// One memory store mounted in the session: at `mountPoint` in the sandbox, held in `folder`.
+    public struct Mount: Sendable {
+        public var storeID: String
+        public var mountPoint: String
+        public var folder: URL
+        public var readOnly: Bool
     }
 
     /// What a mount held after the last sync, by memory path.
@@ -36,7 +37,7 @@ actor MemoryMirror: SandboxResource {
         var versionID: String
     }
 
-    let memory: MemoryService
+    let memory: any MemorySyncSource
     let sessionID: String
     let mounts: [Mount]
     let workspace: URL
@@ -65,7 +66,9 @@ actor MemoryMirror: SandboxResource {
         }
     }
 
-    init(memory: MemoryService, sessionID: String, mounts: [Mount], workspace: URL, owner: UInt32?, logger: Logger) {
+    /// Mirrors `mounts` of `sessionID` with `memory`; the folders are given to `owner` (the
+    /// host user of an isolated sandbox run by root) when set.
+    public init(memory: any MemorySyncSource, sessionID: String, mounts: [Mount], workspace: URL, owner: UInt32?, logger: Logger) {
         self.memory = memory
         self.sessionID = sessionID
         self.mounts = mounts
@@ -76,7 +79,13 @@ actor MemoryMirror: SandboxResource {
 
     /// The session's memory mounts and the folders that hold them.
     static func mounts(for session: Session, sessionFolder: URL) -> [Mount] {
-        session.memoryMounts.map { mount in
+        mounts(session.memoryMounts, sessionFolder: sessionFolder)
+    }
+
+    /// The mounts of `resources` (a session's `memory_store` resources) and the folders under
+    /// `sessionFolder` that hold them.
+    public static func mounts(_ resources: [MemoryStoreMount], sessionFolder: URL) -> [Mount] {
+        resources.map { mount in
             var point = mount.mountPath ?? Sandbox.memoryRoot + "/" + mount.memoryStoreID
             while point.hasSuffix("/") { point.removeLast() }
             let slug = String(point.dropFirst(Sandbox.memoryRoot.count + 1))
@@ -89,12 +98,15 @@ actor MemoryMirror: SandboxResource {
 
     /// The sandbox volumes of the mounts (folders on disk; read-only ones refuse writes).
     static func volumes(for session: Session, sessionFolder: URL) throws -> [any SandboxVolume] {
-        try mounts(for: session, sessionFolder: sessionFolder).map {
-            try DiskVolume(mountPoint: $0.mountPoint, root: $0.folder, isReadOnly: $0.readOnly)
-        }
+        try volumes(of: mounts(for: session, sessionFolder: sessionFolder))
     }
 
-    func close() async {}
+    /// The sandbox volumes of `mounts` (folders on disk; read-only ones refuse writes).
+    public static func volumes(of mounts: [Mount]) throws -> [any SandboxVolume] {
+        try mounts.map { try DiskVolume(mountPoint: $0.mountPoint, root: $0.folder, isReadOnly: $0.readOnly) }
+    }
+
+    public func close() async {}
 
     // MARK: before a call
 
@@ -144,22 +156,21 @@ actor MemoryMirror: SandboxResource {
                     continue
                 }
                 do {
-                    let written: Memory
+                    let written: MemoryFile
                     if let previous = state[path] {
-                        written = try await memory.writeMemory(
-                            storeID: mount.storeID, path: path, content: content, actor: .session(sessionID), expectedSHA256: previous.sha256)
+                        written = try await memory.updateMemory(
+                            storeID: mount.storeID, memoryID: previous.memoryID, path: path, content: content, expectedSHA256: previous.sha256)
                     } else {
-                        written = try await memory.createMemory(
-                            storeID: mount.storeID, path: path, content: content, pinned: false, actor: .session(sessionID))
+                        written = try await memory.createMemory(storeID: mount.storeID, path: path, content: content)
                     }
-                    state[path] = Known(sha256: written.contentSHA256, memoryID: written.id, versionID: written.versionID)
+                    state[path] = Known(sha256: written.contentSHA256, memoryID: written.memoryID, versionID: written.versionID)
                 } catch {
                     notes.append(conflict(mount, path, reason: ClientMessage.describe(error)))
                 }
             }
             for (path, previous) in state where disk[path] == nil {
                 do {
-                    try await memory.deleteMemory(storeID: mount.storeID, path: path, actor: .session(sessionID), expectedSHA256: previous.sha256)
+                    try await memory.deleteMemory(storeID: mount.storeID, memoryID: previous.memoryID, path: path, expectedSHA256: previous.sha256)
                     state[path] = nil
                 } catch {
                     notes.append("\(mount.mountPoint)\(path) was not deleted from the memory store: \(ClientMessage.describe(error))")
@@ -180,8 +191,7 @@ actor MemoryMirror: SandboxResource {
             let memoryPath = String(path.dropFirst(mount.mountPoint.count))
             guard let entry = known[mount.mountPoint]?[memoryPath] else { return }
             // Usage is best effort: a failed record must not fail the agent's read.
-            try? await memory.recordMemoryReads(
-                sessionID: sessionID, [MemoryRead(storeID: mount.storeID, memoryID: entry.memoryID, versionID: entry.versionID)])
+            await memory.recordReads([MemoryRead(storeID: mount.storeID, memoryID: entry.memoryID, versionID: entry.versionID)])
             return
         }
     }
@@ -251,41 +261,5 @@ actor MemoryMirror: SandboxResource {
             files[path] = read(mount, path).map(MemoryPath.sha256) ?? ""
         }
         return files
-    }
-}
-
-/// Keeps a session's memory folders in step with its memory stores around every tool call
-/// (`MemoryMirror`), and records the memories the `read` tool reads.
-struct MemoryMirroringPlane: ExecutionPlane {
-    let base: any ExecutionPlane
-    let mirror: MemoryMirror
-
-    var tools: [String: ToolDefinition] { base.tools }
-
-    func runCheck(_ command: String, timeout: Duration) async -> CheckResult {
-        await base.runCheck(command, timeout: timeout)
-    }
-
-    func execute(_ call: ToolCall) async -> ToolOutput {
-        do {
-            try await mirror.pull()
-        } catch {
-            return .error("The memory stores could not be prepared for this call: \(ClientMessage.describe(error))")
-        }
-        var output = await base.execute(call)
-        let notes = await mirror.push()
-        if call.name == BuiltinToolName.read.rawValue, !output.isError, let path = call.input["file_path"]?.stringValue {
-            await mirror.recordRead(of: Self.absolute(path))
-        }
-        if !notes.isEmpty {
-            output.content.append(.text("\n[Memory] " + notes.joined(separator: "\n[Memory] ")))
-            output.isError = true
-        }
-        return output
-    }
-
-    private static func absolute(_ path: String) -> String {
-        let absolute = path.hasPrefix("/") ? path : Sandbox.workspaceMount + "/" + path
-        return NSString(string: absolute).standardizingPath
     }
 }

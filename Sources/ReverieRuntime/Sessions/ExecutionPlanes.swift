@@ -77,7 +77,7 @@ public struct ExecutionPlanes: Sendable {
         let owner = isolation.mode == .bubblewrap ? isolation.hostUser(for: session.id) : nil
         do {
             let mirror = try sandbox.resource(MemoryMirror.key) {
-                MemoryMirror(memory: memory, sessionID: session.id, mounts: mounts, workspace: sandbox.workspace.root, owner: owner, logger: logger)
+                MemoryMirror(memory: ServiceMemorySync(memory: memory, sessionID: session.id), sessionID: session.id, mounts: mounts, workspace: sandbox.workspace.root, owner: owner, logger: logger)
             }
             return MemoryMirroringPlane(base: base, mirror: mirror)
         } catch {

@@ -25,7 +25,8 @@ struct WorkItemServer: Sendable {
         case failed(String)
     }
 
-    func serve(_ item: JSONValue, plane: @escaping @Sendable (String) throws -> any ExecutionPlane) async -> Ending {
+    /// `plane` makes the session's plane, given its id and the item's credential.
+    func serve(_ item: JSONValue, plane: @escaping @Sendable (String, String) async throws -> any ExecutionPlane) async -> Ending {
         guard let workID = item["id"]?.stringValue, let sessionID = item["data"]?["id"]?.stringValue else { return .failed("malformed work item") }
         guard item["data"]?["type"]?.stringValue == "session" else {
             try? await client.stop(workID, credential: key)
@@ -42,7 +43,7 @@ struct WorkItemServer: Sendable {
             group.addTask { await self.holdLease(workID, credential: credential) }
             group.addTask {
                 do {
-                    return try await self.runSession(sessionID, credential: credential, plane: try plane(sessionID))
+                    return try await self.runSession(sessionID, credential: credential, plane: try await plane(sessionID, credential))
                 } catch is CancellationError {
                     return .finished
                 } catch {

@@ -67,6 +67,11 @@ struct WorkQueueClient: Sendable {
         return all
     }
 
+    /// The session resource (its memory store resources say what to mount).
+    func session(_ sessionID: String, credential: String) async throws -> JSONValue {
+        try await send(.GET, "/v1/sessions/\(sessionID)", credential: credential)
+    }
+
     func postResult(sessionID: String, event: JSONValue, credential: String) async throws {
         _ = try await send(.POST, "/v1/sessions/\(sessionID)/events", json: ["events": [event]], credential: credential)
     }
@@ -93,7 +98,8 @@ struct WorkQueueClient: Sendable {
         }
     }
 
-    private func send(_ method: HTTPMethod, _ path: String, json: JSONValue? = nil, credential: String, timeout: Duration = .seconds(30))
+    /// One API call with `credential`; a reply outside 2xx throws its `Failure`.
+    func send(_ method: HTTPMethod, _ path: String, json: JSONValue? = nil, credential: String, timeout: Duration = .seconds(30))
         async throws -> JSONValue
     {
         var request = HTTPClientRequest(url: baseURL + path)

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ReverieCore
 import ReverieExecution
+import ReverieRuntime
 import Synchronization
 
 /// `reverie worker`: serves the tool calls of a `self_hosted` environment's sessions. Polls
@@ -73,7 +74,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let client = WorkQueueClient(baseURL: base, environmentID: environment, workerID: id, http: http)
         let server = WorkItemServer(client: client, key: key, maxIdle: .milliseconds(Int64(maxIdleSeconds * 1000)), logger: logger)
         let planes = WorkerPlanes(
-            dataDirectory: dataDirectory, isolation: isolation,
+            client: client, dataDirectory: dataDirectory, isolation: isolation,
             egress: EgressPolicy(mode: network == "unrestricted" ? .unrestricted : .none), logger: logger)
         FileHandle.standardError.write(Data("reverie worker \(id) serving \(environment) at \(base) (\(concurrency) at once)\n".utf8))
         let (key, workerLogger) = (self.key, logger)
@@ -110,42 +111,71 @@ struct WorkerCommand: AsyncParsableCommand {
             }
             guard let item else { continue }
             logger.info("claimed work", metadata: ["work": "\(item["id"]?.stringValue ?? "")", "session": "\(item["data"]?["id"]?.stringValue ?? "")"])
-            let ending = await server.serve(item) { sessionID in try planes.plane(sessionID: sessionID) }
+            let ending = await server.serve(item) { sessionID, credential in try await planes.plane(sessionID: sessionID, credential: credential) }
             if let sessionID = item["data"]?["id"]?.stringValue { await planes.release(sessionID: sessionID) }
             logger.info("work ended", metadata: ["work": "\(item["id"]?.stringValue ?? "")", "ending": "\(ending)"])
         }
     }
 }
 
-/// The sandboxes of the sessions a worker serves, each over its folder under the data directory.
+/// The sandboxes of the sessions a worker serves, each over its folder under the data directory,
+/// with the session's memory stores mirrored into folders its tools see at their mount paths.
 final class WorkerPlanes: Sendable {
+    let client: WorkQueueClient
     let dataDirectory: String
     let isolation: IsolationSettings
     let egress: EgressPolicy
     let logger: Logger
     private let sandboxes = Mutex<[String: Sandbox]>([:])
 
-    init(dataDirectory: String, isolation: IsolationSettings, egress: EgressPolicy, logger: Logger) {
+    init(client: WorkQueueClient, dataDirectory: String, isolation: IsolationSettings, egress: EgressPolicy, logger: Logger) {
+        self.client = client
         self.dataDirectory = dataDirectory
         self.isolation = isolation
         self.egress = egress
         self.logger = logger
     }
 
-    /// The plane that runs `sessionID`'s tools.
-    func plane(sessionID: String) throws -> any ExecutionPlane {
+    /// The plane that runs `sessionID`'s tools; `credential` (the item's sessions token) reads
+    /// the session and syncs its memory stores.
+    func plane(sessionID: String, credential: String) async throws -> any ExecutionPlane {
         let folder = Sandbox.sessionFolder(dataDirectory: dataDirectory, sessionID: sessionID)
+        let session = try await client.session(sessionID, credential: credential)
+        let mounts = MemoryMirror.mounts(Self.memoryStores(of: session), sessionFolder: folder)
+        let volumes = try MemoryMirror.volumes(of: mounts)
         let sandbox = try sandboxes.withLock { sandboxes in
             if let existing = sandboxes[sessionID] { return existing }
-            let made = try Sandbox(sessionID: sessionID, folder: folder)
+            let made = try Sandbox(sessionID: sessionID, folder: folder, extraVolumes: volumes)
             sandboxes[sessionID] = made
             return made
         }
         let tools = BuiltinTools.tools(for: AgentToolset())
-        if isolation.mode == .none { return LocalExecutionPlane(sandbox: sandbox, tools: tools) }
-        let egress = self.egress
-        return IsolatedExecutionPlane(
-            sandbox: sandbox, tools: tools, configuration: BuiltinTools.Configuration(), settings: isolation, egress: { egress }, logger: logger)
+        let base: any ExecutionPlane
+        if isolation.mode == .none {
+            base = LocalExecutionPlane(sandbox: sandbox, tools: tools)
+        } else {
+            let egress = self.egress
+            base = IsolatedExecutionPlane(
+                sandbox: sandbox, tools: tools, configuration: BuiltinTools.Configuration(), settings: isolation, egress: { egress }, logger: logger)
+        }
+        guard !mounts.isEmpty else { return base }
+        let (client, isolation, logger) = (client, isolation, logger)
+        let mirror = try sandbox.resource(MemoryMirror.key) {
+            MemoryMirror(
+                memory: RemoteMemorySync(client: client, credential: credential), sessionID: sessionID, mounts: mounts,
+                workspace: sandbox.workspace.root, owner: isolation.mode == .bubblewrap ? isolation.hostUser(for: sessionID) : nil, logger: logger)
+        }
+        return MemoryMirroringPlane(base: base, mirror: mirror)
+    }
+
+    /// The session's `memory_store` resources, as the API shows them.
+    static func memoryStores(of session: JSONValue) -> [MemoryStoreMount] {
+        (session["resources"]?.arrayValue ?? []).compactMap { resource in
+            guard resource["type"]?.stringValue == "memory_store", let storeID = resource["memory_store_id"]?.stringValue else { return nil }
+            return MemoryStoreMount(
+                memoryStoreID: storeID, access: MemoryAccess(rawValue: resource["access"]?.stringValue ?? "") ?? .readOnly,
+                instructions: nil, mountPath: resource["mount_path"]?.stringValue)
+        }
     }
 
     /// Closes the session's sandbox (its files stay) once its item is done.

@@ -12,6 +12,15 @@ public struct MemoryFile: Sendable, Equatable {
     public var contentSHA256: String
     public var pinned: Bool
 
+    public init(path: String, content: String, memoryID: String, versionID: String, contentSHA256: String, pinned: Bool) {
+        self.path = path
+        self.content = content
+        self.memoryID = memoryID
+        self.versionID = versionID
+        self.contentSHA256 = contentSHA256
+        self.pinned = pinned
+    }
+
     public init(_ memory: Memory) {
         path = memory.path
         content = memory.content ?? ""
