@@ -271,8 +271,9 @@ import Testing
     }
 
     /// `reverie worker` mounts the session's memory stores where the session says, read-only
-    /// ones read-only, and what the agent's bash changes becomes memory versions by the session.
-    @Test func aReverieWorkerMountsTheSessionsMemoryStoresAndSavesTheAgentsChanges() async throws {
+    /// ones read-only, and what the agent's bash changes becomes memory versions by the session;
+    /// the agent's skills are at `/mnt/skills/<name>`, read-only.
+    @Test func aReverieWorkerMountsTheSessionsMemoryStoresAndSkills() async throws {
         try await Self.withHarness(leaseTTL: 10) { harness in
             let server = harness.server
             let fixture = try await SelfHostedFixture.make(on: server)
@@ -282,7 +283,12 @@ import Testing
             let rules = try #require(try await server.post("/v1/memory_stores", ["name": "rules"]).json["id"]?.stringValue)
             #expect(try await server.post("/v1/memory_stores/\(notes)/memories", ["path": "/lesson.md", "content": "check the logs first\n"]).status == 200)
             #expect(try await server.post("/v1/memory_stores/\(rules)/memories", ["path": "/fixed.md", "content": "never deploy on fridays\n"]).status == 200)
+            let skill = try await server.platform.skills.create(displayName: nil, uploads: [
+                SkillService.Upload(path: "tea-report/SKILL.md", content: Data("---\nname: tea-report\ndescription: Reports on tea.\n---\nSteep for four minutes.\n".utf8)),
+                SkillService.Upload(path: "tea-report/scripts/steep.sh", content: Data("echo steeping\n".utf8)),
+            ])
             let agent = try await server.makeAgent(tools: fullToolset)
+            #expect(try await server.post("/v1/agents/\(agent)", ["version": 1, "skills": [["type": "custom", "skill_id": .string(skill.id)]]]).status == 200)
             let created = try await server.post("/v1/sessions", [
                 "agent": .string(agent), "environment_id": .string(fixture.environmentID),
                 "resources": [
@@ -296,7 +302,9 @@ import Testing
             let (notesPath, rulesPath) = (mounts.first ?? "", mounts.last ?? "")
             let command = """
                 cat \(notesPath)/lesson.md \(rulesPath)/fixed.md; echo 'read the deploy checklist' >> \(notesPath)/lesson.md; \
-                echo 'new lesson' > \(notesPath)/new.md; (echo changed > \(rulesPath)/fixed.md) 2>/dev/null || echo read-only refused; echo served-memory
+                echo 'new lesson' > \(notesPath)/new.md; (echo changed > \(rulesPath)/fixed.md) 2>/dev/null || echo read-only refused; \\
+                cat /mnt/skills/tea-report/SKILL.md; sh /mnt/skills/tea-report/scripts/steep.sh; (echo x > /mnt/skills/tea-report/new) 2>/dev/null || echo skill-read-only; \\
+                echo served-memory
                 """
             await harness.mock.setScenario(try runtimeScenario("""
                 {"rules": [
@@ -314,6 +322,8 @@ import Testing
             let result = try #require(events.ofType("user.tool_result").first).contentText
             #expect(result.contains("check the logs first\nnever deploy on fridays\n"), "\(result)")
             #expect(result.contains("read-only refused"), "\(result)")
+            // The agent's skill is there, read-only, as on the server.
+            #expect(result.contains("Steep for four minutes.\nsteeping\nskill-read-only\n"), "\(result)")
             #expect(events.ofType("agent.message").last?.contentText == "Done.")
 
             func memories(_ store: String) async throws -> [String: String] {

@@ -5,6 +5,10 @@ queue; environment keys reach their own environment and nothing else."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import io
+import json
+import tarfile
 import threading
 import time
 from pathlib import Path
@@ -315,3 +319,60 @@ def test_environment_worker_mounts_the_sessions_memory_with_the_items_token(make
     lesson = next(memory for memory in client.beta.memory_stores.memories.list(store.id) if memory.path == "/lesson.md")
     versions = list(client.beta.memory_stores.memory_versions.list(store.id, memory_id=lesson.id))
     assert versions[0].created_by.type == "session_actor" and versions[0].created_by.session_id == session.id
+
+
+SKILL_MD = b"""---
+name: csv-report
+description: Turns a CSV file into a short report with totals per column.
+---
+Run `python3 scripts/report.py <file>` and quote the totals.
+"""
+
+
+def test_environment_worker_downloads_the_agents_skills_with_the_items_token(make_server, mock_llm, tmp_path: Path) -> None:
+    """The SDK's worker fetches the session's agent's skills (`skills.versions.retrieve` and
+    `download`, with the item's sessions token) into `{workdir}/skills/<name>/`; the token
+    reaches no other skill."""
+    mock = mock_llm({"rules": [
+        {"name": "finish", "last_user_contains": "quote the totals", "reply": "Followed the skill."},
+        {"name": "start", "last_user_contains": "report", "reply": [
+            {"type": "tool_use", "name": "bash", "input": {"command": "cat skills/csv-report/SKILL.md skills/csv-report/scripts/report.py"}}]},
+    ]})
+    server = make_server(runtime=True, env={"ANTHROPIC_BASE_URL": mock.url})
+    client = server.client()
+    skill = client.beta.skills.create(files=[
+        ("csv-report/SKILL.md", SKILL_MD, "text/markdown"), ("csv-report/scripts/report.py", b"print('totals')\n", "text/x-python")])
+    other = client.beta.skills.create(files=[("other/SKILL.md", SKILL_MD.replace(b"csv-report", b"other"), "text/markdown")])
+    environment = client.beta.environments.create(name="skills", config={"type": "self_hosted"})
+    agent = make_agent(client, tools=TOOLSET, skills=[{"type": "custom", "skill_id": skill.id}])
+    session = client.beta.sessions.create(agent=agent.id, environment_id=environment.id)
+    key = create_key(server, environment.id)["key"]
+    worker = run_worker(server, environment.id, key, tmp_path / "workdir")
+    try:
+        client.beta.sessions.events.send(session.id, events=[user_message("Make the report.")])
+        wait_for(client, session.id, turn_ended, timeout=30)
+    finally:
+        worker.stop()
+    assert worker.error is None, worker.error
+    results = [event for event in client.beta.sessions.events.list(session.id, limit=1000) if event.type == "user.tool_result"]
+    assert "quote the totals" in results[0].content[0].text and "print('totals')" in results[0].content[0].text
+
+    # An item's token reads its agent's skills, and no other skill.
+    session_two = client.beta.sessions.create(agent=agent.id, environment_id=environment.id)
+    client.beta.sessions.events.send(session_two.id, events=[user_message("Make the report.")])
+    keyed = anthropic.Anthropic(base_url=server.base_url, auth_token=key, max_retries=0)
+    item = None
+    deadline = time.monotonic() + 20
+    while item is None and time.monotonic() < deadline:
+        item = keyed.beta.environments.work.poll(environment.id, block_ms=999)
+    assert item is not None and item.secret
+    payload = json.loads(base64.urlsafe_b64decode(item.secret + "=" * (-len(item.secret) % 4)))
+    scoped = anthropic.Anthropic(base_url=server.base_url, auth_token=payload["sessions_token"], max_retries=0)
+    version = scoped.beta.skills.versions.retrieve("latest", skill_id=skill.id)
+    assert version.name == "csv-report"
+    with tarfile.open(fileobj=io.BytesIO(scoped.beta.skills.versions.download(version.id, skill_id=skill.id).read())) as archive:
+        assert sorted(archive.getnames()) == ["csv-report/SKILL.md", "csv-report/scripts/report.py"]
+    with pytest.raises(anthropic.NotFoundError):
+        scoped.beta.skills.versions.retrieve("latest", skill_id=other.id)
+    with pytest.raises(anthropic.PermissionDeniedError):
+        scoped.beta.skills.list()

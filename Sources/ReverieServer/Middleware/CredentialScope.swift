@@ -4,8 +4,9 @@ import ReverieRuntime
 
 /// What a worker's credential may reach. An API key reaches everything; an environment key
 /// only its environment's work queue and its sessions' events; a work item's sessions token
-/// only that item's heartbeat and stop, its session's events and the memories of the memory
-/// stores attached to that session. A session of another
+/// only that item's heartbeat and stop, its session's events, the memories of the memory
+/// stores attached to that session and the versions (and their files) of its agent's skills.
+/// A session of another
 /// environment reads as not found, so a key learns nothing of what it cannot touch.
 struct CredentialScope: Sendable {
     let log: SessionLog
@@ -43,6 +44,14 @@ struct CredentialScope: Sendable {
             guard let mount else { throw APIError.notFound("memory store", parts[2]) }
             if method != .get, mount.access == .readOnly {
                 throw APIError(.permission, "memory store '\(parts[2])' is attached to this session read-only")
+            }
+        case "skills" where workItem != nil && method == .get && (parts.count == 5 || parts.count == 6 && parts[5] == "content") && parts[3] == "versions":
+            // A work item's token downloads its session's skills, as the SDK's worker does: any
+            // version of a skill the session's agent has (its `latest` resolves through them).
+            guard let workItem else { throw Self.outOfScope }
+            let session = try await log.session(id: workItem.sessionID)
+            guard session.agent.skills.contains(where: { $0["skill_id"]?.stringValue == parts[2] }) else {
+                throw APIError.notFound("skill", parts[2])
             }
         case "sessions":
             guard Self.isSessionEventRoute(parts, method: method) else { throw Self.outOfScope }

@@ -98,6 +98,17 @@ struct WorkQueueClient: Sendable {
         }
     }
 
+    /// A download (a skill version's archive) with `credential`, at most `limit` bytes.
+    func download(_ path: String, credential: String, limit: Int = 64 << 20) async throws -> Data {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.headers.add(name: "authorization", value: "Bearer \(credential)")
+        request.headers.add(name: "anthropic-worker-id", value: workerID)
+        let response = try await http.execute(request, timeout: .seconds(60))
+        let body = Data(buffer: try await response.body.collect(upTo: limit))
+        guard (200..<300).contains(Int(response.status.code)) else { throw Self.failure(status: Int(response.status.code), body: body) }
+        return body
+    }
+
     /// One API call with `credential`; a reply outside 2xx throws its `Failure`.
     func send(_ method: HTTPMethod, _ path: String, json: JSONValue? = nil, credential: String, timeout: Duration = .seconds(30))
         async throws -> JSONValue

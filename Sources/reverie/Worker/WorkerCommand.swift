@@ -119,7 +119,8 @@ struct WorkerCommand: AsyncParsableCommand {
 }
 
 /// The sandboxes of the sessions a worker serves, each over its folder under the data directory,
-/// with the session's memory stores mirrored into folders its tools see at their mount paths.
+/// with the session's memory stores mirrored into folders its tools see at their mount paths and
+/// its agent's skills at `/mnt/skills/<name>`.
 final class WorkerPlanes: Sendable {
     let client: WorkQueueClient
     let dataDirectory: String
@@ -142,7 +143,9 @@ final class WorkerPlanes: Sendable {
         let folder = Sandbox.sessionFolder(dataDirectory: dataDirectory, sessionID: sessionID)
         let session = try await client.session(sessionID, credential: credential)
         let mounts = MemoryMirror.mounts(Self.memoryStores(of: session), sessionFolder: folder)
-        let volumes = try MemoryMirror.volumes(of: mounts)
+        let existing = sandboxes.withLock { $0[sessionID] }
+        let volumes = existing != nil ? [] : try MemoryMirror.volumes(of: mounts)
+            + (try await WorkerSkills(client: client, credential: credential).volumes(for: session, sessionFolder: folder))
         let sandbox = try sandboxes.withLock { sandboxes in
             if let existing = sandboxes[sessionID] { return existing }
             let made = try Sandbox(sessionID: sessionID, folder: folder, extraVolumes: volumes)
