@@ -11,7 +11,7 @@ public struct Deployment: Codable, Sendable, Equatable {
     public var name: String
     public var description: String?
     /// The agent, pinned to a version.
-    public var agent: DeploymentAgent
+    public var agent: AgentReference
     public var environmentID: String
     /// `user.message`, `user.define_outcome` and `system.message` events, as the client sent them.
     public var initialEvents: [JSONValue]
@@ -31,7 +31,7 @@ public struct Deployment: Codable, Sendable, Equatable {
     public var nextFireAt: Date?
 
     public init(
-        id: String, name: String, description: String?, agent: DeploymentAgent, environmentID: String, initialEvents: [JSONValue],
+        id: String, name: String, description: String?, agent: AgentReference, environmentID: String, initialEvents: [JSONValue],
         resources: [JSONValue], vaultIDs: [String], budget: SessionBudget?, metadata: [String: String], schedule: DeploymentSchedule?,
         createdAt: Date
     ) {
@@ -72,32 +72,6 @@ public struct Deployment: Codable, Sendable, Equatable {
 /// `active` or `paused`.
 public enum DeploymentStatus: String, Codable, Sendable {
     case active, paused
-}
-
-/// The agent a deployment runs, resolved to a concrete version.
-public struct DeploymentAgent: Codable, Sendable, Equatable {
-    public var id: String
-    public var version: Int
-
-    public init(id: String, version: Int) {
-        self.id = id
-        self.version = version
-    }
-
-    enum CodingKeys: String, CodingKey { case type, id, version }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        id = try container.decode(String.self, forKey: .id)
-        version = try container.decode(Int.self, forKey: .version)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode("agent", forKey: .type)
-        try container.encode(id, forKey: .id)
-        try container.encode(version, forKey: .version)
-    }
 }
 
 /// Why a deployment is paused: by hand, or automatically after a run failed in a way that

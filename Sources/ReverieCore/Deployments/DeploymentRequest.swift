@@ -16,7 +16,7 @@ public enum DeploymentLimits {
 public struct DeploymentCreateRequest: Sendable {
     public var name: String
     public var description: String?
-    public var agent: DeploymentAgentReference
+    public var agent: AgentReferenceReference
     public var environmentID: String
     public var initialEvents: [JSONValue]
     public var resources: [JSONValue]
@@ -32,7 +32,7 @@ public struct DeploymentCreateRequest: Sendable {
         name = try DeploymentFields.name(body)
         description = try DeploymentFields.description(body).value
         guard case .value(let agentValue) = body.raw("agent") else { throw APIError.invalidRequest("agent: required") }
-        agent = try DeploymentAgentReference(agentValue, at: body.field("agent"))
+        agent = try AgentReferenceReference(agentValue, at: body.field("agent"))
         environmentID = try body.requiredString("environment_id")
         guard let events = try DeploymentFields.initialEvents(body) else { throw APIError.invalidRequest("initial_events: required") }
         initialEvents = events
@@ -48,7 +48,7 @@ public struct DeploymentCreateRequest: Sendable {
 public struct DeploymentUpdateRequest: Sendable {
     public var name: String?
     public var description: Patch<String>
-    public var agent: DeploymentAgentReference?
+    public var agent: AgentReferenceReference?
     public var environmentID: String?
     public var initialEvents: [JSONValue]?
     /// `.null` (or an empty list) clears.
@@ -68,7 +68,7 @@ public struct DeploymentUpdateRequest: Sendable {
         }
         name = body.contains("name") ? try DeploymentFields.name(body) : nil
         description = try DeploymentFields.description(body)
-        if case .value(let agentValue) = body.raw("agent") { agent = try DeploymentAgentReference(agentValue, at: body.field("agent")) }
+        if case .value(let agentValue) = body.raw("agent") { agent = try AgentReferenceReference(agentValue, at: body.field("agent")) }
         environmentID = try body.string("environment_id")
         initialEvents = try DeploymentFields.initialEvents(body)
         switch body.raw("resources") {
@@ -88,7 +88,7 @@ public struct DeploymentUpdateRequest: Sendable {
 }
 
 /// A deployment's `agent`: an agent id (its latest version at the time) or `{type: "agent", id, version}`.
-public struct DeploymentAgentReference: Sendable, Equatable {
+public struct AgentReferenceReference: Sendable, Equatable {
     public var id: String
     public var version: Int?
 

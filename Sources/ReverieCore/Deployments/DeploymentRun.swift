@@ -7,13 +7,13 @@ public struct DeploymentRun: Codable, Sendable, Equatable {
     public var id: String
     public var deploymentID: String
     /// The agent at fire time.
-    public var agent: DeploymentAgent
+    public var agent: AgentReference
     public var createdAt: Date
     public var sessionID: String?
     public var error: DeploymentRunError?
     public var trigger: DeploymentTrigger
 
-    public init(id: String, deploymentID: String, agent: DeploymentAgent, createdAt: Date, trigger: DeploymentTrigger) {
+    public init(id: String, deploymentID: String, agent: AgentReference, createdAt: Date, trigger: DeploymentTrigger) {
         self.id = id
         self.deploymentID = deploymentID
         self.agent = agent
@@ -33,7 +33,7 @@ public struct DeploymentRun: Codable, Sendable, Equatable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         id = try container.decode(String.self, forKey: .id)
         deploymentID = try container.decode(String.self, forKey: .deploymentID)
-        agent = try container.decode(DeploymentAgent.self, forKey: .agent)
+        agent = try container.decode(AgentReference.self, forKey: .agent)
         createdAt = try container.decode(Date.self, forKey: .createdAt)
         sessionID = try container.decodeIfPresent(String.self, forKey: .sessionID)
         error = try container.decodeIfPresent(DeploymentRunError.self, forKey: .error)

@@ -43,7 +43,7 @@ public struct DeploymentService: Sendable {
     public func updateDeployment(id: String, _ request: DeploymentUpdateRequest) async throws -> DeploymentResponse {
         let current = try await stored(id)
         if current.archivedAt != nil { throw APIError.archived("deployment", id) }
-        var agent: DeploymentAgent?
+        var agent: AgentReference?
         if let reference = request.agent { agent = try await pin(reference) }
         var next = current
         if let name = request.name { next.name = name }
@@ -247,14 +247,14 @@ public struct DeploymentService: Sendable {
     }
 
     /// Pins an agent reference to a concrete version (the latest, for a bare id).
-    private func pin(_ reference: DeploymentAgentReference) async throws -> DeploymentAgent {
+    private func pin(_ reference: AgentReferenceReference) async throws -> AgentReference {
         guard let latest = try await store.agent(id: reference.id) else { throw APIError.invalidRequest("agent: agent '\(reference.id)' not found") }
         if latest.archivedAt != nil { throw APIError.invalidRequest("agent: agent '\(reference.id)' is archived") }
-        guard let version = reference.version else { return DeploymentAgent(id: latest.id, version: latest.version) }
+        guard let version = reference.version else { return AgentReference(id: latest.id, version: latest.version) }
         guard try await store.agent(id: reference.id, version: version) != nil else {
             throw APIError.invalidRequest("agent.version: agent '\(reference.id)' has no version \(version)")
         }
-        return DeploymentAgent(id: latest.id, version: version)
+        return AgentReference(id: latest.id, version: version)
     }
 
     private func stored(_ id: String) async throws -> Deployment {
