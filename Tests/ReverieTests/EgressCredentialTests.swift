@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 import Testing
 
 @testable import ReverieExecution
@@ -120,6 +121,34 @@ import Testing
             let refused = try await fixture.curl(["--data-binary", "@\(tooLarge.path)", "-o", "/dev/null", fixture.url("api.vault.test", "/huge")])
             #expect(refused.contains("status=413"), "\(refused)")
             #expect(fixture.origin.received.count == 1)
+        }
+    }
+
+    /// A running proxy follows its session's credentials: a rotated secret is used, a revoked
+    /// credential is no longer substituted, one the sandbox was not started with never is, and
+    /// a source that cannot be read substitutes nothing.
+    @Test func rotatedAndRevokedCredentialsTakeEffectWhileTheProxyRuns() async throws {
+        let current = Mutex<[EgressCredential]?>([Self.credential()])
+        let refresh: @Sendable () async throws -> [EgressCredential] = {
+            guard let credentials = current.withLock({ $0 }) else { throw TestFailure("the vault cannot be read") }
+            return credentials
+        }
+        try await CredentialProxyFixture.with(credentials: [Self.credential()], refresh: refresh, tls: false) { fixture in
+            func sent() async throws -> String {
+                _ = try await fixture.curl(["-H", "X-Key: \(Self.placeholder)", fixture.url("api.vault.test", "/r", scheme: "http")])
+                let head = try #require(fixture.origin.received.last).head
+                return head.components(separatedBy: "\r\n").first { $0.hasPrefix("X-Key: ") } ?? ""
+            }
+            #expect(try await sent() == "X-Key: \(Self.secret)")
+            // Rotated (a fresh placeholder from the source is ignored: the sandbox has the old one).
+            current.withLock { $0 = [EgressCredential(name: "API_TOKEN", secret: "rotated-secret-value", hosts: .limited(["api.vault.test"]), injection: .init(header: true, body: true))] }
+            #expect(try await sent() == "X-Key: rotated-secret-value")
+            // Unreadable: fail closed.
+            current.withLock { $0 = nil }
+            #expect(try await sent() == "X-Key: \(Self.placeholder)")
+            // Revoked, and another credential that the sandbox has no placeholder for.
+            current.withLock { $0 = [EgressCredential(name: "OTHER", secret: "other-secret", hosts: .unrestricted, injection: .init(header: true, body: true), placeholder: Self.placeholder)] }
+            #expect(try await sent() == "X-Key: \(Self.placeholder)")
         }
     }
 

@@ -112,7 +112,8 @@ import Testing
             #expect(outputs[1].contains("API_TOKEN=reverie_placeholder_"))
             for output in outputs { #expect(!output.contains(Self.secret)) }
             #expect(origin.receivedHeads.first?.contains("Authorization: Bearer \(Self.secret)") == true, "\(origin.receivedHeads)")
-            #expect(source.asked.withLock { $0.count } == 1, "read once, when the session's sandbox started")
+            // Read when the session's sandbox started (and again by the proxy if 5 s had passed).
+            #expect(source.asked.withLock { $0.count } >= 1)
             // Nothing the server stored (database, its journal, session folders, the CA) holds the secret.
             let data = harness.server.directory
             let files = FileManager.default.enumerator(atPath: data)?.allObjects as? [String] ?? []

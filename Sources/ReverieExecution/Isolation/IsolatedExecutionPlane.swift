@@ -196,9 +196,11 @@ actor IsolatedSandboxSlot: SandboxResource {
         if !usable.isEmpty, network.interception == nil {
             logger.warning("no egress CA: credentials are substituted in http:// requests only", metadata: ["session": "\(sandbox.sessionID)"])
         }
+        // Rotations and revocations reach the running proxy (within its refresh interval).
+        let source = network.credentials
         let started = EgressProxy(
-            sessionID: sandbox.sessionID, policy: policy, resolver: network.resolver, credentials: usable, interception: network.interception,
-            logger: logger)
+            sessionID: sandbox.sessionID, policy: policy, resolver: network.resolver, credentials: usable, refreshCredentials: { try await source() },
+            interception: network.interception, logger: logger)
         do {
             try await started.start(socketPath: socket.path)
         } catch {

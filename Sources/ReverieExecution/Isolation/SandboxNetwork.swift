@@ -1,7 +1,8 @@
 import ReverieCore
 
 /// What a session's egress proxy works with besides the network policy: the session's
-/// `environment_variable` credentials, read when its sandbox starts, how HTTPS to their hosts is
+/// `environment_variable` credentials (read when its sandbox starts, and again by the proxy every
+/// few seconds, so that rotations and revocations take effect), how HTTPS to their hosts is
 /// opened up, and how destination names are resolved.
 public struct SandboxNetwork: Sendable {
     /// The session's credentials (none by default). A throw keeps the sandbox from starting.

@@ -37,6 +37,8 @@ public actor EgressProxy {
     ///   - maxOpenConnections: Connections open at once; more are closed as they arrive.
     ///   - credentials: The session's `environment_variable` credentials: requests to their hosts
     ///     are read and their placeholders replaced (see `EgressCredential`).
+    ///   - refreshCredentials: Gives the session's credentials now, so that a rotated or revoked
+    ///     one takes effect while the proxy runs (`EgressCredentialSet`); nil: they never change.
     ///   - interception: Opens up HTTPS to those hosts; without it their CONNECTs stay spliced.
     ///   - eventLoopGroup: Where sockets run; the shared singleton by default.
     ///   - logger: Receives one info line per connection.
@@ -47,6 +49,8 @@ public actor EgressProxy {
         connectTimeout: Duration = .seconds(10),
         maxOpenConnections: Int = EgressProxy.maxOpenConnections,
         credentials: [EgressCredential] = [],
+        refreshCredentials: (@Sendable () async throws -> [EgressCredential])? = nil,
+        credentialRefreshInterval: Duration = .seconds(5),
         interception: EgressInterception? = nil,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "reverie.egress-proxy")
@@ -57,7 +61,8 @@ public actor EgressProxy {
         self.eventLoopGroup = eventLoopGroup
         self.connection = EgressProxyConnection(
             sessionID: sessionID, authorizer: EgressAuthorizer(policy: policy, resolver: resolver),
-            connectTimeout: connectTimeout, eventLoopGroup: eventLoopGroup, logger: logger, credentials: credentials, interception: interception
+            connectTimeout: connectTimeout, eventLoopGroup: eventLoopGroup, logger: logger,
+            credentials: EgressCredentialSet(credentials, source: refreshCredentials, refreshInterval: credentialRefreshInterval), interception: interception
         )
     }
 

@@ -13,7 +13,7 @@ struct EgressProxyConnection: Sendable {
     let eventLoopGroup: any EventLoopGroup
     let logger: Logger
     /// The session's `environment_variable` credentials, substituted on their hosts.
-    let credentials: [EgressCredential]
+    let credentials: EgressCredentialSet
     /// How HTTPS to a credential's host is opened up; nil leaves every CONNECT a splice.
     let interception: EgressInterception?
 
@@ -59,7 +59,7 @@ struct EgressProxyConnection: Sendable {
                     )
                 }
 
-                let substitution = CredentialSubstitution(credentials: credentials, host: request.host)
+                let substitution = CredentialSubstitution(credentials: await credentials.current(), host: request.host)
                 if !substitution.isEmpty {
                     switch request.target {
                     case .tunnel:
@@ -216,7 +216,7 @@ struct EgressProxyConnection: Sendable {
         logger.info("egress request rewritten", metadata: details)
         do {
             try await RewrittenExchange.send(
-                prepared, upstream: upstream, clientWriter: outbound, redactor: SecretRedactor(secrets: credentials.map(\.secret)))
+                prepared, upstream: upstream, clientWriter: outbound, redactor: SecretRedactor(secrets: substitution.sessionSecrets))
         } catch let failure as RewrittenExchange.UpstreamFailure {
             logger.info("egress connection failed", metadata: metadata(host: request.host, port: request.port, decision: "allowed", reason: failure.description))
             try await outbound.write(ProxyReply.badGateway(failure.description))

@@ -32,7 +32,8 @@ struct CredentialProxyFixture: Sendable {
     func url(_ name: String, _ path: String = "/", scheme: String = "https") -> String { "\(scheme)://\(name):\(origin.port)\(path)" }
 
     static func with<Result: Sendable>(
-        credentials: [EgressCredential], tls: Bool = true, trustOrigin: Bool = true, _ body: (CredentialProxyFixture) async throws -> Result
+        credentials: [EgressCredential], refresh: (@Sendable () async throws -> [EgressCredential])? = nil, tls: Bool = true,
+        trustOrigin: Bool = true, _ body: (CredentialProxyFixture) async throws -> Result
     ) async throws -> Result {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("rv-cred-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -44,7 +45,7 @@ struct CredentialProxyFixture: Sendable {
         let socketPath = EgressProxyFixture.temporarySocketPath()
         let proxy = EgressProxy(
             sessionID: "sesn_credentials", policy: policy, resolver: FakeHostResolver(names), connectTimeout: .seconds(5),
-            credentials: credentials, interception: interception,
+            credentials: credentials, refreshCredentials: refresh, credentialRefreshInterval: .zero, interception: interception,
             logger: Logger(label: "egress-test") { _ in CapturingLogHandler(store: logs) })
         let forwarder = LoopbackForwarder(proxySocketPath: socketPath)
         do {

@@ -6,9 +6,12 @@ import NIOCore
 struct CredentialSubstitution: Sendable {
     /// The credentials whose hosts include the destination.
     let credentials: [EgressCredential]
+    /// Every secret of the session, masked in what the destination sends back.
+    let sessionSecrets: [String]
 
     init(credentials: [EgressCredential], host: String) {
         self.credentials = credentials.filter { $0.applies(to: host) }
+        self.sessionSecrets = credentials.map(\.secret)
     }
 
     /// Whether any credential applies (the destination's requests are then read and rewritten).
