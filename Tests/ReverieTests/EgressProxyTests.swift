@@ -144,25 +144,32 @@ import Testing
         // AsyncHTTPClient tunnels even plain http through CONNECT, as many clients do.
         let policy = EgressPolicy(mode: .limited(allowedHosts: ["origin.test"]), allowedNetworks: Self.originOnly)
         try await EgressProxyFixture.with(policy: policy) { fixture in
-            var configuration = HTTPClient.Configuration()
-            configuration.proxy = .server(host: "127.0.0.1", port: fixture.client.port)
-            // A refused CONNECT is a failed connection attempt, which the client retries until this runs out;
-            // long enough for an allowed one on a loaded machine.
-            configuration.timeout = .init(connect: .seconds(5))
-            let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            func client(connectTimeout: TimeAmount) -> HTTPClient {
+                var configuration = HTTPClient.Configuration()
+                configuration.proxy = .server(host: "127.0.0.1", port: fixture.client.port)
+                configuration.timeout = .init(connect: connectTimeout)
+                return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+            }
+            // Generous for the allowed request on a loaded machine; short for the refused one: a
+            // refused CONNECT is a failed connection attempt, which the client retries until its
+            // connect timeout runs out.
+            let patient = client(connectTimeout: .seconds(30))
+            let hasty = client(connectTimeout: .seconds(2))
             do {
-                let allowed = try await client.execute(HTTPClientRequest(url: "http://\(fixture.authority())/via-client"), timeout: .seconds(20))
+                let allowed = try await patient.execute(HTTPClientRequest(url: "http://\(fixture.authority())/via-client"), timeout: .seconds(60))
                 #expect(allowed.status == .ok)
                 let body = try await allowed.body.collect(upTo: 1 << 16)
                 #expect(String(buffer: body).hasPrefix("GET /via-client host="))
                 await #expect(throws: (any Error).self) {
-                    _ = try await client.execute(HTTPClientRequest(url: "http://example.test:\(fixture.origin.port)/"), timeout: .seconds(20))
+                    _ = try await hasty.execute(HTTPClientRequest(url: "http://example.test:\(fixture.origin.port)/"), timeout: .seconds(20))
                 }
             } catch {
-                try await client.shutdown()
+                try await patient.shutdown()
+                try await hasty.shutdown()
                 throw error
             }
-            try await client.shutdown()
+            try await patient.shutdown()
+            try await hasty.shutdown()
             #expect(fixture.origin.receivedHeads.count == 1)
         }
     }
