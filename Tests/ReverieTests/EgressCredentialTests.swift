@@ -139,16 +139,20 @@ import Testing
                 let head = try #require(fixture.origin.received.last).head
                 return head.components(separatedBy: "\r\n").first { $0.hasPrefix("X-Key: ") } ?? ""
             }
-            #expect(try await sent() == "X-Key: \(Self.secret)")
+            let first = try await sent()
+            #expect(first == "X-Key: \(Self.secret)")
             // Rotated (a fresh placeholder from the source is ignored: the sandbox has the old one).
             current.withLock { $0 = [EgressCredential(name: "API_TOKEN", secret: "rotated-secret-value", hosts: .limited(["api.vault.test"]), injection: .init(header: true, body: true))] }
-            #expect(try await sent() == "X-Key: rotated-secret-value")
+            let rotated = try await sent()
+            #expect(rotated == "X-Key: rotated-secret-value")
             // Unreadable: fail closed.
             current.withLock { $0 = nil }
-            #expect(try await sent() == "X-Key: \(Self.placeholder)")
+            let unreadable = try await sent()
+            #expect(unreadable == "X-Key: \(Self.placeholder)")
             // Revoked, and another credential that the sandbox has no placeholder for.
             current.withLock { $0 = [EgressCredential(name: "OTHER", secret: "other-secret", hosts: .unrestricted, injection: .init(header: true, body: true), placeholder: Self.placeholder)] }
-            #expect(try await sent() == "X-Key: \(Self.placeholder)")
+            let revoked = try await sent()
+            #expect(revoked == "X-Key: \(Self.placeholder)")
         }
     }
 

@@ -5,24 +5,13 @@ import ReverieModels
 
 /// Keeps a session's memory folders in step with its memory stores around every tool call
 /// (`MemoryMirror`), and records the memories the `read` tool reads.
-public struct MemoryMirroringPlane: ExecutionPlane {
-    let base: any ExecutionPlane
+public struct MemoryMirroringPlane: WrappingExecutionPlane {
+    public let base: any ExecutionPlane
     let mirror: MemoryMirror
 
     public init(base: any ExecutionPlane, mirror: MemoryMirror) {
         self.base = base
         self.mirror = mirror
-    }
-
-    public var tools: [String: ToolDefinition] { base.tools }
-    public var runsRemotely: Bool { base.runsRemotely }
-
-    public func requestWorker(sessionID: String) async throws {
-        try await base.requestWorker(sessionID: sessionID)
-    }
-
-    public func runCheck(_ command: String, timeout: Duration) async -> CheckResult {
-        await base.runCheck(command, timeout: timeout)
     }
 
     public func execute(_ call: ToolCall) async -> ToolOutput {
