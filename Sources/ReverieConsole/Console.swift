@@ -20,6 +20,7 @@ public struct Console: Sendable {
     let verifyKey: KeyVerifier
     let describeError: ErrorDescriber
     let signIns: ConsoleSessionStore
+    let signInThrottle = SignInThrottle()
     let templates: ConsoleTemplates
     let heartbeat: Duration
 
@@ -39,7 +40,8 @@ public struct Console: Sendable {
 
     /// Adds every `/console` route to `router`. The API's own authentication must let
     /// `/console` paths through: the console authenticates them itself.
-    public func register<Context: RequestContext>(on router: Router<Context>) {
+    /// Failed sign-ins are throttled by the client's address (`remoteAddress`).
+    public func register<Context: RemoteAddressRequestContext>(on router: Router<Context>) {
         router.get("console") { _, _ in Self.redirect(to: "/console/sessions") }
         router.get("console/static/:file") { _, context in
             guard let name = context.parameters.get("file"), let file = self.templates.staticFiles[name] else {

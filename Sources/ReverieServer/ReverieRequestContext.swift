@@ -1,7 +1,8 @@
 import Hummingbird
+import NIOCore
 
 /// The request context of every route: the body limit, and who authenticated.
-public struct ReverieRequestContext: RequestContext {
+public struct ReverieRequestContext: RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// Set by the server from its configuration.
     public var maxUploadSize: Int
@@ -11,6 +12,8 @@ public struct ReverieRequestContext: RequestContext {
     public var credential: Credential?
     /// The request's id, echoed in the `request-id` header and in error bodies.
     public var requestID: String
+    /// The client's address (the console throttles failed sign-ins by it).
+    public let remoteAddress: SocketAddress?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -18,5 +21,6 @@ public struct ReverieRequestContext: RequestContext {
         self.apiKeyID = nil
         self.credential = nil
         self.requestID = "req_" + String(UInt64.random(in: 0...UInt64.max), radix: 36)
+        self.remoteAddress = source.channel.remoteAddress
     }
 }

@@ -60,6 +60,43 @@ import Testing
         }
     }
 
+    /// Ten failed sign-ins from one address within a minute refuse that address's next
+    /// attempts (429, `Retry-After`), even with a good key, until the window has passed.
+    @Test func repeatedFailedSignInsAreThrottled() async throws {
+        let server = try await TestServer.start()
+        try await run({
+            var browser = Browser(server: server)
+            for attempt in 1...10 {
+                #expect(try await browser.signIn("wrong-key-\(attempt)").status == 401)
+            }
+            let refused = try await browser.signIn()
+            #expect(refused.status == 429)
+            #expect(Int(refused.headers.first(name: "retry-after") ?? "") ?? 0 > 0)
+            #expect(refused.text.contains("Too many failed sign-ins from this address"))
+            #expect(browser.cookie == nil)
+        }, thenStop: server.stop)
+    }
+
+    @Test func theThrottleForgetsOldFailuresAndSuccessesClearIt() {
+        let throttle = SignInThrottle(limit: 3, window: .seconds(60), capacity: 2)
+        let start = ContinuousClock.now
+        for second in 0..<3 { throttle.failed("10.0.0.1", now: start + .seconds(second)) }
+        #expect(throttle.retryAfter("10.0.0.1", now: start + .seconds(10)) == .seconds(50))
+        #expect(throttle.retryAfter("10.0.0.2", now: start + .seconds(10)) == nil, "other addresses are unaffected")
+        #expect(throttle.retryAfter("10.0.0.1", now: start + .seconds(60)) == nil, "the oldest failure left the window")
+        for second in 100..<103 { throttle.failed("10.0.0.1", now: start + .seconds(second)) }
+        #expect(throttle.retryAfter("10.0.0.1", now: start + .seconds(103)) == .seconds(57))
+        throttle.succeeded("10.0.0.1")
+        #expect(throttle.retryAfter("10.0.0.1", now: start + .seconds(103)) == nil)
+        // Past its capacity it forgets the address whose last failure is oldest.
+        for second in 0..<3 { throttle.failed("10.0.0.3", now: start + .seconds(200 + second)) }
+        for second in 0..<3 { throttle.failed("10.0.0.4", now: start + .seconds(210 + second)) }
+        for second in 0..<3 { throttle.failed("10.0.0.5", now: start + .seconds(220 + second)) }
+        #expect(throttle.retryAfter("10.0.0.3", now: start + .seconds(225)) == nil)
+        #expect(throttle.retryAfter("10.0.0.4", now: start + .seconds(225)) != nil)
+        #expect(throttle.retryAfter("10.0.0.5", now: start + .seconds(225)) != nil)
+    }
+
     @Test func everyPageAndActionNeedsASignIn() async throws {
         let server = try await TestServer.start()
         try await run({

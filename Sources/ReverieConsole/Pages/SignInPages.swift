@@ -4,12 +4,12 @@ import NIOCore
 
 extension Console {
     /// `GET/POST /console/sign-in` and `POST /console/sign-out`.
-    func registerSignIn<Context: RequestContext>(on router: Router<Context>) {
+    func registerSignIn<Context: RemoteAddressRequestContext>(on router: Router<Context>) {
         router.get("console/sign-in") { request, _ in
             let next = Self.safeNext(request.uri.queryParameters.get("next"))
             return self.page("sign_in", title: "Sign in", section: nil, signedIn: nil, data: ["next": next])
         }
-        router.post("console/sign-in") { request, _ in
+        router.post("console/sign-in") { request, context in
             // A cross-site form could otherwise sign a victim in under the attacker's key.
             guard Self.isSameOrigin(request) else {
                 return self.page("error", title: "Refused", section: nil, signedIn: nil,
@@ -22,6 +22,14 @@ extension Console {
                 return self.errorPage(error, signedIn: nil)
             }
             let next = Self.safeNext(form.string("next"))
+            let address = context.remoteAddress?.ipAddress ?? "unknown"
+            if let wait = self.signInThrottle.retryAfter(address) {
+                let seconds = max(1, Int(wait.components.seconds) + 1)
+                var response = self.page("sign_in", title: "Sign in", section: nil, signedIn: nil,
+                                         data: ["next": next, "throttled": true, "retrySeconds": seconds], status: .tooManyRequests)
+                response.headers[.retryAfter] = "\(seconds)"
+                return response
+            }
             let key = form.nonEmpty("api_key") ?? ""
             let keyID: String?
             do {
@@ -30,9 +38,11 @@ extension Console {
                 return self.errorPage(error, signedIn: nil)
             }
             guard let keyID else {
+                self.signInThrottle.failed(address)
                 return self.page("sign_in", title: "Sign in", section: nil, signedIn: nil,
                                  data: ["next": next, "failed": true], status: .unauthorized)
             }
+            self.signInThrottle.succeeded(address)
             let session = self.signIns.create(apiKey: key, apiKeyID: keyID)
             var response = Self.redirect(to: next)
             response.headers[.setCookie] = SessionCookie.set(session.id, maxAge: self.configuration.sessionTTL, secure: self.secureCookie(for: request))
