@@ -66,6 +66,37 @@ import Testing
         }
     }
 
+    /// Links an agent plants in a mounted store lead the server nowhere: a memory written
+    /// "through" a folder link does not land outside the sandbox, a file link is not read into
+    /// the store, and the host's files are untouched.
+    @Test func linksPlantedInAMountAreNeverFollowedByTheServer() async throws {
+        let host = URL(fileURLWithPath: TemporaryDirectory.make())
+        defer { try? FileManager.default.removeItem(at: host) }
+        try Data("host secret\n".utf8).write(to: host.appendingPathComponent("secret.txt"))
+        let plant = "ln -s \(host.path) /mnt/memory/team-notes/sub; ln -s \(host.path)/secret.txt /mnt/memory/team-notes/leak.md; echo planted"
+        try await RuntimeHarness.with(try runtimeScenario("""
+            {"rules": [
+              {"name": "plant", "last_user_contains": "plant", "reply": [{"type": "tool_use", "name": "bash", "input": {"command": \(try JSONCoding.string(JSONValue.string(plant)))}}]},
+              {"name": "look", "last_user_contains": "look", "reply": [{"type": "tool_use", "name": "bash", "input": {"command": "ls -la /mnt/memory/team-notes; echo looked"}}]},
+              {"name": "done", "last_user_regex": "(planted|looked)", "reply": "Done."}
+            ]}
+            """)) { harness in
+            let server = harness.server
+            let store = try await makeStore(server)
+            let session = try await server.makeRuntimeSession(resources: [["type": "memory_store", "memory_store_id": .string(store), "access": "read_write"]])
+            try await server.say(session, "plant")
+            _ = try await server.waitForIdle(session)
+            // Someone writes a memory under the planted folder link; the next call pulls it.
+            #expect(try await server.post("/v1/memory_stores/\(store)/memories", ["path": "/sub/cron.md", "content": "* * * * * root evil\n"]).status == 200)
+            try await server.say(session, "look")
+            _ = try await server.waitForIdle(session, count: 2)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: host.path) == ["secret.txt"], "nothing was written outside")
+            #expect(try String(contentsOf: host.appendingPathComponent("secret.txt"), encoding: .utf8) == "host secret\n")
+            let memories = try await server.get("/v1/memory_stores/\(store)/memories?view=full&limit=100").json["data"]?.arrayValue ?? []
+            #expect(!memories.contains { ($0["content"]?.stringValue ?? "").contains("host secret") }, "the linked file was not read into the store")
+        }
+    }
+
     @Test func aReadOnlyMountRefusesWritesWithAToolError() async throws {
         try await RuntimeHarness.with(try runtimeScenario(Self.scenario)) { harness in
             let server = harness.server

@@ -202,16 +202,15 @@ public actor MemoryMirror: SandboxResource {
     private func conflict(_ mount: Mount, _ path: String, reason: String) -> String {
         let slug = mount.folder.lastPathComponent
         let keptPath = "/.memory-conflicts/\(slug)\(path)"
-        let kept = workspace.appendingPathComponent(String(keptPath.dropFirst()))
-        try? FileManager.default.createDirectory(at: kept.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try? FileManager.default.removeItem(at: kept)
-        try? FileManager.default.moveItem(at: file(mount, path), to: kept)
-        own(kept)
+        let workspaceFolder = ContainedFolder(root: workspace, owner: owner)
+        workspaceFolder.remove(String(keptPath.dropFirst()))
+        try? folder(mount).move(String(path.dropFirst()), to: workspaceFolder, at: String(keptPath.dropFirst()))
         return "\(mount.mountPoint)\(path) was not saved to the memory store (\(reason)); your version is at \(Sandbox.workspaceMount)\(keptPath), and \(mount.mountPoint)\(path) holds the store's version."
     }
 
-    private func file(_ mount: Mount, _ path: String) -> URL {
-        mount.folder.appendingPathComponent(String(path.dropFirst()))
+    /// The mount's folder, which the agent can change: nothing there is followed through a link.
+    private func folder(_ mount: Mount) -> ContainedFolder {
+        ContainedFolder(root: mount.folder, owner: owner)
     }
 
     private func onDisk(_ mount: Mount, _ path: String) -> String? {
@@ -219,44 +218,28 @@ public actor MemoryMirror: SandboxResource {
     }
 
     private func read(_ mount: Mount, _ path: String) -> String? {
-        guard let data = FileManager.default.contents(atPath: file(mount, path).path) else { return nil }
+        guard let data = folder(mount).read(String(path.dropFirst())) else { return nil }
         return String(data: data, encoding: .utf8)
     }
 
     private func write(_ content: String, to mount: Mount, path: String) {
-        let url = file(mount, path)
         do {
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(content.utf8).write(to: url)
-            var folder = url
-            while folder.path.count > mount.folder.path.count {
-                own(folder)
-                folder = folder.deletingLastPathComponent()
-            }
+            try folder(mount).write(Data(content.utf8), to: String(path.dropFirst()))
         } catch {
             logger.error("could not write a memory into the sandbox", metadata: ["session": "\(sessionID)", "path": "\(path)", "error": "\(error)"])
         }
     }
 
     private func remove(_ mount: Mount, _ path: String) {
-        try? FileManager.default.removeItem(at: file(mount, path))
-    }
-
-    private func own(_ url: URL) {
-        if let owner { _ = lchown(url.path, owner, owner) }
+        folder(mount).remove(String(path.dropFirst()))
     }
 
     /// Every regular file in the mount's folder, by memory path, with its content's SHA-256
-    /// (files that are not text count with an empty hash, so they are seen as changed).
+    /// (files that are not text count with an empty hash, so they are seen as changed). Links
+    /// are not followed.
     private func scan(_ mount: Mount) -> [String: String] {
         var files: [String: String] = [:]
-        let root = mount.folder.path
-        guard let walker = FileManager.default.enumerator(atPath: root) else { return files }
-        for case let relative as String in walker {
-            let url = mount.folder.appendingPathComponent(relative)
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path),
-                attributes[.type] as? FileAttributeType == .typeRegular
-            else { continue }
+        for relative in folder(mount).regularFiles() {
             let path = "/" + relative
             files[path] = read(mount, path).map(MemoryPath.sha256) ?? ""
         }
