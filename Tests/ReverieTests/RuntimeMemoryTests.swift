@@ -73,22 +73,22 @@ import Testing
         let host = URL(fileURLWithPath: TemporaryDirectory.make())
         defer { try? FileManager.default.removeItem(at: host) }
         try Data("host secret\n".utf8).write(to: host.appendingPathComponent("secret.txt"))
-        let plant = "ln -s \(host.path) /mnt/memory/team-notes/sub; ln -s \(host.path)/secret.txt /mnt/memory/team-notes/leak.md; echo planted"
+        let plant = "ln -s \(host.path) /mnt/memory/team-notes/sub; ln -s \(host.path)/secret.txt /mnt/memory/team-notes/leak.md; echo links-in-place"
         try await RuntimeHarness.with(try runtimeScenario("""
             {"rules": [
-              {"name": "plant", "last_user_contains": "plant", "reply": [{"type": "tool_use", "name": "bash", "input": {"command": \(try JSONCoding.string(JSONValue.string(plant)))}}]},
-              {"name": "look", "last_user_contains": "look", "reply": [{"type": "tool_use", "name": "bash", "input": {"command": "ls -la /mnt/memory/team-notes; echo looked"}}]},
-              {"name": "done", "last_user_regex": "(planted|looked)", "reply": "Done."}
+              {"name": "done", "last_user_regex": "(links-in-place|listing-done)", "reply": "Done."},
+              {"name": "plant", "last_user_contains": "plant the links", "reply": [{"type": "tool_use", "name": "bash", "input": {"command": \(try JSONCoding.string(JSONValue.string(plant)))}}]},
+              {"name": "look", "last_user_contains": "look around", "reply": [{"type": "tool_use", "name": "bash", "input": {"command": "ls -la /mnt/memory/team-notes; echo listing-done"}}]}
             ]}
             """)) { harness in
             let server = harness.server
             let store = try await makeStore(server)
             let session = try await server.makeRuntimeSession(resources: [["type": "memory_store", "memory_store_id": .string(store), "access": "read_write"]])
-            try await server.say(session, "plant")
+            try await server.say(session, "plant the links")
             _ = try await server.waitForIdle(session)
             // Someone writes a memory under the planted folder link; the next call pulls it.
             #expect(try await server.post("/v1/memory_stores/\(store)/memories", ["path": "/sub/cron.md", "content": "* * * * * root evil\n"]).status == 200)
-            try await server.say(session, "look")
+            try await server.say(session, "look around")
             _ = try await server.waitForIdle(session, count: 2)
             #expect(try FileManager.default.contentsOfDirectory(atPath: host.path) == ["secret.txt"], "nothing was written outside")
             #expect(try String(contentsOf: host.appendingPathComponent("secret.txt"), encoding: .utf8) == "host secret\n")
