@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import ReverieExecution
+import ReverieRuntime
 
 /// The file operations the server makes in folders agents can change never follow a link out.
 @Suite struct ContainedFolderTests {
@@ -61,5 +62,27 @@ import Testing
         #expect(try fixture.outsideEntries() == ["secret.txt"])
         try fixture.folder.move("real/own.md", to: fixture.folder, at: "conflicts/real/own.md")
         #expect(fixture.folder.read("conflicts/real/own.md") == Data("mine".utf8))
+    }
+}
+
+/// A session's outputs are recorded as files without following links the agent left there.
+@Suite struct OutputRecordingTests {
+    @Test func linksInOutputsAreNotRecorded() async throws {
+        let server = try await TestServer.start()
+        try await run({
+            let session = try await server.makeSession()
+            let host = URL(fileURLWithPath: TemporaryDirectory.make())
+            defer { try? FileManager.default.removeItem(at: host) }
+            try Data("HOST-SECRET".utf8).write(to: host.appendingPathComponent("secret.txt"))
+            let outputs = Sandbox.sessionFolder(dataDirectory: server.directory, sessionID: session).appendingPathComponent("outputs")
+            try FileManager.default.createDirectory(at: outputs.appendingPathComponent("notes"), withIntermediateDirectories: true)
+            try Data("report".utf8).write(to: outputs.appendingPathComponent("report.txt"))
+            try Data("a".utf8).write(to: outputs.appendingPathComponent("notes/a.txt"))
+            try FileManager.default.createSymbolicLink(at: outputs.appendingPathComponent("leak.txt"), withDestinationURL: host.appendingPathComponent("secret.txt"))
+            try FileManager.default.createSymbolicLink(at: outputs.appendingPathComponent("host"), withDestinationURL: host)
+            let recorded = try await server.platform.files.recordOutputs(sessionID: session)
+            #expect(recorded.map(\.filename).sorted() == ["notes/a.txt", "report.txt"])
+            #expect(recorded.first { $0.filename == "report.txt" }?.sizeBytes == 6)
+        }, thenStop: server.stop)
     }
 }

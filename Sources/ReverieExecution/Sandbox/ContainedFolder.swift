@@ -27,15 +27,15 @@ public struct ContainedFolder: Sendable {
     }
 
     /// The content of the regular file at `relative`; nil when it is missing, not a regular
-    /// file, or reached through a link.
-    public func read(_ relative: String) -> Data? {
+    /// file, reached through a link, or larger than `limit` bytes.
+    public func read(_ relative: String, limit: Int = .max) -> Data? {
         guard let (parent, name) = try? open(parentOf: relative, creating: false) else { return nil }
         defer { close(parent) }
         let descriptor = openat(parent, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard descriptor >= 0 else { return nil }
         defer { close(descriptor) }
         var status = stat()
-        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return nil }
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, Int(status.st_size) <= limit else { return nil }
         var data = Data()
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -43,6 +43,8 @@ public struct ContainedFolder: Sendable {
             if count < 0, errno == EINTR { continue }
             if count <= 0 { break }
             data.append(contentsOf: chunk[0..<count])
+            // It grew while being read.
+            if data.count > limit { return nil }
         }
         return data
     }

@@ -70,10 +70,36 @@ public struct DiskVolume: SandboxVolume {
         if let size = (attributes?[.size] as? NSNumber)?.intValue, size > Self.maxReadBytes {
             throw SandboxError("\(display(relativePath)): too large to read whole (\(size) bytes, the limit is \(Self.maxReadBytes)); use bash (head, tail, sed -n) to look at parts of it")
         }
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw SandboxError("\(display(relativePath)): cannot be read")
+        return String(decoding: try readChecked(url, relativePath), as: UTF8.self)
+    }
+
+    /// Reads the file `hostURL` checked, then checks again what was opened: a link swapped in
+    /// between the check and the open (by a process in the sandbox) cannot make the server read
+    /// a file outside the root.
+    private func readChecked(_ url: URL, _ relativePath: String) throws(SandboxError) -> Data {
+        let descriptor = open(url.path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)
+        guard descriptor >= 0 else { throw SandboxError("\(display(relativePath)): cannot be read") }
+        defer { close(descriptor) }
+        #if os(Linux)
+        let rootPath = root.path.hasSuffix("/") ? root.path : root.path + "/"
+        guard let opened = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(descriptor)"), opened.hasPrefix(rootPath) else {
+            throw SandboxError("\(display(relativePath)): path leaves the sandbox (through a symbolic link)")
         }
-        return String(decoding: data, as: UTF8.self)
+        #endif
+        var status = stat()
+        guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { throw SandboxError("\(display(relativePath)): not a regular file") }
+        guard Int(status.st_size) <= Self.maxReadBytes else {
+            throw SandboxError("\(display(relativePath)): too large to read whole (\(status.st_size) bytes, the limit is \(Self.maxReadBytes)); use bash (head, tail, sed -n) to look at parts of it")
+        }
+        var data = Data()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while data.count <= Self.maxReadBytes {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0, errno == EINTR { continue }
+            if count <= 0 { break }
+            data.append(contentsOf: chunk[0..<count])
+        }
+        return data
     }
 
     public func write(_ relativePath: String, content: String) async throws(SandboxError) {

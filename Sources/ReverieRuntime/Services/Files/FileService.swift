@@ -85,20 +85,14 @@ public struct FileService: Sendable {
     }
 
     /// Records the files under a session's `/mnt/session/outputs` that are new or changed since
-    /// they were last recorded (symbolic links and special files are skipped).
+    /// they were last recorded. The agent can change the folder while it is read, so nothing
+    /// there is followed through a link (`ContainedFolder`); links and special files are skipped.
     @discardableResult
     public func recordOutputs(sessionID: String) async throws -> [StoredFile] {
-        let folder = Sandbox.sessionFolder(dataDirectory: dataDirectory, sessionID: sessionID).appendingPathComponent("outputs")
-        guard let enumerator = FileManager.default.enumerator(
-            at: folder, includingPropertiesForKeys: [.isRegularFileKey, .isSymbolicLinkKey, .fileSizeKey], options: [])
-        else { return [] }
+        let folder = ContainedFolder(root: Sandbox.sessionFolder(dataDirectory: dataDirectory, sessionID: sessionID).appendingPathComponent("outputs"))
         var recorded: [StoredFile] = []
-        let base = folder.standardizedFileURL.path
-        while let url = enumerator.nextObject() as? URL {
-            let values = try? url.resourceValues(forKeys: [.isRegularFileKey, .isSymbolicLinkKey, .fileSizeKey])
-            guard values?.isRegularFile == true, values?.isSymbolicLink != true, (values?.fileSize ?? 0) <= maxUploadBytes else { continue }
-            let path = String(url.standardizedFileURL.path.dropFirst(base.count)).trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-            guard !path.isEmpty, let data = try? Data(contentsOf: url, options: .alwaysMapped) else { continue }
+        for path in folder.regularFiles() {
+            guard let data = folder.read(path, limit: maxUploadBytes) else { continue }
             let hash = FileBlobs.sha256(data)
             if let existing = try await store.outputFile(sessionID: sessionID, path: path), existing.sha256 == hash { continue }
             try blobs.store(data)
