@@ -115,7 +115,7 @@ public final class ChildProcess: Sendable {
                 }
             default:
                 let thread = Thread {
-                    let data = Self.readToEnd(end.descriptor)
+                    let data = DescriptorReading.readAll(end.descriptor).data
                     close(end.descriptor)
                     process.state.withLock { state in
                         if end.isOutput { state.output = data } else { state.errors = data }
@@ -183,17 +183,6 @@ public final class ChildProcess: Sendable {
                 state.signal = status & 0x7f
                 state.status = 128 + (status & 0x7f)
             }
-        }
-    }
-
-    private static func readToEnd(_ descriptor: Int32) -> Data {
-        var data = Data()
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            if count <= 0 { return data }
-            data.append(contentsOf: chunk[0..<count])
         }
     }
 }

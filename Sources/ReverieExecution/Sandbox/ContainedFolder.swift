@@ -36,17 +36,9 @@ public struct ContainedFolder: Sendable {
         defer { close(descriptor) }
         var status = stat()
         guard fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG, Int(status.st_size) <= limit else { return nil }
-        var data = Data()
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            if count <= 0 { break }
-            data.append(contentsOf: chunk[0..<count])
-            // It grew while being read.
-            if data.count > limit { return nil }
-        }
-        return data
+        let (data, exceeded) = DescriptorReading.readAll(descriptor, limit: limit)
+        // Past the limit: it grew while being read.
+        return exceeded ? nil : data
     }
 
     /// Writes `data` to `relative`, creating its folders: into a new file that then replaces

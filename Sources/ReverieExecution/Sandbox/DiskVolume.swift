@@ -91,15 +91,7 @@ public struct DiskVolume: SandboxVolume {
         guard Int(status.st_size) <= Self.maxReadBytes else {
             throw SandboxError("\(display(relativePath)): too large to read whole (\(status.st_size) bytes, the limit is \(Self.maxReadBytes)); use bash (head, tail, sed -n) to look at parts of it")
         }
-        var data = Data()
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while data.count <= Self.maxReadBytes {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
-            if count < 0, errno == EINTR { continue }
-            if count <= 0 { break }
-            data.append(contentsOf: chunk[0..<count])
-        }
-        return data
+        return DescriptorReading.readAll(descriptor, limit: Self.maxReadBytes).data
     }
 
     public func write(_ relativePath: String, content: String) async throws(SandboxError) {
